@@ -1,0 +1,95 @@
+// mip-build: the command-line front end. Parses arguments, dispatches to one verb, and is the
+// only place that catches exceptions and chooses exit codes (docs/cli.md).
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <mip/error.hpp>
+
+#include "app.hpp"
+#include "progress_bar.hpp"
+
+namespace {
+
+mip::LogLevel level_for(int verbose, bool quiet) {
+    if (quiet) {
+        return mip::LogLevel::error;
+    }
+    if (verbose >= 2) {
+        return mip::LogLevel::debug;
+    }
+    return verbose == 1 ? mip::LogLevel::info : mip::LogLevel::warning;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace mip::cli;
+    GlobalOptions g;
+    try {
+        g.pipeline = mip::PipelineOptions::from_environment();
+    } catch (const mip::Error& e) {
+        std::cerr << "mip-build: error: " << e.what() << "\n";
+        return exit_code_for(e.code());
+    }
+    CLI::App app{"mip-build: build and publish MATLAB packages for mip", "mip-build"};
+    app.set_version_flag("--version", std::string("mip-build (libmip) ") + mip::version());
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.add_option("--build-dir", g.pipeline.build_dir, "Root of prepared/, bundled/, gh-pages/, cache/, store/")
+        ->capture_default_str();
+    app.add_flag("-v,--verbose", g.verbose, "More logging (-vv for debug)");
+    app.add_flag("-q,--quiet", g.quiet, "Errors only, no progress");
+    app.add_flag("--json", g.json, "Print one JSON document with the results on stdout");
+    add_prepare_command(app, g);
+    add_compile_command(app, g);
+    add_bundle_command(app, g);
+    add_upload_command(app, g);
+    add_index_command(app, g);
+    add_publish_command(app, g);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? exit_ok : exit_usage;
+    }
+
+    bool tty = ::isatty(STDERR_FILENO) != 0;
+    ProgressBar bar(tty, !g.quiet);
+    auto level = level_for(g.verbose, g.quiet);
+    g.pipeline.logger = mip::Logger(
+        [&bar](mip::LogLevel lvl, std::string_view message) {
+            bar.clear();
+            std::cerr << "mip-build: " << mip::to_string(lvl) << ": " << message << "\n";
+        },
+        level);
+    g.pipeline.progress = [&bar](const mip::ProgressEvent& e) { bar(e); };
+    g.pipeline.python.python = g.python.empty() ? env_or("MIP_PYTHON", MIP_DEFAULT_PYTHON) : g.python;
+#ifdef MIP_DEFAULT_PYTHONPATH
+    g.pipeline.python.python_path = env_or("MIP_PYTHONPATH", MIP_DEFAULT_PYTHONPATH);
+#else
+    g.pipeline.python.python_path = env_or("MIP_PYTHONPATH", "");
+#endif
+    install_interrupt_handler();
+    try {
+        for (const auto& s : g.shard_text) {
+            g.pipeline.shard = mip::Shard::parse(s);
+        }
+        int code = g.action ? g.action() : exit_usage;
+        bar.clear();
+        return code;
+    } catch (const mip::Error& e) {
+        bar.clear();
+        std::cerr << "mip-build: error: " << e.what() << "\n";
+        return exit_code_for(e.code());
+    } catch (const std::exception& e) {
+        bar.clear();
+        std::cerr << "mip-build: internal error: " << e.what() << "\n";
+        return exit_build_failed;
+    }
+}

@@ -1,0 +1,6 @@
+classdef HBox < handle
+    %HBOX Arrange children horizontally.
+    properties
+        Children = {}
+    end
+end

@@ -1,0 +1,65 @@
+#pragma once
+/// \file bundler.hpp
+/// `Bundler`: zips a prepared `<wheel>.dir` into a deterministic `<wheel>.mhl` (libzip) and writes
+/// the sidecar `<wheel>.mhl.mip.json` (mip.json + mhl_sha256 + mhl_size [+ mhl_url]).
+///
+/// Determinism: same dir + same epoch → same bytes. Entries sorted by UTF-8 bytes; every DOS time
+/// is the epoch (`source_date_epoch`, else mip.json `build_info.source_date_epoch`, else
+/// 1980-01-01), clamped to 1980–2107 and rounded down to even seconds; modes 0644/0755; no extra
+/// fields, comments or ZIP64; deflate level 6; the archived mip.json has volatile fields
+/// neutralised (timestamp = epoch, durations 0, host-dependent build info null).
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <mip/log.hpp>
+
+namespace mip {
+
+struct BundleOptions {
+    std::optional<std::int64_t> source_date_epoch;  ///< overrides the mip.json epoch
+    int compression_level = 6;                      ///< 0 = store, 1–9 deflate
+    /// Public base URL for the sidecar's `mhl_url` ("" = leave it unset until upload).
+    std::string base_url;
+    bool flat_urls = false;  ///< `<base>/<wheel>.mhl` instead of `<base>/sha256/<hex>/<wheel>.mhl`
+    Logger logger;
+};
+
+struct BundleResult {
+    std::string wheel;
+    std::filesystem::path mhl_path;
+    std::filesystem::path sidecar_path;
+    std::string sha256;  ///< hex
+    std::uint64_t size = 0;
+    std::uint64_t entries = 0;
+    bool operator==(const BundleResult&) const = default;
+};
+
+class Bundler {
+public:
+    explicit Bundler(BundleOptions options = {});
+
+    /// Bundles `dir` (a `<wheel>.dir`) into `output_dir`. Throws `SpecError` (bad mip.json or a
+    /// dir name that does not match it), `ArchiveError` (symlink leaving the dir, too many
+    /// entries or bytes for a non-ZIP64 archive, unsafe names), `IoError`. Writes under temp
+    /// names, reads the archive back and checks it, then renames; the sidecar comes last.
+    /// A compile failure marker (`<wheel>.work/compile.failed`) makes it refuse.
+    [[nodiscard]] BundleResult bundle(const std::filesystem::path& dir,
+                                      const std::filesystem::path& output_dir) const;
+
+    /// The `mhl_url` for a wheel with this digest under `base_url`.
+    [[nodiscard]] static std::string mhl_url(const std::string& base_url,
+                                             const std::string& wheel,
+                                             const std::string& sha256,
+                                             bool flat_urls);
+
+private:
+    BundleOptions options_;
+};
+
+/// Zip epoch clamp: [1980-01-01, 2107-12-31T23:59:58Z], rounded down to even seconds.
+[[nodiscard]] std::int64_t clamp_zip_epoch(std::int64_t epoch) noexcept;
+
+}  // namespace mip

@@ -1,0 +1,38 @@
+#pragma once
+/// \file local_store.hpp
+/// A directory as a store: the embedded default. Each object is a file at its key's path (so a
+/// `file://` URL to it works); writes go to a temp file in `<root>/.mip-tmp/` and are renamed into
+/// place (fsync'd), so readers never see a partial object. Path segments that a file system
+/// cannot hold as names (empty, `.`, `..`, `%`, control bytes) are percent-encoded.
+
+#include <filesystem>
+
+#include <mip/store.hpp>
+
+namespace mip {
+
+class LocalStore final : public Store {
+public:
+    /// Creates `root` if missing. Throws `IoError` when it cannot.
+    explicit LocalStore(std::filesystem::path root, Logger logger = {});
+
+    [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
+    /// The file holding `key` (whether or not it exists).
+    [[nodiscard]] std::filesystem::path path_for(const std::string& key) const;
+
+    [[nodiscard]] std::string describe() const override;
+    [[nodiscard]] std::string default_base_url() const override;
+    PutResult put(const PutRequest& request) override;
+    [[nodiscard]] std::optional<std::string> get(const std::string& key) override;
+    bool get_to_file(const std::string& key, const std::filesystem::path& destination) override;
+    [[nodiscard]] std::optional<ObjectInfo> head(const std::string& key) override;
+    [[nodiscard]] std::vector<ObjectInfo> list(const std::string& prefix,
+                                               bool recursive = true) override;
+    void remove(const std::string& key) override;
+
+private:
+    std::filesystem::path root_;
+    Logger logger_;
+};
+
+}  // namespace mip

@@ -1,0 +1,76 @@
+#pragma once
+/// \file preparer.hpp
+/// `Preparer`: runs every recipe under a packages directory into `<output>/<wheel>.dir/`
+/// (package contents, load/unload scripts, mip.json), skipping packages whose published
+/// metadata matches (the cache check).
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <mip/log.hpp>
+#include <mip/progress.hpp>
+#include <mip/recipe.hpp>
+#include <mip/report.hpp>
+#include <mip/shard.hpp>
+#include <mip/store.hpp>
+
+namespace mip {
+
+struct PrepareOptions {
+    std::filesystem::path recipes_dir = "packages";
+    std::filesystem::path output_dir = "build/prepared";
+    std::filesystem::path cache_dir = "build/cache";
+    std::vector<std::string> packages;  ///< only these (names or recipe dir names); empty = all
+    bool force = false;                 ///< skip the cache check; replace existing dirs
+    bool dry_run = false;               ///< decide and report, build nothing
+    bool keep_going = false;            ///< carry on after a failure
+    std::string build_type = "standard";
+    unsigned jobs = 1;
+    std::optional<Shard> shard;
+    std::optional<std::int64_t> source_date_epoch;
+    std::string platform_tag_override;  ///< MIP_PLATFORM_TAG
+    /// Store holding published sidecars for the cache check (nullptr = use `base_url`, or none).
+    Store* store = nullptr;
+    /// Public URL of the published packages; used for the cache check when `store` is null.
+    std::string base_url;
+    std::uint32_t recipe_timeout_seconds = 3600;
+    /// Environment for recipes and CI detection; nullopt = this process's environment.
+    std::optional<std::map<std::string, std::string>> environment;
+    PythonRecipeOptions python;
+    Logger logger;
+    ProgressCallback progress;
+    std::chrono::milliseconds progress_interval = default_progress_interval;
+};
+
+class Preparer {
+public:
+    /// Registers the built-in kinds (`prepare.yaml`, `package.py`, `packages.py`).
+    explicit Preparer(PrepareOptions options);
+    ~Preparer();
+    Preparer(const Preparer&) = delete;
+    Preparer& operator=(const Preparer&) = delete;
+    Preparer(Preparer&&) noexcept;
+    Preparer& operator=(Preparer&&) noexcept;
+
+    /// Adds (or replaces, by file name) a recipe kind.
+    void add_recipe_kind(std::shared_ptr<RecipeKind> kind);
+
+    /// Runs every selected recipe. Per-item failures are in the report; throws only when the
+    /// run cannot start (missing recipes dir: `IoError`; unknown `--package`: `SpecError`) or is
+    /// cancelled. Stops at the first failure unless `keep_going`; skipped packages never stop
+    /// the rest.
+    [[nodiscard]] StageReport prepare();
+
+    [[nodiscard]] const PrepareOptions& options() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mip

@@ -1,0 +1,20 @@
+#pragma once
+/// \file shard.hpp
+/// Deterministic assignment of packages to CI jobs (`--shard K/N`).
+
+#include <string>
+
+namespace mip {
+
+/// `--shard K/N`: this job takes the packages whose stable hash mod N equals K-1.
+struct Shard {
+    unsigned index = 1;  ///< K, 1-based
+    unsigned count = 1;  ///< N
+    /// Parses "K/N" (1 ≤ K ≤ N). Throws `SpecError`.
+    [[nodiscard]] static Shard parse(const std::string& text);
+    /// Whether `package_name` belongs to this shard (FNV-1a of the normalised name).
+    [[nodiscard]] bool contains(const std::string& package_name) const;
+    bool operator==(const Shard&) const = default;
+};
+
+}  // namespace mip

@@ -1,0 +1,139 @@
+#pragma once
+/// \file store.hpp
+/// The object store the pipeline publishes into. Keys are relative to the store's prefix, with
+/// `/` separators and any bytes an S3 key may hold. Single-object calls throw on failure; batch
+/// calls return one result per request (in request order) and never throw for one item.
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <mip/log.hpp>
+#include <mip/progress.hpp>
+
+namespace mip {
+
+struct ObjectInfo {
+    std::string key;
+    std::uint64_t size = 0;
+    std::string etag;           ///< opaque; changes when the object changes
+    std::string last_modified;  ///< as the store reports it ("" if unknown)
+    bool operator==(const ObjectInfo&) const = default;
+};
+
+struct PutOptions {
+    std::string content_type;   ///< "" = store default
+    std::string cache_control;  ///< "" = none
+    bool if_none_match = false;  ///< create only (`If-None-Match: *`)
+    std::string if_match;        ///< replace only this ETag ("" = unconditional)
+};
+
+struct PutRequest {
+    std::string key;
+    std::optional<std::filesystem::path> file;  ///< stream this file, or else...
+    std::string data;                           ///< ...upload these bytes
+    PutOptions options;
+};
+
+struct PutResult {
+    std::string key;
+    bool written = false;              ///< the object now holds our bytes
+    bool precondition_failed = false;  ///< a condition did not hold (HTTP 412); not an error
+    std::string etag;
+    std::uint32_t attempts = 0;
+    std::exception_ptr error;  ///< set on failure
+};
+
+struct GetRequest {
+    std::string key;
+    std::string if_none_match;  ///< an ETag: unchanged objects come back `not_modified`
+};
+
+struct GetResult {
+    std::string key;
+    bool found = false;
+    bool not_modified = false;
+    std::string data;
+    std::string etag;
+    std::uint32_t attempts = 0;
+    std::exception_ptr error;
+};
+
+struct HeadResult {
+    std::string key;
+    std::optional<ObjectInfo> info;  ///< nullopt = absent
+    std::uint32_t attempts = 0;
+    std::exception_ptr error;
+};
+
+struct BatchOptions {
+    std::size_t max_in_flight = 32;  ///< requests in flight at once (stores may cap it)
+    ProgressCallback progress;       ///< called on the calling thread
+    std::chrono::milliseconds progress_interval = default_progress_interval;
+    std::string stage = "store";     ///< ProgressEvent::stage
+};
+
+/// Abstract store. Implementations: `LocalStore` (a directory), `R2Client` (S3/R2).
+/// Thread-safety: a store may be used from one thread at a time; batch calls parallelise inside.
+class Store {
+public:
+    virtual ~Store() = default;
+    Store() = default;
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+    Store(Store&&) = delete;
+    Store& operator=(Store&&) = delete;
+
+    /// Where this store is, for humans ("file:///srv/store", "s3://bucket/core/packages").
+    /// Never holds credentials.
+    [[nodiscard]] virtual std::string describe() const = 0;
+    /// Public URL of the prefix when the store knows one (`file://…` for a local store), else "".
+    [[nodiscard]] virtual std::string default_base_url() const = 0;
+
+    virtual PutResult put(const PutRequest& request) = 0;
+    /// The object's bytes, or nullopt when absent.
+    [[nodiscard]] virtual std::optional<std::string> get(const std::string& key) = 0;
+    /// Streams the object into `destination` (written atomically). False when absent.
+    virtual bool get_to_file(const std::string& key, const std::filesystem::path& destination) = 0;
+    [[nodiscard]] virtual std::optional<ObjectInfo> head(const std::string& key) = 0;
+    /// Every key starting with `prefix`, sorted bytewise. With `recursive = false`, only keys
+    /// with no `/` after the prefix.
+    [[nodiscard]] virtual std::vector<ObjectInfo> list(const std::string& prefix,
+                                                       bool recursive = true) = 0;
+    /// Deletes the object; an absent key is not an error.
+    virtual void remove(const std::string& key) = 0;
+
+    /// Batch calls. The defaults run the single calls one after another; network stores
+    /// override them to keep `max_in_flight` requests going.
+    [[nodiscard]] virtual std::vector<PutResult> put_many(const std::vector<PutRequest>& requests,
+                                                          const BatchOptions& options = {});
+    [[nodiscard]] virtual std::vector<GetResult> get_many(const std::vector<GetRequest>& requests,
+                                                          const BatchOptions& options = {});
+    [[nodiscard]] virtual std::vector<HeadResult> head_many(const std::vector<std::string>& keys,
+                                                            const BatchOptions& options = {});
+};
+
+struct StoreOptions {
+    Logger logger;
+    /// S3 only: endpoint override (else `AWS_ENDPOINT_URL`).
+    std::string endpoint;
+    /// S3 only: allow `http://` endpoints on loopback addresses (tests).
+    bool allow_insecure_loopback = false;
+    /// S3 only: CA bundle file for TLS verification ("" = system default).
+    std::string ca_file;
+    /// S3 only: requests in flight for batch calls.
+    std::size_t max_in_flight = 32;
+};
+
+/// Opens a store from a URL: a path or `file:///…` (local directory, created if missing), or
+/// `s3://bucket[/prefix]` (R2/S3; credentials from the environment). Throws `SpecError` for an
+/// unsupported or malformed URL, `AuthError` when S3 credentials are missing.
+[[nodiscard]] std::unique_ptr<Store> open_store(const std::string& url,
+                                                const StoreOptions& options = {});
+
+}  // namespace mip

@@ -1,0 +1,232 @@
+#include "detail/fs.hpp"
+
+#include <mip/error.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+
+#include "detail/crypto.hpp"
+
+namespace mip::detail {
+
+namespace {
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+struct Fd {
+    int fd = -1;
+    ~Fd() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+};
+}  // namespace
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw IoError("cannot read file", path.string(), last_error());
+    }
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) {
+        throw IoError("read error", path.string(), last_error());
+    }
+    return data;
+}
+
+fs::path temp_sibling(const fs::path& path) {
+    return path.parent_path() / ("." + path.filename().string() + ".tmp-" + random_hex(6));
+}
+
+void fsync_path(const fs::path& path) {
+    Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (f.fd >= 0) {
+        (void)::fsync(f.fd);
+    }
+}
+
+void write_file_atomic(const fs::path& path, std::string_view data, bool durable, unsigned mode) {
+    auto tmp = temp_sibling(path);
+    {
+        Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)};
+        if (f.fd < 0) {
+            throw IoError("cannot create file", tmp.string(), last_error());
+        }
+        std::size_t off = 0;
+        while (off < data.size()) {
+            auto n = ::write(f.fd, data.data() + off, data.size() - off);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                auto ec = last_error();
+                ::unlink(tmp.c_str());
+                throw IoError("cannot write file", path.string(), ec);
+            }
+            off += static_cast<std::size_t>(n);
+        }
+        if (durable && ::fsync(f.fd) != 0) {
+            auto ec = last_error();
+            ::unlink(tmp.c_str());
+            throw IoError("cannot sync file", path.string(), ec);
+        }
+        (void)::fchmod(f.fd, static_cast<mode_t>(mode));
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        auto ec = last_error();
+        ::unlink(tmp.c_str());
+        throw IoError("cannot rename into place", path.string(), ec);
+    }
+    if (durable) {
+        fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
+    }
+}
+
+void remove_tree(const fs::path& path) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+        throw IoError("cannot remove", path.string(), ec);
+    }
+}
+
+void rename_path(const fs::path& from, const fs::path& to) {
+    std::error_code ec;
+    fs::rename(from, to, ec);
+    if (ec) {
+        throw IoError("cannot rename " + from.string() + " to", to.string(), ec);
+    }
+}
+
+void create_dirs(const fs::path& path) {
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    if (ec) {
+        throw IoError("cannot create directory", path.string(), ec);
+    }
+}
+
+std::string relative_generic(const fs::path& path, const fs::path& base) {
+    return path.lexically_relative(base).generic_string();
+}
+
+namespace {
+void walk(const fs::path& root, const fs::path& dir, bool skip_git, std::vector<std::string>& out) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
+        auto name = entry.path().filename().string();
+        if (skip_git && name == ".git") {
+            continue;
+        }
+        auto st = entry.symlink_status(ec);
+        if (ec) {
+            break;
+        }
+        if (fs::is_directory(st)) {
+            walk(root, entry.path(), skip_git, out);
+        } else {
+            out.push_back(relative_generic(entry.path(), root));
+        }
+    }
+    if (ec) {
+        throw IoError("cannot list directory", dir.string(), ec);
+    }
+}
+}  // namespace
+
+std::vector<std::string> list_tree(const fs::path& root, bool skip_git) {
+    std::vector<std::string> out;
+    walk(root, root, skip_git, out);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string tree_hash(const fs::path& root) {
+    Sha256 h;
+    for (const auto& rel : list_tree(root, true)) {
+        auto p = root / rel;
+        h.update(rel);
+        h.update(std::string_view("\0", 1));
+        if (fs::is_symlink(p)) {
+            h.update("link:" + fs::read_symlink(p).generic_string());
+        } else {
+            h.update(sha256_file_hex(p));
+        }
+        h.update("\n");
+    }
+    return h.hex_digest();
+}
+
+std::int64_t newest_mtime(const fs::path& root) {
+    std::int64_t newest = 0;
+    for (const auto& rel : list_tree(root, true)) {
+        struct stat st {};
+        if (::lstat((root / rel).c_str(), &st) == 0) {
+            newest = std::max<std::int64_t>(newest, st.st_mtime);
+        }
+    }
+    return newest;
+}
+
+void copy_tree(const fs::path& from, const fs::path& to, bool skip_git) {
+    create_dirs(to);
+    std::error_code ec;
+    for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
+        auto name = entry.path().filename();
+        if (skip_git && name == ".git") {
+            continue;
+        }
+        auto st = entry.symlink_status();
+        auto target = to / name;
+        if (fs::is_symlink(st)) {
+            fs::create_symlink(fs::read_symlink(entry.path()), target, ec);
+        } else if (fs::is_directory(st)) {
+            copy_tree(entry.path(), target, skip_git);
+        } else if (fs::is_regular_file(st)) {
+            fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing, ec);
+            if (!ec) {
+                fs::permissions(target, st.permissions(), ec);
+            }
+        }
+        if (ec) {
+            throw IoError("cannot copy " + entry.path().string() + " to", target.string(), ec);
+        }
+    }
+    if (ec) {
+        throw IoError("cannot list directory", from.string(), ec);
+    }
+}
+
+bool is_within(const fs::path& path, const fs::path& root) {
+    auto p = fs::absolute(path).lexically_normal();
+    auto r = fs::absolute(root).lexically_normal();
+    auto rel = p.lexically_relative(r);
+    if (rel.empty()) {
+        return false;
+    }
+    auto first = *rel.begin();
+    return first != "..";
+}
+
+TempDir::TempDir(const fs::path& parent, std::string_view prefix) {
+    create_dirs(parent);
+    std::string templ = (parent / (std::string(prefix) + "XXXXXX")).string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+        throw IoError("cannot create temporary directory", parent.string(), last_error());
+    }
+    path_ = templ;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+}  // namespace mip::detail

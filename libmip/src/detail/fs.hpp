@@ -1,0 +1,71 @@
+#pragma once
+// Private file-system helpers: atomic writes, temp dirs, tree hashes. Errors are mip::IoError.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mip::detail {
+
+namespace fs = std::filesystem;
+
+/// Whole file as bytes. IoError naming the path on failure.
+[[nodiscard]] std::string read_file(const fs::path& path);
+
+/// Writes `data` to a temp file beside `path`, fsyncs it (if `durable`), renames it over `path`
+/// and fsyncs the directory. Readers see the old or the new file, never a partial one.
+void write_file_atomic(const fs::path& path, std::string_view data, bool durable = true,
+                       unsigned mode = 0644);
+
+/// A unique sibling temp name for `path` ("<dir>/.<name>.tmp-<random>").
+[[nodiscard]] fs::path temp_sibling(const fs::path& path);
+
+/// fsync a file or directory (best effort for directories on file systems that refuse).
+void fsync_path(const fs::path& path);
+
+/// Removes a tree, ignoring a missing path; IoError on other failures.
+void remove_tree(const fs::path& path);
+
+/// `rename(2)` with IoError naming both paths.
+void rename_path(const fs::path& from, const fs::path& to);
+
+/// Creates directories; IoError on failure.
+void create_dirs(const fs::path& path);
+
+/// Relative path with `/` separators.
+[[nodiscard]] std::string relative_generic(const fs::path& path, const fs::path& base);
+
+/// Files under `root` (regular files and symlinks, not directories), as `/`-separated relative
+/// paths sorted bytewise. `.git` directories are pruned when `skip_git`.
+[[nodiscard]] std::vector<std::string> list_tree(const fs::path& root, bool skip_git = true);
+
+/// Tree hash (§6): sha256 over `<path>\0<hex sha256>\n` per file and `<path>\0link:<target>\n`
+/// per symlink, bytewise order of relative paths, `.git` excluded. OS-independent.
+[[nodiscard]] std::string tree_hash(const fs::path& root);
+
+/// Newest mtime (seconds since the epoch) of any file under `root`; 0 when empty.
+[[nodiscard]] std::int64_t newest_mtime(const fs::path& root);
+
+/// Copies a tree (regular files, dirs, symlinks as symlinks), keeping exec bits. `.git` skipped
+/// when `skip_git`.
+void copy_tree(const fs::path& from, const fs::path& to, bool skip_git = true);
+
+/// Whether `path` (made absolute, normalised lexically) lies inside `root` (or equals it).
+[[nodiscard]] bool is_within(const fs::path& path, const fs::path& root);
+
+/// RAII temporary directory (removed on destruction).
+class TempDir {
+public:
+    explicit TempDir(const fs::path& parent = fs::temp_directory_path(),
+                     std::string_view prefix = "mip-");
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    [[nodiscard]] const fs::path& path() const noexcept { return path_; }
+
+private:
+    fs::path path_;
+};
+
+}  // namespace mip::detail

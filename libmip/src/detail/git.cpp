@@ -1,0 +1,89 @@
+#include "detail/git.hpp"
+
+#include <mip/error.hpp>
+
+#include <algorithm>
+
+namespace mip::detail {
+
+const std::vector<std::pair<std::string, std::string>>& forced_git_config() {
+    static const std::vector<std::pair<std::string, std::string>> config = {
+        {"core.autocrlf", "false"},
+        {"core.eol", "lf"},
+        {"tag.gpgSign", "false"},
+        {"advice.detachedHead", "false"},
+        {"init.defaultBranch", "main"},
+        {"protocol.file.allow", "always"},
+    };
+    return config;
+}
+
+Environment git_environment(const Environment& base) {
+    Environment env;
+    for (const auto& [k, v] : base) {
+        if (k.rfind("GIT_", 0) == 0 && k.rfind("GIT_TRACE", 0) != 0) {
+            continue;
+        }
+        env[k] = v;
+    }
+    env["GIT_CONFIG_NOSYSTEM"] = "1";
+    env["GIT_CONFIG_GLOBAL"] = "/dev/null";
+    env["GIT_TERMINAL_PROMPT"] = "0";
+    env["GIT_ASKPASS"] = "/bin/true";
+    env["SSH_ASKPASS"] = "/bin/true";
+    env["LC_ALL"] = "C";
+    env["TZ"] = "UTC";
+    const auto& cfg = forced_git_config();
+    env["GIT_CONFIG_COUNT"] = std::to_string(cfg.size());
+    for (std::size_t i = 0; i < cfg.size(); ++i) {
+        env["GIT_CONFIG_KEY_" + std::to_string(i)] = cfg[i].first;
+        env["GIT_CONFIG_VALUE_" + std::to_string(i)] = cfg[i].second;
+    }
+    if (env.find("PATH") == env.end()) {
+        env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+    }
+    return env;
+}
+
+ProcessResult run_git(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                      const Environment& base, std::chrono::seconds timeout,
+                      const Environment& extra) {
+    ProcessOptions p;
+    p.argv.push_back("git");
+    p.argv.insert(p.argv.end(), args.begin(), args.end());
+    p.cwd = cwd;
+    p.env = git_environment(base);
+    for (const auto& [k, v] : extra) {
+        p.env[k] = v;
+    }
+    p.timeout = timeout;
+    p.separate_stderr = true;
+    return run_process(p);
+}
+
+std::string git_checked(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                        const Environment& base, const std::string& what,
+                        std::chrono::seconds timeout, const Environment& extra) {
+    auto r = run_git(args, cwd, base, timeout, extra);
+    if (!r.ok()) {
+        std::string cmd = "git";
+        for (const auto& a : args) {
+            cmd += " " + a;
+        }
+        throw BuildError("", what + ": `" + cmd + "` failed (" + r.status_text() + "): " +
+                                 tail_lines(r.err.empty() ? r.output : r.err, 5));
+    }
+    auto out = r.output;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) {
+        out.pop_back();
+    }
+    return out;
+}
+
+bool is_full_commit_id(const std::string& text) {
+    return (text.size() == 40 || text.size() == 64) &&
+           std::all_of(text.begin(), text.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+}  // namespace mip::detail

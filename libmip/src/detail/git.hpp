@@ -1,0 +1,37 @@
+#pragma once
+// Private git runner with config isolation (prepare-stages §3.4): every git child ignores the
+// user's and system's config, never prompts, runs in LC_ALL=C / TZ=UTC, and inherits no GIT_*
+// variables except GIT_TRACE*.
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "detail/env.hpp"
+#include "detail/process.hpp"
+
+namespace mip::detail {
+
+/// The git settings forced on every git child, as (key, value), in order.
+[[nodiscard]] const std::vector<std::pair<std::string, std::string>>& forced_git_config();
+
+/// The environment for a git child derived from `base`.
+[[nodiscard]] Environment git_environment(const Environment& base);
+
+/// Runs `git <args>` in `cwd`. Returns the result; does not throw on non-zero exit.
+[[nodiscard]] ProcessResult run_git(const std::vector<std::string>& args,
+                                    const std::filesystem::path& cwd, const Environment& base,
+                                    std::chrono::seconds timeout = std::chrono::seconds{900},
+                                    const Environment& extra = {});
+
+/// Runs git and returns trimmed stdout; throws BuildError(`what`) with git's output on failure.
+std::string git_checked(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                        const Environment& base, const std::string& what,
+                        std::chrono::seconds timeout = std::chrono::seconds{900},
+                        const Environment& extra = {});
+
+/// Whether `text` is 40 (or 64) lowercase hex digits.
+[[nodiscard]] bool is_full_commit_id(const std::string& text);
+
+}  // namespace mip::detail

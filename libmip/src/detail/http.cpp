@@ -1,0 +1,221 @@
+#include "detail/http.hpp"
+
+#include <mip/error.hpp>
+
+#include <curl/curl.h>
+
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "detail/crypto.hpp"
+#include "detail/fs.hpp"
+
+namespace mip::detail {
+
+void ensure_curl_global_init() {
+    static std::once_flag once;
+    std::call_once(once, []() { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string redact_url(const std::string& url) {
+    std::string out = url;
+    auto scheme = out.find("://");
+    if (scheme != std::string::npos) {
+        auto host_start = scheme + 3;
+        auto path_start = out.find('/', host_start);
+        auto at = out.rfind('@', path_start == std::string::npos ? out.size() : path_start);
+        if (at != std::string::npos && at >= host_start) {
+            out.erase(host_start, at + 1 - host_start);
+        }
+    }
+    auto q = out.find('?');
+    if (q != std::string::npos) {
+        out.erase(q);
+    }
+    return out;
+}
+
+namespace {
+struct EasyDeleter {
+    void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
+};
+
+struct Sink {
+    std::string* memory = nullptr;
+    std::FILE* file = nullptr;
+    Sha256* hash = nullptr;
+    bool failed = false;
+};
+
+size_t write_cb(char* data, size_t size, size_t nmemb, void* userdata) noexcept {
+    auto* sink = static_cast<Sink*>(userdata);
+    size_t n = size * nmemb;
+    try {
+        if (sink->memory != nullptr) {
+            sink->memory->append(data, n);
+        }
+        if (sink->file != nullptr && std::fwrite(data, 1, n, sink->file) != n) {
+            sink->failed = true;
+            return 0;
+        }
+        if (sink->hash != nullptr) {
+            sink->hash->update(data, n);
+        }
+    } catch (...) {
+        sink->failed = true;
+        return 0;
+    }
+    return n;
+}
+
+bool retryable(CURLcode code) {
+    switch (code) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return true;
+        default:
+            return false;
+    }
+}
+
+void backoff(unsigned attempt) {
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    auto cap = std::min<long long>(20000, 200LL << std::min(attempt, 10U));
+    std::uniform_int_distribution<long long> dist(0, cap);
+    std::this_thread::sleep_for(std::chrono::milliseconds(dist(rng)));
+}
+
+long perform(const std::string& url, const HttpOptions& options, Sink& sink, CURLcode& code,
+             std::string& error_text) {
+    ensure_curl_global_init();
+    std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
+    if (!curl) {
+        throw Error(ErrorCode::internal, "curl_easy_init failed");
+    }
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    CURL* c = curl.get();
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options.connect_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options.total_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.stall_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "libmip/" MIP_VERSION);
+    if (!options.ca_file.empty()) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    code = curl_easy_perform(c);
+    error_text = errbuf[0] != 0 ? errbuf : curl_easy_strerror(code);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (code == CURLE_OK && url.rfind("file://", 0) == 0) {
+        status = 200;
+    }
+    return status;
+}
+}  // namespace
+
+HttpResponse http_get(const std::string& url, const HttpOptions& options) {
+    std::string shown = redact_url(url);
+    for (unsigned attempt = 0;; ++attempt) {
+        HttpResponse response;
+        Sink sink;
+        sink.memory = &response.body;
+        CURLcode code = CURLE_OK;
+        std::string error_text;
+        response.status = perform(url, options, sink, code, error_text);
+        bool transient = (code != CURLE_OK && retryable(code)) ||
+                         (code == CURLE_OK && (response.status == 429 || response.status >= 500));
+        if (transient && attempt < options.retries) {
+            options.logger.info("GET " + shown + ": " +
+                                (code != CURLE_OK ? error_text
+                                                  : "HTTP " + std::to_string(response.status)) +
+                                "; retry " + std::to_string(attempt + 1) + "/" +
+                                std::to_string(options.retries));
+            backoff(attempt);
+            continue;
+        }
+        if (code == CURLE_FILE_COULDNT_READ_FILE) {
+            response.status = 404;
+            response.body.clear();
+            return response;
+        }
+        if (code != CURLE_OK) {
+            throw NetworkError("GET " + shown + " failed: " + error_text, shown, static_cast<int>(code));
+        }
+        return response;
+    }
+}
+
+std::string http_download(const std::string& url, const std::filesystem::path& destination,
+                          const HttpOptions& options) {
+    std::string shown = redact_url(url);
+    for (unsigned attempt = 0;; ++attempt) {
+        auto tmp = temp_sibling(destination);
+        std::FILE* f = std::fopen(tmp.c_str(), "wb");
+        if (f == nullptr) {
+            throw IoError("cannot create download file", tmp.string());
+        }
+        Sha256 hash;
+        Sink sink;
+        sink.file = f;
+        sink.hash = &hash;
+        CURLcode code = CURLE_OK;
+        std::string error_text;
+        long status = 0;
+        try {
+            status = perform(url, options, sink, code, error_text);
+        } catch (...) {
+            std::fclose(f);
+            std::filesystem::remove(tmp);
+            throw;
+        }
+        bool close_ok = std::fclose(f) == 0;
+        if (sink.failed || !close_ok) {
+            std::filesystem::remove(tmp);
+            throw IoError("cannot write download", destination.string());
+        }
+        bool transient = (code != CURLE_OK && retryable(code)) ||
+                         (code == CURLE_OK && (status == 429 || status >= 500));
+        if (transient && attempt < options.retries) {
+            std::filesystem::remove(tmp);
+            options.logger.info("download " + shown + ": " +
+                                (code != CURLE_OK ? error_text : "HTTP " + std::to_string(status)) +
+                                "; retry " + std::to_string(attempt + 1) + "/" +
+                                std::to_string(options.retries));
+            backoff(attempt);
+            continue;
+        }
+        if (code != CURLE_OK) {
+            std::filesystem::remove(tmp);
+            throw NetworkError("download of " + shown + " failed: " + error_text, shown,
+                               static_cast<int>(code));
+        }
+        if (status >= 400) {
+            std::filesystem::remove(tmp);
+            RemoteErrorInfo info;
+            info.http_status = static_cast<int>(status);
+            info.operation = "GET";
+            throw RemoteError("download of " + shown + " failed", info);
+        }
+        rename_path(tmp, destination);
+        return hash.hex_digest();
+    }
+}
+
+}  // namespace mip::detail

@@ -1,0 +1,87 @@
+#include "detail/parallel.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mip::detail {
+
+void run_parallel(std::size_t n, const ParallelOptions& options,
+                  const std::function<bool(std::size_t)>& work, const std::function<void()>& tick) {
+    auto call_tick = [&tick]() {
+        if (tick) {
+            tick();
+        }
+    };
+    unsigned jobs = std::max(1U, options.jobs);
+    if (jobs == 1 || n <= 1) {
+        auto last = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < n; ++i) {
+            bool go_on = work(i);
+            auto now = std::chrono::steady_clock::now();
+            if (now - last >= options.tick_interval) {
+                last = now;
+                call_tick();
+            }
+            if (!go_on) {
+                break;
+            }
+        }
+        call_tick();
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::size_t running = std::min<std::size_t>(jobs, n);
+    std::vector<std::thread> threads;
+    threads.reserve(running);
+    for (std::size_t t = 0; t < running; ++t) {
+        threads.emplace_back([&]() {
+            while (!stop.load()) {
+                std::size_t i = next.fetch_add(1);
+                if (i >= n) {
+                    break;
+                }
+                if (!work(i)) {
+                    stop.store(true);
+                }
+            }
+            std::lock_guard lock(mutex);
+            --running;
+            cv.notify_all();
+        });
+    }
+    std::exception_ptr tick_error;
+    {
+        std::unique_lock lock(mutex);
+        while (running > 0) {
+            cv.wait_for(lock, options.tick_interval);
+            if (running == 0 || tick_error) {
+                continue;
+            }
+            lock.unlock();
+            try {
+                call_tick();
+            } catch (...) {
+                tick_error = std::current_exception();
+                stop.store(true);
+            }
+            lock.lock();
+        }
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    if (tick_error) {
+        std::rethrow_exception(tick_error);
+    }
+    call_tick();
+}
+
+}  // namespace mip::detail

@@ -1,0 +1,364 @@
+#include <mip/error.hpp>
+#include <mip/index_assembler.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "detail/convert.hpp"
+#include "detail/crypto.hpp"
+#include "detail/fs.hpp"
+#include "detail/json.hpp"
+
+namespace mip {
+
+namespace fs = std::filesystem;
+using detail::Json;
+
+namespace {
+
+constexpr std::string_view sidecar_suffix = ".mhl.mip.json";
+
+bool all_digit_dotted(const std::string& v) {
+    if (v.empty() || v.front() == '.' || v.back() == '.') {
+        return false;
+    }
+    bool prev_dot = false;
+    for (char c : v) {
+        if (c == '.') {
+            if (prev_dot) {
+                return false;
+            }
+            prev_dot = true;
+        } else if (c < '0' || c > '9') {
+            return false;
+        } else {
+            prev_dot = false;
+        }
+    }
+    return true;
+}
+
+std::vector<unsigned long long> numeric_parts(const std::string& v) {
+    std::vector<unsigned long long> parts;
+    std::size_t start = 0;
+    while (start <= v.size()) {
+        auto dot = v.find('.', start);
+        auto piece = v.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        parts.push_back(piece.size() > 18 ? ~0ULL : std::stoull(piece));
+        if (dot == std::string::npos) {
+            break;
+        }
+        start = dot + 1;
+    }
+    return parts;
+}
+
+/// <0 when a sorts before b in newest-first order.
+int version_order(const std::string& a, const std::string& b) {
+    bool na = all_digit_dotted(a);
+    bool nb = all_digit_dotted(b);
+    if (na != nb) {
+        return na ? -1 : 1;
+    }
+    if (na) {
+        auto pa = numeric_parts(a);
+        auto pb = numeric_parts(b);
+        auto n = std::max(pa.size(), pb.size());
+        pa.resize(n, 0);
+        pb.resize(n, 0);
+        if (pa != pb) {
+            return pa > pb ? -1 : 1;
+        }
+    }
+    if (a == b) {
+        return 0;
+    }
+    return a > b ? -1 : 1;
+}
+
+std::string html_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+/// First `n` characters (UTF-8 code points) of `s`.
+std::string utf8_prefix(const std::string& s, std::size_t n, bool& truncated) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+            if (count == n) {
+                truncated = true;
+                return s.substr(0, i);
+            }
+            ++count;
+        }
+    }
+    truncated = false;
+    return s;
+}
+
+std::string trim_slash(std::string s) {
+    while (!s.empty() && s.back() == '/') {
+        s.pop_back();
+    }
+    return s;
+}
+
+}  // namespace
+
+bool index_order_less(const PackageSpec& a, const PackageSpec& b) {
+    if (a.name != b.name) {
+        return a.name < b.name;
+    }
+    int v = version_order(a.version, b.version);
+    if (v != 0) {
+        return v < 0;
+    }
+    auto ta = std::tie(a.matlab_tag, a.abi_tag, a.platform_tag);
+    auto tb = std::tie(b.matlab_tag, b.abi_tag, b.platform_tag);
+    if (ta != tb) {
+        return ta < tb;
+    }
+    return a.mhl_url.value_or("") < b.mhl_url.value_or("");
+}
+
+IndexAssembler::IndexAssembler(Store& store, IndexOptions options) : store_(store), options_(std::move(options)) {}
+
+IndexResult IndexAssembler::assemble() {
+    const std::string base = trim_slash(options_.base_url.empty() ? store_.default_base_url() : options_.base_url);
+    if (base.empty()) {
+        throw SpecError("index", {{"base_url", "is required for this store (the public URL of the store prefix)"}});
+    }
+    if (base.rfind("http://", 0) == 0) {
+        throw SpecError("index", {{"base_url", "must use https:// (plain http is refused)"}});
+    }
+    IndexResult result;
+    auto listing = store_.list("", false);
+    std::vector<ObjectInfo> sidecars;
+    for (auto& o : listing) {
+        if (o.key.size() > sidecar_suffix.size() &&
+            o.key.compare(o.key.size() - sidecar_suffix.size(), sidecar_suffix.size(), sidecar_suffix) == 0) {
+            sidecars.push_back(std::move(o));
+        }
+    }
+    result.sidecars_listed = sidecars.size();
+    options_.logger.info("listed " + std::to_string(sidecars.size()) + " sidecar(s) in " + store_.describe());
+
+    // ETag cache: key -> {etag, data}.
+    Json cache = Json::object();
+    fs::path cache_file;
+    if (!options_.cache_dir.empty()) {
+        cache_file = options_.cache_dir / "index-etag-cache.json";
+        if (fs::is_regular_file(cache_file)) {
+            try {
+                cache = Json::parse(detail::read_file(cache_file));
+                if (!cache.is_object()) {
+                    cache = Json::object();
+                }
+            } catch (const std::exception&) {
+                options_.logger.warning("ignoring unreadable index cache " + cache_file.string());
+                cache = Json::object();
+            }
+        }
+    }
+    std::vector<GetRequest> requests;
+    requests.reserve(sidecars.size());
+    for (const auto& s : sidecars) {
+        GetRequest r{s.key, {}};
+        if (cache.contains(s.key) && cache[s.key].value("etag", "") == s.etag && !s.etag.empty()) {
+            r.if_none_match = s.etag;
+        }
+        requests.push_back(std::move(r));
+    }
+    BatchOptions batch;
+    batch.max_in_flight = options_.max_in_flight;
+    batch.progress = options_.progress;
+    batch.progress_interval = options_.progress_interval;
+    batch.stage = "index";
+    auto got = store_.get_many(requests, batch);
+
+    Json new_cache = Json::object();
+    std::vector<PackageSpec> packages;
+    auto skip = [&](const std::string& key, const std::string& reason) {
+        if (options_.strict) {
+            throw SpecError(key, {{"", reason}});
+        }
+        options_.logger.warning("skipping " + key + ": " + reason);
+        result.skipped.push_back({key, reason});
+    };
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        auto& g = got[i];
+        const auto& key = sidecars[i].key;
+        if (g.error) {
+            try {
+                std::rethrow_exception(g.error);
+            } catch (const Error& e) {
+                if (e.code() == ErrorCode::network || e.code() == ErrorCode::auth) {
+                    throw;
+                }
+                skip(key, std::string("cannot be read: ") + e.what());
+            }
+            continue;
+        }
+        if (!g.found) {
+            skip(key, "disappeared while the index was assembled");
+            continue;
+        }
+        std::string data;
+        if (g.not_modified) {
+            data = cache[key].value("data", "");
+        } else {
+            data = std::move(g.data);
+            ++result.sidecars_downloaded;
+        }
+        if (!g.etag.empty() || !sidecars[i].etag.empty()) {
+            new_cache[key] = {{"etag", g.etag.empty() ? sidecars[i].etag : g.etag}, {"data", data}};
+        }
+        PackageSpec spec;
+        try {
+            spec = PackageSpec::from_json(data, key);
+        } catch (const SpecError& e) {
+            skip(key, e.what());
+            continue;
+        }
+        auto basename = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
+        auto expected = spec.wheel_name() + std::string(sidecar_suffix);
+        if (basename != expected) {
+            skip(key, "its fields describe " + expected + ", not " + basename);
+            continue;
+        }
+        if (!spec.mhl_url) {
+            spec.mhl_url = base + "/" + spec.wheel_name() + ".mhl";  // legacy sidecars
+        }
+        spec.mip_json_url = base + "/" + key;
+        auto issues = spec.validate();
+        if (!issues.empty()) {
+            skip(key, SpecError(key, issues).what());
+            continue;
+        }
+        packages.push_back(std::move(spec));
+    }
+    if (!cache_file.empty()) {
+        detail::create_dirs(options_.cache_dir);
+        detail::write_file_atomic(cache_file, detail::dump_compact(new_cache), false);
+    }
+
+    // Names that collide once normalised are an error.
+    std::map<std::string, std::string> spelling;
+    std::vector<Issue> collisions;
+    for (const auto& p : packages) {
+        auto [it, inserted] = spelling.emplace(normalize_package_name(p.name), p.name);
+        if (!inserted && it->second != p.name) {
+            collisions.push_back({"name", "'" + p.name + "' and '" + it->second + "' collide (names compare lower-cased with '-' as '_')"});
+        }
+    }
+    if (!collisions.empty()) {
+        throw SpecError("index", collisions);
+    }
+    for (const auto& p : packages) {
+        for (const auto& d : p.dependencies) {
+            if (spelling.find(normalize_package_name(d)) == spelling.end()) {
+                std::string w = p.wheel_name() + " depends on '" + d + "', which is not in the index";
+                if (options_.strict) {
+                    throw SpecError("index", {{"dependencies", w}});
+                }
+                options_.logger.warning(w);
+                result.warnings.push_back(w);
+            }
+        }
+    }
+
+    if (options_.verify) {
+        for (const auto& p : packages) {
+            const auto& url = *p.mhl_url;
+            if (url.rfind(base + "/", 0) != 0) {
+                throw SpecError(p.wheel_name(), {{"mhl_url", "'" + url + "' is outside the store; cannot verify"}});
+            }
+            auto data = store_.get(url.substr(base.size() + 1));
+            if (!data) {
+                throw SpecError(p.wheel_name(), {{"mhl_url", "'" + url + "' does not exist in the store"}});
+            }
+            if ((p.mhl_size && *p.mhl_size != data->size()) ||
+                (p.mhl_sha256 && *p.mhl_sha256 != detail::sha256_hex(*data))) {
+                throw SpecError(p.wheel_name(), {{"mhl_sha256", "the stored .mhl does not match its sidecar's size/sha256"}});
+            }
+        }
+    }
+
+    std::sort(packages.begin(), packages.end(), index_order_less);
+    result.packages = std::move(packages);
+    std::int64_t now = options_.source_date_epoch
+                           ? *options_.source_date_epoch
+                           : std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    result.last_updated = detail::iso8601_utc(now);
+    options_.logger.info("index: " + std::to_string(result.packages.size()) + " package(s), " +
+                         std::to_string(result.skipped.size()) + " skipped");
+    return result;
+}
+
+std::string IndexResult::index_json() const {
+    Json doc = Json::object();
+    Json list = Json::array();
+    for (const auto& p : packages) {
+        list.push_back(detail::spec_to_json(p));
+    }
+    doc["packages"] = std::move(list);
+    doc["total_packages"] = packages.size();
+    doc["last_updated"] = last_updated;
+    return detail::dump_pretty(doc);
+}
+
+std::string IndexResult::packages_html() const {
+    std::string h;
+    h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+    h += "<title>mip packages</title>\n<style>\n";
+    h += "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}\n";
+    h += "th,td{border-bottom:1px solid #ddd;padding:.4em .6em;text-align:left;vertical-align:top}\n";
+    h += "th{background:#f4f4f4}\n</style>\n</head>\n<body>\n";
+    h += "<h1>mip packages</h1>\n<p>" + std::to_string(packages.size()) + " package(s), updated " +
+         html_escape(last_updated) + "</p>\n";
+    h += "<table>\n<thead><tr><th>Name</th><th>Version</th><th>Description</th><th>Platform</th>"
+         "<th>Download</th></tr></thead>\n<tbody>\n";
+    for (const auto& p : packages) {
+        bool truncated = false;
+        auto desc = utf8_prefix(p.description, 80, truncated);
+        if (truncated) {
+            desc += "...";
+        }
+        std::string platform = (p.matlab_tag == "any" && p.abi_tag == "none" && p.platform_tag == "any")
+                                   ? "All"
+                                   : p.matlab_tag + " / " + p.abi_tag + " / " + p.platform_tag;
+        std::string name = html_escape(p.name);
+        if (!p.homepage.empty()) {
+            name = "<a href=\"" + html_escape(p.homepage) + "\">" + name + "</a>";
+        }
+        h += "<tr><td>" + name + "</td><td>" + html_escape(p.version) + "</td><td>" + html_escape(desc) +
+             "</td><td>" + html_escape(platform) + "</td><td><a href=\"" + html_escape(p.mhl_url.value_or("")) +
+             "\">.mhl</a> · <a href=\"" + html_escape(p.mip_json_url.value_or("")) + "\">metadata</a></td></tr>\n";
+    }
+    h += "</tbody>\n</table>\n</body>\n</html>\n";
+    return h;
+}
+
+void IndexAssembler::write(const IndexResult& result, const fs::path& output_dir) {
+    detail::create_dirs(output_dir);
+    // packages.html first: index.json, the file clients read, is the last to change.
+    detail::write_file_atomic(output_dir / "packages.html", result.packages_html());
+    detail::write_file_atomic(output_dir / "index.json", result.index_json());
+}
+
+}  // namespace mip

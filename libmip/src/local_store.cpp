@@ -1,0 +1,299 @@
+#include <mip/error.hpp>
+#include <mip/local_store.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "detail/crypto.hpp"
+#include "detail/fs.hpp"
+
+namespace mip {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* tmp_dir_name = ".mip-tmp";
+
+std::vector<std::string> split_key(const std::string& key) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+        auto slash = key.find('/', start);
+        parts.push_back(key.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+        if (slash == std::string::npos) {
+            break;
+        }
+        start = slash + 1;
+    }
+    return parts;
+}
+
+std::string encode_segment(const std::string& seg, bool first) {
+    if (seg.empty()) {
+        return "%";
+    }
+    if (seg == ".") {
+        return "%2E";
+    }
+    if (seg == "..") {
+        return "%2E%2E";
+    }
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (std::size_t i = 0; i < seg.size(); ++i) {
+        auto c = static_cast<unsigned char>(seg[i]);
+        bool encode = c == '%' || c < 0x20 || c == 0x7f || (first && i == 0 && seg == tmp_dir_name);
+        if (encode) {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+int hexval(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+std::string decode_segment(const std::string& seg) {
+    if (seg == "%") {
+        return {};
+    }
+    std::string out;
+    for (std::size_t i = 0; i < seg.size(); ++i) {
+        if (seg[i] == '%' && i + 2 < seg.size() + 0 && hexval(seg[i + 1]) >= 0 && hexval(seg[i + 2]) >= 0) {
+            out += static_cast<char>(hexval(seg[i + 1]) * 16 + hexval(seg[i + 2]));
+            i += 2;
+        } else {
+            out += seg[i];
+        }
+    }
+    return out;
+}
+
+std::string etag_of(const struct stat& st) {
+    return std::to_string(st.st_size) + "-" + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec) + "-" + std::to_string(st.st_ino);
+}
+
+std::string iso_time(time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+void check_key(const std::string& key) {
+    if (key.empty()) {
+        throw SpecError("store key", {{"key", "must not be empty"}});
+    }
+    if (key.size() > 1024) {
+        throw SpecError("store key", {{"key", "is longer than 1024 bytes"}});
+    }
+    if (key.find('\0') != std::string::npos) {
+        throw SpecError("store key", {{"key", "must not contain NUL"}});
+    }
+}
+
+}  // namespace
+
+LocalStore::LocalStore(fs::path root, Logger logger) : root_(fs::absolute(root).lexically_normal()), logger_(std::move(logger)) {
+    if (root_.filename().empty()) {
+        root_ = root_.parent_path();
+    }
+    detail::create_dirs(root_);
+}
+
+fs::path LocalStore::path_for(const std::string& key) const {
+    check_key(key);
+    fs::path p = root_;
+    auto parts = split_key(key);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        auto enc = encode_segment(parts[i], i == 0);
+        if (enc.size() > 255) {
+            throw SpecError("store key", {{"key", "has a path segment longer than 255 bytes, which a local directory store cannot hold"}});
+        }
+        p /= enc;
+    }
+    return p;
+}
+
+std::string LocalStore::describe() const { return "file://" + root_.string(); }
+
+std::string LocalStore::default_base_url() const { return "file://" + root_.string(); }
+
+PutResult LocalStore::put(const PutRequest& request) {
+    PutResult result;
+    result.key = request.key;
+    result.attempts = 1;
+    auto target = path_for(request.key);
+    auto tmp_dir = root_ / tmp_dir_name;
+    detail::create_dirs(tmp_dir);
+    detail::create_dirs(target.parent_path());
+    if (fs::is_directory(target)) {
+        throw IoError("store key '" + request.key + "' conflicts with an existing key prefix", target.string());
+    }
+    if (!request.options.if_match.empty()) {
+        auto info = head(request.key);
+        if (!info || info->etag != request.options.if_match) {
+            result.precondition_failed = true;
+            return result;
+        }
+    }
+    auto tmp = tmp_dir / ("put-" + detail::random_hex(8));
+    try {
+        if (request.file) {
+            std::error_code ec;
+            fs::copy_file(*request.file, tmp, ec);
+            if (ec) {
+                throw IoError("cannot read upload source", request.file->string(), ec);
+            }
+            detail::fsync_path(tmp);
+        } else {
+            detail::write_file_atomic(tmp, request.data, true);
+        }
+        ::chmod(tmp.c_str(), 0644);
+        if (request.options.if_none_match) {
+            // link(2) fails with EEXIST when the key exists: an atomic create-only write.
+            if (::link(tmp.c_str(), target.c_str()) != 0) {
+                int e = errno;
+                fs::remove(tmp);
+                if (e == EEXIST) {
+                    result.precondition_failed = true;
+                    return result;
+                }
+                throw IoError("cannot write object", target.string(), {e, std::generic_category()});
+            }
+            fs::remove(tmp);
+        } else {
+            detail::rename_path(tmp, target);
+        }
+        detail::fsync_path(target.parent_path());
+    } catch (...) {
+        std::error_code ignore;
+        fs::remove(tmp, ignore);
+        throw;
+    }
+    struct stat st {};
+    if (::stat(target.c_str(), &st) == 0) {
+        result.etag = etag_of(st);
+    }
+    result.written = true;
+    return result;
+}
+
+std::optional<std::string> LocalStore::get(const std::string& key) {
+    auto p = path_for(key);
+    if (!fs::is_regular_file(p)) {
+        return std::nullopt;
+    }
+    return detail::read_file(p);
+}
+
+bool LocalStore::get_to_file(const std::string& key, const fs::path& destination) {
+    auto p = path_for(key);
+    if (!fs::is_regular_file(p)) {
+        return false;
+    }
+    auto tmp = detail::temp_sibling(destination);
+    std::error_code ec;
+    fs::copy_file(p, tmp, ec);
+    if (ec) {
+        throw IoError("cannot copy object to", destination.string(), ec);
+    }
+    detail::rename_path(tmp, destination);
+    return true;
+}
+
+std::optional<ObjectInfo> LocalStore::head(const std::string& key) {
+    auto p = path_for(key);
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return std::nullopt;
+    }
+    return ObjectInfo{key, static_cast<std::uint64_t>(st.st_size), etag_of(st), iso_time(st.st_mtime)};
+}
+
+std::vector<ObjectInfo> LocalStore::list(const std::string& prefix, bool recursive) {
+    // Start at the deepest directory the prefix names.
+    auto slash = prefix.rfind('/');
+    std::string dir_key = slash == std::string::npos ? std::string() : prefix.substr(0, slash);
+    fs::path start = dir_key.empty() ? root_ : path_for(dir_key);
+    std::vector<ObjectInfo> out;
+    if (!fs::is_directory(start)) {
+        return out;
+    }
+    std::string key_base = dir_key.empty() ? std::string() : dir_key + "/";
+    struct Frame {
+        fs::path dir;
+        std::string key_prefix;
+    };
+    std::vector<Frame> stack{{start, key_base}};
+    while (!stack.empty()) {
+        auto frame = stack.back();
+        stack.pop_back();
+        std::error_code ec;
+        for (fs::directory_iterator it(frame.dir, ec), end; !ec && it != end; it.increment(ec)) {
+            auto name = it->path().filename().string();
+            if (frame.dir == root_ && name == tmp_dir_name) {
+                continue;
+            }
+            auto key = frame.key_prefix + decode_segment(name);
+            struct stat st {};
+            if (::lstat(it->path().c_str(), &st) != 0) {
+                continue;
+            }
+            if (S_ISDIR(st.st_mode)) {
+                auto child_prefix = key + "/";
+                bool relevant = child_prefix.compare(0, std::min(child_prefix.size(), prefix.size()), prefix, 0,
+                                                     std::min(child_prefix.size(), prefix.size())) == 0;
+                if (recursive && relevant) {
+                    stack.push_back({it->path(), child_prefix});
+                }
+                continue;
+            }
+            if (!S_ISREG(st.st_mode) || key.compare(0, prefix.size(), prefix) != 0) {
+                continue;
+            }
+            if (!recursive && key.find('/', prefix.size()) != std::string::npos) {
+                continue;
+            }
+            out.push_back({key, static_cast<std::uint64_t>(st.st_size), etag_of(st), iso_time(st.st_mtime)});
+        }
+        if (ec) {
+            throw IoError("cannot list store directory", frame.dir.string(), ec);
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+    return out;
+}
+
+void LocalStore::remove(const std::string& key) {
+    auto p = path_for(key);
+    std::error_code ec;
+    fs::remove(p, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+        throw IoError("cannot delete object", p.string(), ec);
+    }
+}
+
+}  // namespace mip

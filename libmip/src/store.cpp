@@ -1,0 +1,124 @@
+#include <mip/error.hpp>
+#include <mip/local_store.hpp>
+#include <mip/store.hpp>
+
+#include <algorithm>
+
+#include "detail/parallel.hpp"
+#include "detail/s3_store.hpp"
+
+namespace mip {
+
+namespace {
+
+/// Runs `one(i)` for every request on the calling thread, with throttled progress.
+template <typename Result, typename Fn>
+std::vector<Result> sequential_batch(std::size_t n, const BatchOptions& options, Fn one) {
+    std::vector<Result> results(n);
+    ProgressEvent event;
+    event.stage = options.stage;
+    event.total = n;
+    if (options.progress) {
+        event.phase = ProgressPhase::started;
+        options.progress(event);
+    }
+    auto last = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+        results[i] = one(i);
+        event.done = i + 1;
+        event.item = results[i].key;
+        auto now = std::chrono::steady_clock::now();
+        if (options.progress && now - last >= options.progress_interval && i + 1 < n) {
+            last = now;
+            event.phase = ProgressPhase::advanced;
+            options.progress(event);
+        }
+    }
+    if (options.progress) {
+        event.phase = ProgressPhase::finished;
+        options.progress(event);
+    }
+    return results;
+}
+
+}  // namespace
+
+std::vector<PutResult> Store::put_many(const std::vector<PutRequest>& requests, const BatchOptions& options) {
+    return sequential_batch<PutResult>(requests.size(), options, [&](std::size_t i) {
+        PutResult r;
+        r.key = requests[i].key;
+        try {
+            r = put(requests[i]);
+        } catch (...) {
+            r.error = std::current_exception();
+        }
+        return r;
+    });
+}
+
+std::vector<GetResult> Store::get_many(const std::vector<GetRequest>& requests, const BatchOptions& options) {
+    return sequential_batch<GetResult>(requests.size(), options, [&](std::size_t i) {
+        GetResult r;
+        r.key = requests[i].key;
+        r.attempts = 1;
+        try {
+            if (!requests[i].if_none_match.empty()) {
+                auto info = head(requests[i].key);
+                if (info && info->etag == requests[i].if_none_match) {
+                    r.found = true;
+                    r.not_modified = true;
+                    r.etag = info->etag;
+                    return r;
+                }
+            }
+            auto data = get(requests[i].key);
+            if (data) {
+                r.found = true;
+                r.data = std::move(*data);
+                auto info = head(requests[i].key);
+                r.etag = info ? info->etag : std::string();
+            }
+        } catch (...) {
+            r.error = std::current_exception();
+        }
+        return r;
+    });
+}
+
+std::vector<HeadResult> Store::head_many(const std::vector<std::string>& keys, const BatchOptions& options) {
+    return sequential_batch<HeadResult>(keys.size(), options, [&](std::size_t i) {
+        HeadResult r;
+        r.key = keys[i];
+        r.attempts = 1;
+        try {
+            r.info = head(keys[i]);
+        } catch (...) {
+            r.error = std::current_exception();
+        }
+        return r;
+    });
+}
+
+std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options) {
+    if (url.empty()) {
+        throw SpecError("--store", {{"store", "must not be empty"}});
+    }
+    if (url.rfind("s3://", 0) == 0) {
+        return detail::open_s3_store(url, options);
+    }
+    if (url.rfind("file://", 0) == 0) {
+        std::string path = url.substr(7);
+        if (path.empty() || path[0] != '/') {
+            throw SpecError("--store", {{"store", "'" + url + "': a file:// URL needs an absolute path (file:///dir)"}});
+        }
+        return std::make_unique<LocalStore>(path, options.logger);
+    }
+    auto scheme = url.find("://");
+    if (scheme != std::string::npos) {
+        throw SpecError("--store", {{"store", "'" + url.substr(0, scheme) +
+                                                  "://' is not supported (use a directory, file:///dir or s3://bucket/prefix)"}});
+    }
+    return std::make_unique<LocalStore>(url, options.logger);
+}
+
+}  // namespace mip

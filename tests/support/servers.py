@@ -1,0 +1,92 @@
+"""Real servers and repositories the tests create: a static HTTP server on 127.0.0.1 (port 0)
+and git repositories with fixed author/committer dates (so SHAs are constant)."""
+import functools
+import http.server
+import os
+import pathlib
+import subprocess
+import threading
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+
+class StaticHttpServer:
+    """Serves `root` on 127.0.0.1:<free port> in a background thread."""
+
+    def __init__(self, root):
+        self.root = pathlib.Path(root)
+        handler = functools.partial(_QuietHandler, directory=str(self.root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+GIT_ENV_BASE = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.invalid",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.invalid",
+    "LC_ALL": "C",
+    "TZ": "UTC",
+}
+
+
+def git(cwd, *args, date=None, check=True):
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("GIT_") and not k.startswith("GIT_TRACE"):
+            del env[k]
+    env.update(GIT_ENV_BASE)
+    if date is not None:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"@{date} +0000"
+    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {r.stderr}")
+    return r.stdout.strip()
+
+
+class GitFactory:
+    """Makes repositories under `base`. Commit dates start at 1700000000 and step by 1000 s."""
+
+    def __init__(self, base):
+        self.base = pathlib.Path(base)
+        self.clock = 1700000000
+
+    def tick(self):
+        self.clock += 1000
+        return self.clock
+
+    def create(self, name, files=None, branch="main"):
+        path = self.base / name
+        path.mkdir(parents=True)
+        git(path, "init", "-q", "-b", branch)
+        if files:
+            self.commit(path, files, "initial")
+        return path
+
+    def commit(self, repo, files, message="change"):
+        for rel, content in files.items():
+            p = pathlib.Path(repo) / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                p.write_bytes(content)
+            else:
+                p.write_text(content)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", message, date=self.tick())
+        return git(repo, "rev-parse", "HEAD")
