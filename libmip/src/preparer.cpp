@@ -36,6 +36,7 @@ struct Job {
     std::optional<PackageSpec> published;
     std::string cache_note;
     bool resolved = false;
+    bool ran = false;  ///< reached by the scheduler (else: stopped by an earlier failure)
 };
 
 struct RecipeInfo {
@@ -415,10 +416,7 @@ StageReport Preparer::prepare() {
             item.status = ItemStatus::failed;
             item.error_code = ErrorCode::invalid_spec;
             item.detail = dir_name + ": holds more than one recipe file (" + present[0] + ", " + present[1] + ")";
-            report.items.push_back(item);
-            if (!o.keep_going) {
-                return report;
-            }
+            jobs.push_back(Job{dir, {}, nullptr, {}, item});
             continue;
         }
         RecipeContext rctx;
@@ -438,10 +436,7 @@ StageReport Preparer::prepare() {
             item.status = ItemStatus::failed;
             item.error_code = code_of(std::current_exception());
             item.detail = message_of(std::current_exception());
-            report.items.push_back(item);
-            if (!o.keep_going) {
-                return report;
-            }
+            jobs.push_back(Job{dir, present[0], nullptr, {}, item});
             continue;
         }
         for (auto& b : builds) {
@@ -462,10 +457,7 @@ StageReport Preparer::prepare() {
                 job.result.status = ItemStatus::failed;
                 job.result.error_code = ErrorCode::invalid_spec;
                 job.result.detail = job.wheel + " is built by both " + it->second + " and " + dir_name;
-                report.items.push_back(job.result);
-                if (!o.keep_going) {
-                    return report;
-                }
+                jobs.push_back(std::move(job));
                 continue;
             }
             job.build = std::move(b);
@@ -506,6 +498,13 @@ StageReport Preparer::prepare() {
         jobs.size(), popt,
         [&](std::size_t i) {
             auto& job = jobs[i];
+            job.ran = true;
+            if (!job.build) {  // the recipe could not be loaded
+                ++done;
+                failed.store(true);
+                o.logger.error(job.result.detail);
+                return o.keep_going;
+            }
             if (failed.load() && !o.keep_going) {
                 job.result.status = ItemStatus::skipped;
                 job.result.detail = "not run: an earlier package failed";
@@ -544,7 +543,7 @@ StageReport Preparer::prepare() {
         },
         [&]() { emit(ProgressPhase::advanced); });
     for (auto& job : jobs) {
-        if (job.result.status == ItemStatus::done && job.result.path.empty() && !job.resolved) {
+        if (!job.ran) {
             job.result.status = ItemStatus::skipped;
             job.result.detail = "not run: an earlier package failed";
         }

@@ -1,0 +1,302 @@
+#include <catch2/catch.hpp>
+
+#include <mip/error.hpp>
+#include <mip/local_store.hpp>
+#include <mip/package_spec.hpp>
+#include <mip/preparer.hpp>
+
+#include <cstdlib>
+#include <map>
+
+#include "detail/crypto.hpp"
+#include "test_support.hpp"
+
+using namespace mip;
+using mip::test::TempDir;
+using mip::test::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+PrepareOptions options_for(const TempDir& tmp) {
+    PrepareOptions o;
+    o.recipes_dir = tmp / "recipes";
+    o.output_dir = tmp / "prepared";
+    o.cache_dir = tmp / "cache";
+    o.environment = test::environment();
+    o.source_date_epoch = 1700000000;
+    return o;
+}
+
+void simple_recipe(const fs::path& recipes, const std::string& name, const std::string& extra = "") {
+    write_file(recipes / name / "prepare.yaml",
+               "name: " + name + "\nversion: \"1.0\"\ndescription: test\nprepare:\n  path:\n    path: src\n    destination: " + name +
+                   "\n" + extra);
+    write_file(recipes / name / "src" / (name + "_main.m"), "function " + name + "_main\nend\n");
+}
+
+void git(const fs::path& repo, const std::string& args) {
+    std::string cmd = "cd '" + repo.string() +
+                      "' && GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_DATE='@1700000000 +0000' "
+                      "GIT_COMMITTER_DATE='@1700000000 +0000' git -c user.name=t -c user.email=t@x.invalid " +
+                      args + " >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+const ItemResult& item_named(const StageReport& r, const std::string& package) {
+    for (const auto& i : r.items) {
+        if (i.package == package) {
+            return i;
+        }
+    }
+    FAIL("no item for " + package);
+    throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("a path recipe prepares a complete .dir", "[preparer]") {
+    TempDir tmp;
+    auto recipes = tmp / "recipes";
+    write_file(recipes / "toolbox" / "prepare.yaml", R"yaml(name: toolbox
+description: A toolbox
+version: "2.1"
+build_number: 4
+license: MIT
+dependencies: [mathutils]
+usage_examples: ["toolbox_main(1)"]
+script_env: [MIP_TEST_SET, MIP_TEST_UNSET]
+prepare:
+  path: {path: src, destination: tb}
+addpaths:
+  - path: tb
+    recursive: true
+    exclude: [tests]
+keep_prebuilt: [tb/keep.mexa64]
+builds:
+  - build_type: standard
+    compile_script: compile.m
+  - build_type: other
+)yaml");
+    write_file(recipes / "toolbox" / "compile.m", "disp('compile')\n");
+    write_file(recipes / "toolbox" / "src" / "toolbox_main.m", "function toolbox_main(x)\nend\n");
+    write_file(recipes / "toolbox" / "src" / "+tbx" / "util.m", "function util\nend\n");
+    write_file(recipes / "toolbox" / "src" / "@Thing" / "Thing.m", "classdef Thing\nend\n");
+    write_file(recipes / "toolbox" / "src" / "sub" / "deep" / "d.m", "function d\nend\n");
+    write_file(recipes / "toolbox" / "src" / "tests" / "t.m", "function t\nend\n");
+    write_file(recipes / "toolbox" / "src" / "old.mexa64", "ELF");
+    write_file(recipes / "toolbox" / "src" / "lib.so", "ELF");
+    write_file(recipes / "toolbox" / "src" / "keep.mexa64", "ELF");
+    auto o = options_for(tmp);
+    o.environment->insert_or_assign("MIP_TEST_SET", "a b=c\nd");
+    o.environment->erase("MIP_TEST_UNSET");
+    auto report = Preparer(o).prepare();
+    REQUIRE(report.items.size() == 1);  // the "other" build type is not built
+    const auto& item = report.items[0];
+    INFO(item.detail);
+    REQUIRE(item.status == ItemStatus::done);
+    auto host = host_platform_tag();
+    auto wheel = "toolbox-2.1-any-none-" + host;  // a compile script defaults to the host tag
+    CHECK(item.wheel == wheel);
+    auto dir = tmp / "prepared" / (wheel + ".dir");
+    REQUIRE(fs::is_directory(dir));
+    CHECK_FALSE(fs::exists(tmp / "prepared" / (wheel + ".work") / "stage"));
+    CHECK(test::read_file(dir / "load_package.m") ==
+          "addpath(fullfile(fileparts(mfilename('fullpath')), 'tb'));\n"
+          "addpath(fullfile(fileparts(mfilename('fullpath')), 'tb/sub/deep'));\n");
+    CHECK(test::read_file(dir / "unload_package.m") ==
+          "rmpath(fullfile(fileparts(mfilename('fullpath')), 'tb/sub/deep'));\n"
+          "rmpath(fullfile(fileparts(mfilename('fullpath')), 'tb'));\n");
+    CHECK_FALSE(fs::exists(dir / "tb" / "old.mexa64"));
+    CHECK_FALSE(fs::exists(dir / "tb" / "lib.so"));  // compiled package: shared libraries go too
+    CHECK(fs::exists(dir / "tb" / "keep.mexa64"));
+    CHECK(test::read_file(dir / "compile.m") == "disp('compile')\n");
+    auto spec = PackageSpec::load((dir / "mip.json").string());
+    CHECK(spec.name == "toolbox");
+    CHECK(spec.build_number == 4);
+    CHECK(spec.dependencies == std::vector<std::string>{"mathutils"});
+    CHECK(spec.exposed_symbols == std::vector<std::string>{"Thing", "d", "tbx", "toolbox_main"});
+    CHECK(spec.compile_script == "compile.m");
+    CHECK(spec.source_json.find("\"type\":\"path\"") != std::string::npos);
+    CHECK(spec.build_info_json.find("\"source_date_epoch\":1700000000") != std::string::npos);
+    CHECK(spec.build_info_json.find("\"recipe_sha256\":\"") != std::string::npos);
+    auto env_json = test::read_file(tmp / "prepared" / (wheel + ".work") / "script_env.json");
+    CHECK(env_json == "{\n  \"MIP_TEST_SET\": \"a b=c\\nd\"\n}\n");
+}
+
+TEST_CASE("a recipe failure leaves no .dir and the others still build with keep_going", "[preparer]") {
+    TempDir tmp;
+    auto recipes = tmp / "recipes";
+    simple_recipe(recipes, "good");
+    write_file(recipes / "bad" / "prepare.yaml", "name: bad\nprepare:\n  path: {path: missing}\n");
+    write_file(recipes / "typo" / "prepare.yaml", "name: typo\nversoin: 1\n");
+    auto o = options_for(tmp);
+    o.keep_going = true;
+    auto report = Preparer(o).prepare();
+    CHECK(item_named(report, "good").status == ItemStatus::done);
+    CHECK(item_named(report, "bad").status == ItemStatus::failed);
+    CHECK(item_named(report, "bad").detail.find("prepare.path.path") != std::string::npos);
+    const auto& typo = item_named(report, "typo");
+    CHECK(typo.status == ItemStatus::failed);
+    CHECK(typo.error_code == ErrorCode::invalid_spec);
+    CHECK(typo.detail.find("field 'versoin' is not a known key") != std::string::npos);
+    CHECK(fs::exists(tmp / "prepared" / "good-1.0-any-none-any.dir"));
+    CHECK_FALSE(fs::exists(tmp / "prepared" / "bad-unspecified-any-none-any.dir"));
+
+    SECTION("without keep_going the run stops at the first failure") {
+        o.keep_going = false;
+        auto r2 = Preparer(o).prepare();
+        CHECK(r2.count(ItemStatus::failed) == 1);
+        CHECK(r2.first_failure()->package == "bad");
+    }
+}
+
+TEST_CASE("the cache check skips published packages and never stops the others", "[preparer][cache]") {
+    TempDir tmp;
+    auto recipes = tmp / "recipes";
+    simple_recipe(recipes, "aaa");
+    simple_recipe(recipes, "bbb");
+    LocalStore store(tmp / "store");
+    auto o = options_for(tmp);
+    o.store = &store;
+    auto first = Preparer(o).prepare();
+    REQUIRE(first.count(ItemStatus::done) == 2);
+    // Publish aaa's sidecar as if uploaded.
+    auto aaa = test::read_file(tmp / "prepared" / "aaa-1.0-any-none-any.dir" / "mip.json");
+    (void)store.put({"aaa-1.0-any-none-any.mhl.mip.json", std::nullopt, aaa, {}});
+    fs::remove_all(tmp / "prepared");
+    auto second = Preparer(o).prepare();
+    CHECK(item_named(second, "aaa").status == ItemStatus::skipped);
+    CHECK(item_named(second, "aaa").detail == "published metadata matches");
+    CHECK(item_named(second, "bbb").status == ItemStatus::done);  // the hit did not stop the loop
+
+    SECTION("force rebuilds") {
+        o.force = true;
+        CHECK(item_named(Preparer(o).prepare(), "aaa").status == ItemStatus::done);
+    }
+    SECTION("a source change is rebuilt without a build_number bump") {
+        write_file(recipes / "aaa" / "src" / "extra.m", "function extra\nend\n");
+        auto r = Preparer(o).prepare();
+        CHECK(item_named(r, "aaa").status == ItemStatus::done);
+        CHECK(item_named(r, "aaa").detail.find("'source' differs") != std::string::npos);
+    }
+    SECTION("dry run decides and writes nothing") {
+        fs::remove_all(tmp / "prepared");
+        o.dry_run = true;
+        auto r = Preparer(o).prepare();
+        CHECK(item_named(r, "aaa").status == ItemStatus::skipped);
+        CHECK(item_named(r, "bbb").status == ItemStatus::planned);
+        CHECK_FALSE(fs::exists(tmp / "prepared" / "bbb-1.0-any-none-any.dir"));
+    }
+}
+
+TEST_CASE("package selection, duplicates and unknown names", "[preparer]") {
+    TempDir tmp;
+    auto recipes = tmp / "recipes";
+    simple_recipe(recipes, "one");
+    simple_recipe(recipes, "two");
+    auto o = options_for(tmp);
+    o.packages = {"two"};
+    auto r = Preparer(o).prepare();
+    REQUIRE(r.items.size() == 1);
+    CHECK(r.items[0].package == "two");
+    o.packages = {"nope"};
+    CHECK_THROWS_WITH(Preparer(o).prepare(), Catch::Contains("'nope' matches no recipe"));
+    o.packages.clear();
+    simple_recipe(recipes, "copy");
+    write_file(recipes / "copy" / "prepare.yaml", "name: one\nversion: \"1.0\"\nprepare:\n  path: {path: src}\n");
+    o.keep_going = true;
+    auto dup = Preparer(o).prepare();
+    CHECK(dup.count(ItemStatus::failed) == 1);
+    CHECK(dup.first_failure()->detail.find("is built by both") != std::string::npos);
+}
+
+TEST_CASE("a git source is pinned to its commit and exported without .git", "[preparer][git]") {
+    TempDir tmp;
+    auto upstream = tmp / "upstream";
+    write_file(upstream / "lib" / "gitfn.m", "function gitfn\nend\n");
+    git(upstream, "init -q -b main");
+    git(upstream, "add -A");
+    git(upstream, "commit -q -m first");
+    git(upstream, "tag v1.0");
+    write_file(upstream / "lib" / "later.m", "function later\nend\n");
+    git(upstream, "add -A");
+    git(upstream, "commit -q -m second");
+    auto recipes = tmp / "recipes";
+    write_file(recipes / "gitpkg" / "prepare.yaml",
+               "name: gitpkg\nversion: \"1.0\"\nprepare:\n  clone_git:\n    url: " + upstream.string() +
+                   "\n    destination: g\n    ref: v1.0\naddpaths: [g/lib]\n");
+    auto o = options_for(tmp);
+    o.source_date_epoch.reset();
+    auto r = Preparer(o).prepare();
+    REQUIRE(r.items.size() == 1);
+    INFO(r.items[0].detail);
+    REQUIRE(r.items[0].status == ItemStatus::done);
+    auto dir = tmp / "prepared" / "gitpkg-1.0-any-none-any.dir";
+    CHECK(fs::exists(dir / "g" / "lib" / "gitfn.m"));
+    CHECK_FALSE(fs::exists(dir / "g" / "lib" / "later.m"));  // the tag, not the branch tip
+    CHECK_FALSE(fs::exists(dir / "g" / ".git"));
+    auto spec = PackageSpec::load((dir / "mip.json").string());
+    CHECK(spec.source_json.find("\"type\":\"git\"") != std::string::npos);
+    CHECK(spec.source_json.find("\"ref\":\"v1.0\"") != std::string::npos);
+    // SOURCE_DATE_EPOCH falls back to the pinned commit's time.
+    CHECK(spec.build_info_json.find("\"source_date_epoch\":1700000000") != std::string::npos);
+    CHECK(spec.build_info_json.find("\"epoch_source\":\"source commit\"") != std::string::npos);
+}
+
+TEST_CASE("a zip source is downloaded, pinned and extracted", "[preparer][zip]") {
+    TempDir tmp;
+    write_file(tmp / "payload" / "pkg-main" / "zipfn.m", "function zipfn\nend\n");
+    REQUIRE(std::system(("cd '" + (tmp / "payload").string() + "' && zip -qr ../src.zip pkg-main").c_str()) == 0);
+    auto digest = detail::sha256_file_hex(tmp / "src.zip");
+    auto recipes = tmp / "recipes";
+    write_file(recipes / "zippkg" / "prepare.yaml",
+               "name: zippkg\nversion: \"3\"\nprepare:\n  download_zip:\n    url: file://" + (tmp / "src.zip").string() +
+                   "\n    destination: z\n    sha256: " + digest + "\naddpaths: [z/pkg-main]\n");
+    auto o = options_for(tmp);
+    auto r = Preparer(o).prepare();
+    REQUIRE(r.items.size() == 1);
+    INFO(r.items[0].detail);
+    REQUIRE(r.items[0].status == ItemStatus::done);
+    auto dir = tmp / "prepared" / "zippkg-3-any-none-any.dir";
+    CHECK(fs::exists(dir / "z" / "pkg-main" / "zipfn.m"));  // top folder kept
+    auto spec = PackageSpec::load((dir / "mip.json").string());
+    CHECK(spec.source_json.find(digest) != std::string::npos);
+    CHECK(spec.exposed_symbols == std::vector<std::string>{"zipfn"});
+
+    SECTION("a wrong sha256 fails before extraction") {
+        write_file(recipes / "zippkg" / "prepare.yaml",
+                   "name: zippkg\nversion: \"3\"\nprepare:\n  download_zip:\n    url: file://" + (tmp / "src.zip").string() +
+                       "\n    sha256: " + std::string(64, '0') + "\n");
+        fs::remove_all(tmp / "prepared");
+        o.force = true;
+        auto bad = Preparer(o).prepare();
+        CHECK(bad.count(ItemStatus::failed) == 1);
+        CHECK(bad.first_failure()->detail.find("mismatch") != std::string::npos);
+        CHECK_FALSE(fs::exists(dir));
+    }
+}
+
+TEST_CASE("parallel preparation gives the same bytes as sequential", "[preparer][parallel]") {
+    TempDir tmp;
+    auto recipes = tmp / "recipes";
+    for (int i = 0; i < 8; ++i) {
+        simple_recipe(recipes, "pkg" + std::to_string(i));
+    }
+    auto o = options_for(tmp);
+    o.jobs = 1;
+    auto seq = Preparer(o).prepare();
+    std::map<std::string, std::string> first;
+    for (const auto& item : seq.items) {
+        REQUIRE(item.status == ItemStatus::done);
+        first[item.wheel] = test::read_file(fs::path(item.path) / "load_package.m");
+    }
+    o.jobs = 4;
+    o.output_dir = tmp / "prepared4";
+    auto par = Preparer(o).prepare();
+    REQUIRE(par.items.size() == seq.items.size());
+    for (std::size_t i = 0; i < par.items.size(); ++i) {
+        CHECK(par.items[i].wheel == seq.items[i].wheel);  // report order is stable
+        CHECK(test::read_file(fs::path(par.items[i].path) / "load_package.m") == first[par.items[i].wheel]);
+    }
+}
