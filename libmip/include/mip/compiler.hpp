@@ -85,7 +85,8 @@ struct CompileEngine {
 /// `VersionInfo.xml` under the installation root (MATLAB is not started). Throws `SpecError`
 /// naming the programs and `PATH` directories searched when nothing is found. Thread-safe.
 [[nodiscard]] CompileEngine find_compile_engine(
-    const std::string& engine, const std::map<std::string, std::string>& environment,
+    const std::string& engine,
+    const std::map<std::string, std::string>& environment,
     bool probe_version = true);
 
 class Compiler {
@@ -94,7 +95,8 @@ public:
 
     /// Compiles every candidate: each `<wheel>.dir` under `prepared_dir` whose root holds its
     /// mip.json `compile_script`, else `compile.m`; sorted by name, filtered by `packages`
-    /// (names compared as clients do: lower case, `-` = `_`) and `shard`.
+    /// (names compared as clients do: lower case, `-` = `_`) and `shard`. A missing
+    /// `prepared_dir` means nothing to compile (an empty report), as for bundle.
     ///
     /// Per-item results are in the report: `done` (mip.json updated, a stale
     /// `<wheel>.work/compile.failed` removed), `failed` (`build_failed` for a script error,

@@ -1,0 +1,831 @@
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <cmath>
+#include <exception>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <pugixml.hpp>
+
+#include <mip/compiler.hpp>
+#include <mip/error.hpp>
+#include <mip/package_spec.hpp>
+
+#include "detail/env.hpp"
+#include "detail/fs.hpp"
+#include "detail/json.hpp"
+#include "detail/parallel.hpp"
+#include "detail/process.hpp"
+
+namespace mip {
+
+namespace fs = std::filesystem;
+using detail::Environment;
+using detail::Json;
+
+namespace {
+
+/// §3.9: names handed through from the caller's environment (values are never recorded).
+constexpr std::array<std::string_view, 15> pass_through_names = {
+    "PATH",   "HOME",    "USER",    "USERNAME",         "LOGNAME",
+    "TMPDIR", "TMP",     "TEMP",    "SYSTEMROOT",       "SYSTEMDRIVE",
+    "WINDIR", "COMSPEC", "PATHEXT", "MLM_LICENSE_FILE", "LM_LICENSE_FILE"};
+
+/// Set by libmip; script_env.json may not override them.
+constexpr std::array<std::string_view, 3> fixed_names = {"TZ", "SOURCE_DATE_EPOCH",
+                                                         "TOOLCHAIN_ARCH"};
+
+/// MEX binaries removed before compiling (lower case).
+constexpr std::array<std::string_view, 9> mex_extensions = {".mexa64",    ".mexglx", ".mexmaci64",
+                                                            ".mexmaca64", ".mexmac", ".mexw64",
+                                                            ".mexw32",    ".mex",    ".oct"};
+
+constexpr std::size_t failure_tail_lines = 30;
+/// Engines run for seconds to hours: ticking more often than this would only spin the caller.
+constexpr std::chrono::milliseconds min_tick_interval{20};
+constexpr std::chrono::seconds version_probe_timeout{10};
+
+const char* const not_run_detail = "not run: an earlier package failed";
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+bool is_fixed_name(std::string_view name) {
+    return std::find(fixed_names.begin(), fixed_names.end(), name) != fixed_names.end();
+}
+
+bool is_identifier(std::string_view text, bool allow_leading_underscore) {
+    if (text.empty()) {
+        return false;
+    }
+    auto first = static_cast<unsigned char>(text.front());
+    if (!(std::isalpha(first) != 0 || (allow_leading_underscore && first == '_'))) {
+        return false;
+    }
+    return std::all_of(text.begin(), text.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return std::isalnum(c) != 0 || c == '_';
+    });
+}
+
+bool is_mex_binary(const fs::path& path) {
+    const std::string ext = lower(path.extension().string());
+    return std::find(mex_extensions.begin(), mex_extensions.end(), ext) != mex_extensions.end();
+}
+
+/// A MATLAB single-quoted string body: `'` doubled.
+std::string matlab_quote(const std::string& text) {
+    std::string out;
+    out.reserve(text.size() + 2);
+    for (char c : text) {
+        out += c;
+        if (c == '\'') {
+            out += '\'';
+        }
+    }
+    return out;
+}
+
+/// argv as a shell would read it (for logs and dry runs).
+std::string display_command(const std::vector<std::string>& argv) {
+    std::string out;
+    for (const auto& arg : argv) {
+        if (!out.empty()) {
+            out += ' ';
+        }
+        bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char ch) {
+            auto c = static_cast<unsigned char>(ch);
+            return std::isalnum(c) != 0 ||
+                   std::string_view("-_./=:,+@%").find(ch) != std::string_view::npos;
+        });
+        if (plain) {
+            out += arg;
+            continue;
+        }
+        out += '"';
+        for (char c : arg) {
+            if (c == '"' || c == '\\' || c == '$' || c == '`') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    return out;
+}
+
+std::string format_seconds(double seconds) {
+    std::ostringstream s;
+    s.setf(std::ios::fixed);
+    s.precision(2);
+    s << seconds;
+    return s.str();
+}
+
+std::vector<std::string> split_path_list(const std::string& value) {
+    std::vector<std::string> dirs;
+    std::string dir;
+    std::istringstream in(value);
+    while (std::getline(in, dir, ':')) {
+        dirs.push_back(dir.empty() ? "." : dir);
+    }
+    return dirs;
+}
+
+bool is_executable_file(const fs::path& path) {
+    std::error_code ec;
+    auto st = fs::status(path, ec);
+    if (ec || !fs::is_regular_file(st)) {
+        return false;
+    }
+    constexpr auto any_exec =
+        fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
+    return (st.permissions() & any_exec) != fs::perms::none;
+}
+
+/// `<release>` of MATLAB's VersionInfo.xml, looked up from the `matlab` executable
+/// (`<root>/bin/matlab` or `<root>/bin/<arch>/MATLAB`); "" when absent.
+std::string matlab_release(const fs::path& executable) {
+    std::error_code ec;
+    fs::path exe = fs::canonical(executable, ec);
+    if (ec) {
+        exe = executable;
+    }
+    fs::path dir = exe.parent_path();
+    for (int up = 0; up < 3 && !dir.empty(); ++up) {
+        dir = dir.parent_path();
+        const fs::path info = dir / "VersionInfo.xml";
+        if (!fs::is_regular_file(info, ec)) {
+            continue;
+        }
+        pugi::xml_document doc;
+        if (!doc.load_file(info.c_str())) {
+            return {};
+        }
+        std::string release =
+            doc.child("MathWorks_version_info").child("release").text().as_string();
+        auto first = release.find_first_not_of(" \t\r\n");
+        auto last = release.find_last_not_of(" \t\r\n");
+        return first == std::string::npos ? std::string() : release.substr(first, last - first + 1);
+    }
+    return {};
+}
+
+/// "7.3.0" from `octave-cli --version` ("GNU Octave, version 7.3.0"); "" on failure.
+std::string octave_version(const fs::path& executable, const Environment& environment) {
+    detail::ProcessOptions probe;
+    probe.argv = {executable.string(), "--version"};
+    for (const char* name : {"PATH", "HOME"}) {
+        if (auto value = detail::env_find(environment, name)) {
+            probe.env[name] = *value;
+        }
+    }
+    probe.env["TZ"] = "UTC";
+    probe.timeout = version_probe_timeout;
+    probe.capture_limit = 1 << 16;
+    try {
+        auto result = detail::run_process(probe);
+        if (!result.ok()) {
+            return {};
+        }
+        const std::string_view marker = "version ";
+        auto pos = result.output.find(marker);
+        if (pos == std::string::npos) {
+            return {};
+        }
+        pos += marker.size();
+        auto end = result.output.find_first_of(" \t\r\n", pos);
+        return result.output.substr(pos, end == std::string::npos ? end : end - pos);
+    } catch (const Error&) {
+        return {};
+    }
+}
+
+/// One prepared `.dir` that has a compile script.
+struct Candidate {
+    fs::path dir;  ///< absolute
+    fs::path work_dir;
+    std::string wheel;
+    std::string package;
+    std::string script = "compile.m";
+    std::string platform_tag = "any";
+    std::optional<std::int64_t> source_date_epoch;
+    std::vector<std::string> keep_prebuilt;
+    std::string problem;  ///< non-empty: fails without running (metadata unusable)
+};
+
+std::string string_field(const Json& doc, const char* key, const std::string& fallback) {
+    auto it = doc.find(key);
+    if (it == doc.end() || it->is_null()) {
+        return fallback;
+    }
+    if (!it->is_string()) {
+        throw SpecError("mip.json", {{key, "must be a string"}});
+    }
+    return it->get<std::string>();
+}
+
+/// Reads what the compile stage needs from mip.json into `c` (throws SpecError).
+void read_metadata(const Json& doc, Candidate& c) {
+    if (!doc.is_object()) {
+        throw SpecError("mip.json", {{"", "must be a JSON object"}});
+    }
+    WheelName wheel;
+    wheel.name = string_field(doc, "name", "");
+    wheel.version = string_field(doc, "version", "unspecified");
+    wheel.matlab_tag = string_field(doc, "matlab_tag", "any");
+    wheel.abi_tag = string_field(doc, "abi_tag", "none");
+    wheel.platform_tag = string_field(doc, "platform_tag", "any");
+    if (wheel.name.empty()) {
+        throw SpecError("mip.json", {{"name", "is required"}});
+    }
+    c.package = wheel.name;
+    c.platform_tag = wheel.platform_tag;
+    if (wheel.str() != c.wheel) {
+        throw SpecError("mip.json",
+                        {{"name", "describes " + wheel.str() + ", not the directory's wheel"}});
+    }
+    c.script = string_field(doc, "compile_script", "compile.m");
+    if (auto it = doc.find("keep_prebuilt"); it != doc.end() && !it->is_null()) {
+        if (!it->is_array()) {
+            throw SpecError("mip.json", {{"keep_prebuilt", "must be a list of paths"}});
+        }
+        for (const auto& item : *it) {
+            if (!item.is_string()) {
+                throw SpecError("mip.json", {{"keep_prebuilt", "must be a list of paths"}});
+            }
+            c.keep_prebuilt.push_back(item.get<std::string>());
+        }
+    }
+    if (auto bi = doc.find("build_info"); bi != doc.end() && bi->is_object()) {
+        if (auto e = bi->find("source_date_epoch"); e != bi->end() && e->is_number()) {
+            double value = e->get<double>();
+            if (value < 0 || std::floor(value) != value) {
+                throw SpecError("mip.json", {{"build_info.source_date_epoch",
+                                              "must be a non-negative integer"}});
+            }
+            c.source_date_epoch = static_cast<std::int64_t>(value);
+        }
+    }
+}
+
+/// The script's stem, or a problem for names MATLAB cannot run as `cd(...); <stem>`.
+std::string check_script_name(const std::string& script) {
+    if (script.size() < 3 || script.substr(script.size() - 2) != ".m") {
+        return "compile_script '" + script + "' must be a .m file at the .dir root";
+    }
+    const std::string stem = script.substr(0, script.size() - 2);
+    if (!is_identifier(stem, false)) {
+        return "compile_script '" + script +
+               "' must be named like a MATLAB identifier (letters, digits, '_')";
+    }
+    return {};
+}
+
+/// Lists the `.dir`s under `prepared_dir` that have a compile script, sorted.
+std::vector<Candidate> find_candidates(const fs::path& prepared_dir, const Logger& logger) {
+    std::error_code ec;
+    if (!fs::is_directory(prepared_dir, ec)) {
+        // As bundle: no prepared packages (e.g. every one was a cache hit) is not an error.
+        logger.info("compile: " + prepared_dir.string() + " does not exist; nothing to compile");
+        return {};
+    }
+    const fs::path root = fs::absolute(prepared_dir).lexically_normal();
+    std::vector<fs::path> dirs;
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto name = it->path().filename().string();
+        std::error_code type_ec;
+        if (name.size() > 4 && name.front() != '.' && name.substr(name.size() - 4) == ".dir" &&
+            it->is_directory(type_ec)) {
+            dirs.push_back(it->path());
+        }
+    }
+    if (ec) {
+        throw IoError("cannot list directory", root.string(), ec);
+    }
+    std::sort(dirs.begin(), dirs.end(),
+              [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+
+    std::vector<Candidate> out;
+    for (const auto& dir : dirs) {
+        Candidate c;
+        c.dir = dir;
+        c.wheel = std::string(strip_wheel_suffix(dir.filename().string()));
+        c.work_dir = dir.parent_path() / (c.wheel + ".work");
+        try {
+            c.package = WheelName::parse(c.wheel).name;
+        } catch (const SpecError&) {
+            c.package.clear();
+        }
+        const fs::path mip_json = dir / "mip.json";
+        bool declared = false;
+        if (!fs::exists(mip_json)) {
+            c.problem = "mip.json is missing";
+        } else {
+            try {
+                const Json doc = detail::parse_json(detail::read_file(mip_json), mip_json.string());
+                read_metadata(doc, c);
+                declared = doc.contains("compile_script") && !doc["compile_script"].is_null();
+            } catch (const Error& e) {
+                c.problem = e.what();
+            }
+        }
+        const bool present = fs::is_regular_file(dir / c.script);
+        if (!present && !declared) {
+            logger.debug(c.wheel + ": no " + c.script + ", nothing to compile");
+            continue;
+        }
+        if (c.problem.empty() && !present) {
+            c.problem = "compile_script '" + c.script + "' is declared but missing from the .dir";
+        }
+        if (c.problem.empty()) {
+            c.problem = check_script_name(c.script);
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+bool is_kept(const std::string& relative, const std::vector<std::string>& keep) {
+    return std::any_of(keep.begin(), keep.end(), [&](std::string k) {
+        while (!k.empty() && k.back() == '/') {
+            k.pop_back();
+        }
+        return !k.empty() && (relative == k ||
+                              (relative.size() > k.size() &&
+                               relative.compare(0, k.size(), k) == 0 && relative[k.size()] == '/'));
+    });
+}
+
+/// Removes MEX binaries left in `dir` (not `keep`); returns their relative paths, sorted.
+std::vector<std::string> remove_stale_mex(const fs::path& dir,
+                                          const std::vector<std::string>& keep) {
+    std::vector<fs::path> found;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
+         !ec && it != end; it.increment(ec)) {
+        if (!it->is_directory(ec) || it->is_symlink(ec)) {
+            if (is_mex_binary(it->path())) {
+                found.push_back(it->path());
+            }
+        }
+    }
+    if (ec) {
+        throw IoError("cannot list directory", dir.string(), ec);
+    }
+    std::vector<std::string> removed;
+    for (const auto& path : found) {
+        std::string relative = detail::relative_generic(path, dir);
+        if (is_kept(relative, keep)) {
+            continue;
+        }
+        if (!fs::remove(path, ec) && ec) {
+            throw IoError("cannot remove stale MEX file", path.string(), ec);
+        }
+        removed.push_back(std::move(relative));
+    }
+    std::sort(removed.begin(), removed.end());
+    return removed;
+}
+
+/// Places `key: value` right after `after` (or at the end) in an ordered object; an existing
+/// key keeps its position.
+void set_after(Json& object, const std::string& key, Json value, const std::string& after) {
+    if (object.contains(key) || !object.contains(after)) {
+        object[key] = std::move(value);
+        return;
+    }
+    Json rebuilt = Json::object();
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        rebuilt[it.key()] = std::move(it.value());
+        if (it.key() == after) {
+            rebuilt[key] = std::move(value);
+        }
+    }
+    object = std::move(rebuilt);
+}
+
+/// Records the compile in mip.json: parse, set two fields, write temp + rename.
+void record_compile(const fs::path& mip_json, double seconds, const std::string& engine) {
+    Json doc = detail::parse_json(detail::read_file(mip_json), mip_json.string());
+    if (!doc.is_object()) {
+        throw SpecError(mip_json.string(), {{"", "must be a JSON object"}});
+    }
+    set_after(doc, "compile_duration", std::round(seconds * 100.0) / 100.0, "prepare_duration");
+    auto bi = doc.find("build_info");
+    if (bi == doc.end() || !bi->is_object()) {
+        // Keys before build_info in the §3 table; it goes after the last one present.
+        std::string after;
+        for (const char* key :
+             {"source", "mhl_size", "mhl_sha256", "mhl_url", "compile_duration"}) {
+            if (doc.contains(key)) {
+                after = key;
+                break;
+            }
+        }
+        Json fresh = Json::object();
+        fresh["compile_engine"] = engine;
+        if (bi != doc.end()) {
+            doc["build_info"] = std::move(fresh);  // null or malformed: replaced in place
+        } else {
+            set_after(doc, "build_info", std::move(fresh), after);
+        }
+    } else {
+        (*bi)["compile_engine"] = engine;
+    }
+    detail::write_file_atomic(mip_json, detail::dump_pretty(doc));
+}
+
+/// The engine's environment (§3.9), from the caller's `source` environment.
+Environment compile_environment(const Candidate& c,
+                                const Environment& source,
+                                const std::vector<std::string>& pass_env,
+                                const Logger& logger) {
+    Environment env;
+    auto pass = [&](const std::string& name) {
+        if (auto value = detail::env_find(source, name)) {
+            env[name] = *value;
+        }
+    };
+    for (auto name : pass_through_names) {
+        pass(std::string(name));
+    }
+    for (const auto& name : pass_env) {
+        if (!is_fixed_name(name)) {
+            pass(name);
+        }
+    }
+    env["TZ"] = "UTC";
+    env["TOOLCHAIN_ARCH"] = c.platform_tag;
+    if (c.source_date_epoch) {
+        env["SOURCE_DATE_EPOCH"] = std::to_string(*c.source_date_epoch);
+    }
+    const fs::path script_env = c.work_dir / "script_env.json";
+    if (!fs::exists(script_env)) {
+        return env;
+    }
+    const Json doc = detail::parse_json(detail::read_file(script_env), script_env.string());
+    if (!doc.is_object()) {
+        throw SpecError(script_env.string(), {{"", "must be a JSON object of strings"}});
+    }
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+        if (!is_identifier(it.key(), true)) {
+            throw SpecError(script_env.string(), {{it.key(), "is not a valid variable name"}});
+        }
+        if (!it.value().is_string()) {
+            throw SpecError(script_env.string(), {{it.key(), "must be a string"}});
+        }
+        if (is_fixed_name(it.key())) {
+            logger.warning(c.wheel + ": script_env may not override " + it.key() + "; ignored");
+            continue;
+        }
+        env[it.key()] = it.value().get<std::string>();
+    }
+    return env;
+}
+
+std::string stem_of(const std::string& script) { return script.substr(0, script.size() - 2); }
+
+void append_text(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << text;
+    if (!out) {
+        throw IoError("cannot write log file", path.string());
+    }
+}
+
+/// Writes `<wheel>.work/compile.failed`; never throws (the failure is already being reported).
+void write_failure_marker(const Candidate& c, const std::string& reason, const Logger& logger) {
+    try {
+        detail::create_dirs(c.work_dir);
+        detail::write_file_atomic(c.work_dir / "compile.failed", reason + "\n", false);
+    } catch (const std::exception& e) {
+        logger.error(c.wheel + ": cannot write compile.failed: " + e.what());
+    }
+}
+
+/// Compiles one package; never throws.
+ItemResult compile_one(const Candidate& c,
+                       const CompileEngine& engine,
+                       const Environment& source,
+                       const CompileOptions& options) {
+    ItemResult r;
+    r.package = c.package;
+    r.wheel = c.wheel;
+    r.path = c.dir.string();
+    const Logger& logger = options.logger;
+    auto fail = [&](ErrorCode code, const std::string& reason) {
+        r.status = ItemStatus::failed;
+        r.error_code = code;
+        r.detail = reason;
+        write_failure_marker(c, reason, logger);
+        logger.error(reason.substr(0, reason.find('\n')));  // the output's tail is in `detail`
+        return r;
+    };
+    const std::string label = (c.package.empty() ? c.wheel : c.package);
+    if (!c.problem.empty()) {
+        return fail(ErrorCode::invalid_spec, label + ": " + c.problem);
+    }
+    try {
+        const std::string dir_text = c.dir.string();
+        if (dir_text.find_first_of("\n\r") != std::string::npos) {
+            return fail(ErrorCode::invalid_spec, label + ": the .dir path contains a line break");
+        }
+        detail::create_dirs(c.work_dir);
+        detail::ProcessOptions run;
+        run.env = compile_environment(c, source, options.pass_env, logger);
+        run.argv = engine.command(c.dir, stem_of(c.script));
+        run.cwd = c.dir;
+        run.timeout = std::chrono::seconds(options.timeout_seconds);
+        run.capture_limit = 1 << 16;  // the whole output is in compile.log; keep a tail here
+        const fs::path log_path = c.work_dir / "compile.log";
+        run.log_file = log_path;
+
+        const auto removed = remove_stale_mex(c.dir, c.keep_prebuilt);
+        std::string header = "# mip-build compile " + c.wheel +
+                             "\n# engine: " + engine.description() + "\n# cwd: " + dir_text +
+                             "\n# command: " + display_command(run.argv) + "\n# environment:";
+        for (const auto& entry : run.env) {
+            header += " " + entry.first;
+        }
+        header += "\n";
+        for (const auto& path : removed) {
+            header += "# removed stale MEX binary: " + path + "\n";
+        }
+        if (!removed.empty()) {
+            logger.info(c.wheel + ": removed " + std::to_string(removed.size()) +
+                        " stale MEX binar" + (removed.size() == 1 ? "y" : "ies") +
+                        " before compiling");
+        }
+        detail::write_file_atomic(log_path, header, false);
+        logger.info(c.wheel + ": running " + c.script + " with " + engine.description());
+
+        const auto start = std::chrono::steady_clock::now();
+        const detail::ProcessResult result = detail::run_process(run);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        r.seconds = seconds;
+        append_text(log_path,
+                    std::string(result.output.empty() || result.output.back() == '\n' ? "" : "\n") +
+                        "# " + result.status_text() + " (" + format_seconds(seconds) + " s)\n");
+        if (!result.ok()) {
+            std::string reason = label + ": " + c.script + " failed with " + engine.description() +
+                                 " (" + result.status_text() + "); full output in " +
+                                 log_path.string();
+            const std::string tail = detail::tail_lines(result.output, failure_tail_lines);
+            if (!tail.empty()) {
+                reason += "\n" + tail;
+                if (reason.back() == '\n') {
+                    reason.pop_back();
+                }
+            }
+            return fail(ErrorCode::build_failed, reason);
+        }
+        record_compile(c.dir / "mip.json", seconds, engine.description());
+        const fs::path marker = c.work_dir / "compile.failed";
+        std::error_code ec;
+        if (fs::remove(marker, ec)) {
+            logger.debug(c.wheel + ": removed stale compile.failed");
+        }
+        r.status = ItemStatus::done;
+        r.detail =
+            "compiled with " + engine.description() + " in " + format_seconds(seconds) + " s";
+        logger.info(c.wheel + ": " + r.detail);
+        return r;
+    } catch (const Error& e) {
+        return fail(e.code(), label + ": " + e.what());
+    } catch (const std::exception& e) {
+        return fail(ErrorCode::internal, label + ": " + e.what());
+    }
+}
+
+bool selected(const Candidate& c,
+              const std::set<std::string>& wanted,
+              const std::optional<Shard>& shard) {
+    if (!wanted.empty() &&
+        (c.package.empty() || wanted.count(normalize_package_name(c.package)) == 0)) {
+        return false;
+    }
+    return !shard || shard->contains(c.package);
+}
+
+}  // namespace
+
+const char* to_string(EngineKind kind) noexcept {
+    return kind == EngineKind::matlab ? "matlab" : "octave";
+}
+
+std::string CompileEngine::description() const {
+    return version.empty() ? std::string(to_string(kind))
+                           : std::string(to_string(kind)) + " " + version;
+}
+
+std::vector<std::string> CompileEngine::command(const fs::path& dir,
+                                                const std::string& script_stem) const {
+    const std::string statement = "cd('" + matlab_quote(dir.string()) + "'); " + script_stem;
+    if (kind == EngineKind::matlab) {
+        return {executable.string(), "-batch", statement};
+    }
+    return {executable.string(), "--norc", "--no-history", "--eval", statement};
+}
+
+CompileEngine find_compile_engine(const std::string& engine,
+                                  const Environment& environment,
+                                  bool probe_version) {
+    const std::string path_value = detail::env_get(environment, "PATH");
+    CompileEngine found;
+    std::vector<std::pair<std::string, EngineKind>> names;
+    if (engine == "auto") {
+        names = {{"matlab", EngineKind::matlab}, {"octave-cli", EngineKind::octave}};
+    } else if (engine == "matlab") {
+        names = {{"matlab", EngineKind::matlab}};
+    } else if (engine == "octave") {
+        names = {{"octave-cli", EngineKind::octave}};
+    } else if (engine.empty()) {
+        throw SpecError("compile engine: must be auto, matlab, octave or a path");
+    } else {
+        const fs::path path(engine);
+        const std::string base = lower(path.filename().string());
+        if (base.rfind("matlab", 0) == 0) {
+            found.kind = EngineKind::matlab;
+        } else if (base.rfind("octave", 0) == 0) {
+            found.kind = EngineKind::octave;
+        } else {
+            throw SpecError("compile engine: cannot tell whether '" + engine +
+                            "' is MATLAB or GNU Octave: its name must start with 'matlab' or "
+                            "'octave'");
+        }
+        std::optional<fs::path> exe;
+        if (engine.find('/') == std::string::npos) {
+            exe = detail::find_executable(engine, path_value);
+        } else if (is_executable_file(path)) {
+            exe = fs::absolute(path).lexically_normal();
+        }
+        if (!exe) {
+            throw SpecError(
+                "compile engine: '" + engine + "' is not an executable file" +
+                (engine.find('/') == std::string::npos ? " on PATH (" + path_value + ")" : ""));
+        }
+        found.executable = fs::absolute(*exe);
+    }
+    if (found.executable.empty()) {
+        for (const auto& [name, kind] : names) {
+            if (auto exe = detail::find_executable(name, path_value)) {
+                found.kind = kind;
+                found.executable = fs::absolute(*exe);
+                break;
+            }
+        }
+    }
+    if (found.executable.empty()) {
+        std::string searched;
+        for (const auto& entry : names) {
+            searched += (searched.empty() ? "" : ", ") + entry.first;
+        }
+        std::string dirs;
+        for (const auto& dir : split_path_list(path_value)) {
+            dirs += (dirs.empty() ? "" : ", ") + dir;
+        }
+        throw SpecError("no compile engine found: searched for " + searched +
+                        " in the PATH directories " +
+                        (dirs.empty() ? std::string("(PATH is empty)") : dirs) +
+                        "; install MATLAB or GNU Octave (octave-cli), or pass --engine PATH");
+    }
+    if (probe_version) {
+        found.version = found.kind == EngineKind::matlab
+                            ? matlab_release(found.executable)
+                            : octave_version(found.executable, environment);
+    }
+    return found;
+}
+
+Compiler::Compiler(CompileOptions options) : options_(std::move(options)) {}
+
+StageReport Compiler::compile() {
+    const CompileOptions& o = options_;
+    StageReport report;
+    report.stage = "compile";
+    report.dry_run = o.dry_run;
+
+    std::set<std::string> wanted;
+    for (const auto& name : o.packages) {
+        wanted.insert(normalize_package_name(name));
+    }
+    std::vector<Candidate> all = find_candidates(o.prepared_dir, o.logger);
+    std::vector<Candidate> work;
+    std::set<std::string> matched;
+    for (auto& c : all) {
+        if (!c.package.empty()) {
+            matched.insert(normalize_package_name(c.package));
+        }
+        if (selected(c, wanted, o.shard)) {
+            work.push_back(std::move(c));
+        }
+    }
+    for (const auto& name : o.packages) {
+        if (matched.count(normalize_package_name(name)) == 0) {
+            o.logger.info("compile: " + name + " has no prepared .dir with a compile script");
+        }
+    }
+
+    const Environment source = detail::resolve_environment(o.environment);
+    std::optional<CompileEngine> engine;
+    if (!work.empty()) {
+        if (o.dry_run) {
+            try {
+                engine = find_compile_engine(o.engine, source, false);
+            } catch (const SpecError& e) {
+                o.logger.warning(std::string("compile (dry run): ") + e.what());
+            }
+        } else {
+            engine = find_compile_engine(o.engine, source, true);
+            if (engine->version.empty()) {
+                o.logger.warning("compile: could not read the version of " +
+                                 engine->executable.string());
+            }
+            o.logger.info("compile: using " + engine->description() + " (" +
+                          engine->executable.string() + ")");
+        }
+    }
+
+    report.items.resize(work.size());
+    for (std::size_t i = 0; i < work.size(); ++i) {
+        auto& item = report.items[i];
+        item.package = work[i].package;
+        item.wheel = work[i].wheel;
+        item.path = work[i].dir.string();
+        item.status = ItemStatus::skipped;
+        item.detail = not_run_detail;
+    }
+
+    std::atomic<std::uint64_t> done{0};
+    std::mutex last_mutex;
+    std::string last_item;
+    auto emit = [&](ProgressPhase phase) {
+        if (!o.progress) {
+            return;
+        }
+        ProgressEvent event;
+        event.stage = "compile";
+        event.phase = phase;
+        event.done = done.load();
+        event.total = work.size();
+        {
+            std::lock_guard lock(last_mutex);
+            event.item = last_item;
+        }
+        o.progress(event);
+    };
+
+    auto run_item = [&](std::size_t i) -> bool {
+        const Candidate& c = work[i];
+        ItemResult result;
+        if (o.dry_run) {
+            result.package = c.package;
+            result.wheel = c.wheel;
+            result.path = c.dir.string();
+            if (!c.problem.empty()) {
+                result.status = ItemStatus::failed;
+                result.error_code = ErrorCode::invalid_spec;
+                result.detail = (c.package.empty() ? c.wheel : c.package) + ": " + c.problem;
+            } else {
+                result.status = ItemStatus::planned;
+                result.detail =
+                    engine
+                        ? "would run " + display_command(engine->command(c.dir, stem_of(c.script)))
+                        : "would run " + c.script + " (no engine found)";
+            }
+        } else {
+            result = compile_one(c, *engine, source, o);
+        }
+        const bool ok = result.status != ItemStatus::failed;
+        report.items[i] = std::move(result);
+        {
+            std::lock_guard lock(last_mutex);
+            last_item = c.package.empty() ? c.wheel : c.package;
+        }
+        done.fetch_add(1);
+        return ok || o.keep_going;
+    };
+
+    emit(ProgressPhase::started);
+    detail::ParallelOptions parallel;
+    parallel.jobs = std::max(1U, o.jobs);
+    parallel.tick_interval = std::max(o.progress_interval, min_tick_interval);
+    detail::run_parallel(work.size(), parallel, run_item, [&]() { emit(ProgressPhase::advanced); });
+    emit(ProgressPhase::finished);
+    return report;
+}
+
+}  // namespace mip
