@@ -61,6 +61,8 @@ void add_compile_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
     sub.add_option("--engine", p.engine, "auto, matlab, octave, or the path of either")->capture_default_str();
     sub.add_option("--compile-timeout", p.compile_timeout_seconds, "Seconds one compile may run")->capture_default_str();
+    sub.add_option("--pass-env", p.pass_env, "Also pass this environment variable to the engine (repeatable)")
+        ->type_name("NAME");
 }
 
 void add_index_options(CLI::App& sub, GlobalOptions& g) {

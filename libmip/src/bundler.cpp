@@ -176,6 +176,19 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
         throw SpecError(mip_json_path.string(),
                         {{"name", "mip.json describes " + spec.wheel_name() + " but the directory is " + dir_name}});
     }
+    if (spec.compile_script) {
+        std::string engine;
+        if (!spec.build_info_json.empty()) {
+            auto bi = detail::Json::parse(spec.build_info_json);
+            if (bi.contains("compile_engine") && bi["compile_engine"].is_string()) {
+                engine = bi["compile_engine"].get<std::string>();
+            }
+        }
+        if (engine.empty()) {
+            throw BuildError(spec.name, "has a compile script (" + *spec.compile_script +
+                                            ") but was never compiled; run `mip-build compile` first");
+        }
+    }
     for (const char* required : {"load_package.m", "unload_package.m"}) {
         if (!fs::is_regular_file(dir / required)) {
             throw SpecError(dir.string(), {{required, "is missing at the package root"}});

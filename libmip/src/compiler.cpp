@@ -519,7 +519,7 @@ void write_failure_marker(const Candidate& c, const std::string& reason, const L
 ItemResult compile_one(const Candidate& c,
                        const CompileEngine& engine,
                        const Environment& source,
-                       const CompileOptions& options) {
+                       const CompileOptions& options, const std::atomic<bool>* cancel) {
     ItemResult r;
     r.package = c.package;
     r.wheel = c.wheel;
@@ -551,6 +551,7 @@ ItemResult compile_one(const Candidate& c,
         run.capture_limit = 1 << 16;  // the whole output is in compile.log; keep a tail here
         const fs::path log_path = c.work_dir / "compile.log";
         run.log_file = log_path;
+        run.cancel = cancel;  // Ctrl-C / a throwing progress callback kills the engine
 
         const auto removed = remove_stale_mex(c.dir, c.keep_prebuilt);
         std::string header = "# mip-build compile " + c.wheel +
@@ -788,6 +789,7 @@ StageReport Compiler::compile() {
         o.progress(event);
     };
 
+    std::atomic<bool> cancel{false};  // set when a progress callback throws (Ctrl-C)
     auto run_item = [&](std::size_t i) -> bool {
         const Candidate& c = work[i];
         ItemResult result;
@@ -807,7 +809,7 @@ StageReport Compiler::compile() {
                         : "would run " + c.script + " (no engine found)";
             }
         } else {
-            result = compile_one(c, *engine, source, o);
+            result = compile_one(c, *engine, source, o, &cancel);
         }
         const bool ok = result.status != ItemStatus::failed;
         report.items[i] = std::move(result);
@@ -821,6 +823,7 @@ StageReport Compiler::compile() {
 
     emit(ProgressPhase::started);
     detail::ParallelOptions parallel;
+    parallel.cancel = &cancel;
     parallel.jobs = std::max(1U, o.jobs);
     parallel.tick_interval = std::max(o.progress_interval, min_tick_interval);
     detail::run_parallel(work.size(), parallel, run_item, [&]() { emit(ProgressPhase::advanced); });

@@ -194,6 +194,11 @@ StageReport run_prepare(const PipelineOptions& o) {
     p.recipe_timeout_seconds = o.recipe_timeout_seconds;
     p.environment = o.environment;
     p.python = o.python;
+    p.tag_prefix = o.tag_prefix;
+    p.abbrev = o.abbrev;
+    p.from_lock = o.from_lock;
+    p.lock_recipe_dir = o.lock_recipe_dir;
+    p.strict_toolchain = o.strict_toolchain;
     p.logger = o.logger;
     p.progress = o.progress;
     p.progress_interval = o.progress_interval;
@@ -215,6 +220,7 @@ StageReport run_compile(const PipelineOptions& o) {
     c.keep_going = o.keep_going;
     c.dry_run = o.dry_run;
     c.timeout_seconds = o.compile_timeout_seconds;
+    c.pass_env = o.pass_env;
     c.shard = o.shard;
     c.environment = o.environment;
     c.logger = o.logger;

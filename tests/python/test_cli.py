@@ -170,7 +170,8 @@ def test_keep_going_reports_every_failure(tmp_path, run_cli):
     doc = json.loads(r.stdout)
     status = {i["package"]: i["status"] for i in doc["items"]}
     assert status == {"a_bad": "failed", "b_good": "done", "c_bad": "failed"}
-    r = run_cli("--json", "prepare", "--recipes", recipes, "--build-dir", tmp_path / "c")
+    # Stop at the first failure (-j 1: with parallel jobs, packages already running finish).
+    r = run_cli("--json", "prepare", "--recipes", recipes, "--build-dir", tmp_path / "c", "-j", "1")
     assert r.returncode == 3
     doc = json.loads(r.stdout)
     assert [i["status"] for i in doc["items"]] == ["failed", "skipped", "skipped"]

@@ -49,11 +49,18 @@ struct PipelineOptions {
     std::string platform_tag_override;
     std::string engine = "auto";
     std::uint32_t compile_timeout_seconds = 3600;
+    std::vector<std::string> pass_env;    ///< extra variable names the compile engine may see
     std::uint32_t recipe_timeout_seconds = 3600;
     std::string endpoint;                 ///< S3 endpoint override
     bool allow_insecure_loopback = false; ///< S3: plain http to 127.0.0.1 (tests)
     std::string ca_file;
     PythonRecipeOptions python;
+    // Reproducible preparation (prepare-stages.md): see PrepareOptions.
+    std::string tag_prefix;                ///< --tag-prefix
+    int abbrev = 12;                       ///< --abbrev
+    std::filesystem::path from_lock;       ///< --from-lock
+    std::filesystem::path lock_recipe_dir; ///< RECIPE_DIR with --from-lock
+    bool strict_toolchain = false;         ///< --strict-toolchain
     /// nullopt = this process's environment.
     std::optional<std::map<std::string, std::string>> environment;
     Logger logger;

@@ -18,12 +18,13 @@ void run_parallel(std::size_t n, const ParallelOptions& options,
         }
     };
     unsigned jobs = std::max(1U, options.jobs);
-    if (jobs == 1 || n <= 1) {
+    const auto interval = std::max(options.tick_interval, std::chrono::milliseconds(20));
+    if (n == 0 || (!tick && (jobs == 1 || n <= 1))) {
         auto last = std::chrono::steady_clock::now();
         for (std::size_t i = 0; i < n; ++i) {
             bool go_on = work(i);
             auto now = std::chrono::steady_clock::now();
-            if (now - last >= options.tick_interval) {
+            if (now - last >= interval) {
                 last = now;
                 call_tick();
             }
@@ -38,10 +39,11 @@ void run_parallel(std::size_t n, const ParallelOptions& options,
     std::atomic<bool> stop{false};
     std::mutex mutex;
     std::condition_variable cv;
-    std::size_t running = std::min<std::size_t>(jobs, n);
+    const std::size_t thread_count = std::min<std::size_t>(jobs, n);
+    std::size_t running = thread_count;  // guarded by `mutex`; workers count down as they finish
     std::vector<std::thread> threads;
-    threads.reserve(running);
-    for (std::size_t t = 0; t < running; ++t) {
+    threads.reserve(thread_count);
+    for (std::size_t t = 0; t < thread_count; ++t) {
         threads.emplace_back([&]() {
             while (!stop.load()) {
                 std::size_t i = next.fetch_add(1);
@@ -61,7 +63,7 @@ void run_parallel(std::size_t n, const ParallelOptions& options,
     {
         std::unique_lock lock(mutex);
         while (running > 0) {
-            cv.wait_for(lock, options.tick_interval);
+            cv.wait_for(lock, interval);
             if (running == 0 || tick_error) {
                 continue;
             }
@@ -71,6 +73,9 @@ void run_parallel(std::size_t n, const ParallelOptions& options,
             } catch (...) {
                 tick_error = std::current_exception();
                 stop.store(true);
+                if (options.cancel != nullptr) {
+                    options.cancel->store(true);
+                }
             }
             lock.lock();
         }

@@ -55,6 +55,9 @@ void append_capped(std::string& buffer, const char* data, std::size_t n, std::si
 }  // namespace
 
 std::string ProcessResult::status_text() const {
+    if (cancelled) {
+        return "cancelled";
+    }
     if (timed_out) {
         std::ostringstream s;
         s << "timed out after " << static_cast<long long>(seconds) << " s";
@@ -226,6 +229,10 @@ ProcessResult run_process(const ProcessOptions& options) {
             break;
         }
         int wait_ms = 200;
+        if (options.cancel != nullptr && !result.cancelled && options.cancel->load()) {
+            result.cancelled = true;
+            ::kill(-pid, SIGKILL);
+        }
         if (options.timeout.count() > 0 && !result.timed_out) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 deadline - std::chrono::steady_clock::now());

@@ -2,6 +2,7 @@
 // Private child-process runner: explicit environment, own process group, timeout that kills the
 // whole group, output captured to a string and/or a log file.
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -20,12 +21,15 @@ struct ProcessOptions {
     std::chrono::seconds timeout{0};  ///< 0 = none; on expiry SIGKILL to the process group
     std::size_t capture_limit = 1 << 20;  ///< keep at most this many trailing bytes of output
     bool separate_stderr = false;  ///< capture stderr apart (into ProcessResult::err)
+    /// When it becomes true, the child's process group is killed (checked every 200 ms).
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ProcessResult {
     int exit_code = -1;  ///< -1 when killed by a signal
     int signal = 0;
     bool timed_out = false;
+    bool cancelled = false;  ///< killed because `cancel` became true
     std::string output;  ///< stdout (+ stderr unless separate_stderr), trailing capture_limit
     std::string err;
     double seconds = 0;
