@@ -11,6 +11,9 @@
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
 #include "detail/git_source.hpp"
+#include "detail/git_tags.hpp"
+#include "detail/lock.hpp"
+#include "detail/staged_build.hpp"
 #include "detail/http.hpp"
 #include "detail/json.hpp"
 #include "detail/zip_reader.hpp"
@@ -126,25 +129,118 @@ bool safe_relative(const std::string& p) {
     return norm != ".." && norm.rfind("../", 0) != 0;
 }
 
-class YamlBuild final : public RecipeBuild {
+class YamlBuild final : public RecipeBuild, public detail::StagedBuild {
 public:
     YamlBuild(PackageSpec spec, SourceSpec source, std::vector<AddPath> addpaths, std::vector<std::string> extensions,
-              std::vector<std::string> keep_prebuilt, std::vector<std::string> script_env)
+              std::vector<std::string> keep_prebuilt, std::vector<std::string> script_env, std::string version_mode,
+              std::string recipe_text)
         : spec_(std::move(spec)),
           source_(std::move(source)),
           addpaths_(std::move(addpaths)),
           extensions_(std::move(extensions)),
           keep_prebuilt_(std::move(keep_prebuilt)),
-          script_env_(std::move(script_env)) {}
+          script_env_(std::move(script_env)),
+          version_mode_(std::move(version_mode)),
+          recipe_text_(std::move(recipe_text)) {}
 
     const PackageSpec& spec() const override { return spec_; }
     PackageSpec& mutable_spec() override { return spec_; }
     std::vector<std::string> script_env() const override { return script_env_; }
     std::optional<std::int64_t> source_epoch() const override { return source_epoch_; }
 
+    void set_stage_options(const detail::StageOptions& options) override { stage_ = options; }
+
+    std::string version_source() const override {
+        if (derived_) {
+            return "git";
+        }
+        return spec_.version == "unspecified" ? "unspecified" : "recipe";
+    }
+
+    std::vector<std::string> stage_notes() const override { return notes_; }
+
+    Json lock_sources() const override {
+        Json sources = Json::array();
+        if (source_.kind == "clone_git") {
+            Json tags = Json::object();
+            tags["winner"] = rewrite_.winner.empty() ? Json(nullptr) : Json(rewrite_.winner);
+            tags["tag"] = rewrite_.tag;
+            tags["tagged_commit"] = rewrite_.described;
+            tags["fallback"] = rewrite_.fallback;
+            Json renames = Json::array();
+            for (const auto& [from, to] : rewrite_.renames) {
+                renames.push_back({{"from", from}, {"to", to}});
+            }
+            tags["renames"] = renames;
+            tags["deletions"] = rewrite_.deletions;
+            Json subs = Json::array();
+            for (const auto& sm : submodules_) {
+                subs.push_back({{"path", sm.path},
+                                {"url", detail::redact_url(sm.url)},
+                                {"resolved_url", detail::redact_url(sm.resolved_url)},
+                                {"key", sm.key.empty() ? Json(nullptr) : Json(sm.key)},
+                                {"commit", sm.commit}});
+            }
+            Json s = Json::object();
+            s["kind"] = "git";
+            s["url"] = detail::redact_url(source_.url);
+            s["destination"] = source_.destination;
+            s["key"] = clone_key_;
+            s["rev"] = rev_.rev.empty() ? Json(nullptr) : Json(rev_.rev);
+            s["rev_kind"] = rev_.rev_kind;
+            s["commit"] = rev_.commit;
+            s["commit_time"] = rev_.commit_time;
+            s["describe"] = describe_;
+            s["version"] = detail::describe_to_version(describe_, stage_.tag_prefix);
+            s["tags"] = tags;
+            s["submodules"] = subs;
+            sources.push_back(s);
+        } else if (source_.kind == "download_zip") {
+            sources.push_back({{"kind", "zip"},
+                               {"url", detail::redact_url(source_.url)},
+                               {"destination", source_.destination},
+                               {"sha256", archive_sha256_},
+                               {"size", archive_size_}});
+        } else if (source_.kind == "path") {
+            sources.push_back({{"kind", "path"},
+                               {"path", source_.url},
+                               {"destination", source_.destination},
+                               {"sha256", path_sha256_}});
+        }
+        return sources;
+    }
+
+    Json resolved_recipe(const std::vector<std::string>& set_names) const override {
+        // Structural edits on the parsed recipe, never text substitution.
+        Json r = detail::parse_lock(recipe_text_, spec_.name + ": prepare.yaml");
+        r["version"] = spec_.version;
+        if (r.contains("prepare") && r["prepare"].is_object()) {
+            auto& prep = r["prepare"];
+            if (source_.kind == "clone_git" && prep.contains("clone_git") && prep["clone_git"].is_object()) {
+                prep["clone_git"]["commit"] = rev_.commit;
+            } else if (source_.kind == "download_zip" && prep.contains("download_zip") &&
+                       prep["download_zip"].is_object()) {
+                prep["download_zip"]["sha256"] = archive_sha256_;
+            }
+        }
+        if (r.contains("script_env")) {
+            r["script_env"] = set_names;
+        }
+        return r;
+    }
+
+    /// The lock's entry for this source (from `--from-lock`), if any.
+    std::optional<Json> locked_source() const {
+        if (!stage_.locked_sources || !stage_.locked_sources->is_array() || stage_.locked_sources->empty()) {
+            return std::nullopt;
+        }
+        return (*stage_.locked_sources)[0];
+    }
+
     void resolve(const BuildContext& ctx) override {
         auto env = ctx.environment;
         auto timeout = std::chrono::seconds(ctx.timeout_seconds);
+        auto locked = locked_source();
         Json src;
         if (source_.kind == "path") {
             auto from = (ctx.recipe_dir / source_.url).lexically_normal();
@@ -152,33 +248,65 @@ public:
                 throw SpecError(spec_.name + ": prepare.yaml",
                                 {{"prepare.path.path", "'" + source_.url + "' must be a directory inside the recipe directory"}});
             }
-            src = {{"type", "path"}, {"url", source_.url}, {"ref", nullptr}, {"commit", nullptr},
-                   {"sha256", detail::tree_hash(from)}};
+            path_sha256_ = detail::tree_hash(from);
+            src = {{"type", "path"}, {"url", source_.url}, {"ref", nullptr}, {"commit", nullptr}, {"sha256", path_sha256_}};
         } else if (source_.kind == "download_zip") {
-            // Download into the shared cache (outside the .dir) and pin its digest.
-            auto downloads = ctx.cache_dir / "downloads";
+            // Downloaded into the work area (outside the .dir) and pinned by its digest.
+            auto downloads = ctx.work_dir / "downloads";
             detail::create_dirs(downloads);
-            archive_ = downloads / (detail::sha256_hex(source_.url).substr(0, 24) + ".zip");
+            archive_name_ = detail::sha256_hex(source_.url).substr(0, 24) + ".zip";
+            auto archive = downloads / archive_name_;
             detail::HttpOptions http;
             http.total_timeout = timeout;
             http.logger = ctx.logger;
             if (source_.url.rfind("http://", 0) == 0) {
                 ctx.logger.warning(spec_.name + ": downloading over plain http: " + detail::redact_url(source_.url));
             }
-            auto digest = detail::http_download(source_.url, archive_, http);
+            auto digest = detail::http_download(source_.url, archive, http);
+            if (locked && locked->value("sha256", std::string()) != digest) {
+                throw LockMismatch({"sources[0].sha256: lock " + locked->value("sha256", std::string()) + ", downloaded " + digest});
+            }
             if (source_.sha256 && *source_.sha256 != digest) {
                 throw SpecError(spec_.name + ": prepare.yaml",
                                 {{"prepare.download_zip.sha256", "mismatch: expected " + *source_.sha256 + ", downloaded " + digest}});
             }
+            archive_sha256_ = digest;
+            archive_size_ = static_cast<std::uint64_t>(fs::file_size(archive));
             src = {{"type", "zip"}, {"url", detail::redact_url(source_.url)}, {"ref", nullptr}, {"commit", nullptr},
                    {"sha256", digest}};
         } else if (source_.kind == "clone_git") {
-            clone_ = detail::clone_or_fetch(source_.url, ctx.cache_dir / "git", env, timeout);
-            auto rev = detail::resolve_rev(clone_, source_.ref.value_or(""), env);
-            commit_ = rev.commit;
-            source_epoch_ = rev.commit_time;
+            // Clone fully first, then resolve inside the clone (never resolve-then-clone).
+            clone_key_ = detail::git_url_key(source_.url);
+            auto clone = detail::clone_full(source_.url, ctx.work_dir / "git-repos", env, timeout);
+            if (stage_.on_cloned) {
+                stage_.on_cloned(source_.url);
+            }
+            if (locked) {
+                rev_ = detail::resolve_locked(clone, source_.ref.value_or(""), locked->value("commit", std::string()), env,
+                                              timeout);
+                rev_.rev_kind = locked->value("rev_kind", std::string("commit"));
+            } else {
+                rev_ = detail::resolve_rev(clone, source_.ref.value_or(""), env);
+            }
+            source_epoch_ = rev_.commit_time;
+            detail::TagRewriteOptions topt;
+            topt.prefix = stage_.tag_prefix;
+            topt.timeout = timeout;
+            rewrite_ = detail::rewrite_tags(clone, rev_.commit, env, topt);
+            for (const auto& n : rewrite_.notes) {
+                notes_.push_back(n);
+            }
+            describe_ = detail::describe_commit(clone, rev_.commit, stage_.abbrev, env);
+            if (version_mode_ == "git" || version_mode_ == "auto") {
+                spec_.version = detail::describe_to_version(describe_, stage_.tag_prefix);
+                derived_ = true;
+                auto issues = spec_.validate();
+                if (!issues.empty()) {
+                    throw SpecError(spec_.name + ": version from git describe '" + describe_ + "'", issues);
+                }
+            }
             src = {{"type", "git"}, {"url", detail::redact_url(source_.url)},
-                   {"ref", source_.ref ? Json(*source_.ref) : Json(nullptr)}, {"commit", rev.commit}, {"sha256", nullptr}};
+                   {"ref", source_.ref ? Json(*source_.ref) : Json(nullptr)}, {"commit", rev_.commit}, {"sha256", nullptr}};
         }
         spec_.source_json = src.is_null() ? std::string() : detail::dump_compact(src);
     }
@@ -189,9 +317,23 @@ public:
         if (source_.kind == "path") {
             detail::copy_tree(ctx.recipe_dir / source_.url, dest, true);
         } else if (source_.kind == "download_zip") {
-            detail::extract_zip(archive_, dest, source_.strip_top_level);
+            detail::extract_zip(ctx.work_dir / "downloads" / archive_name_, dest, source_.strip_top_level);
         } else if (source_.kind == "clone_git") {
-            detail::export_commit(clone_, commit_, ctx.work_dir / "checkouts", dest, ctx.environment, timeout);
+            auto repos = ctx.work_dir / "git-repos";
+            auto clone = repos / clone_key_;
+            submodules_ = detail::list_submodules(clone, rev_.commit, source_.url, ctx.environment);
+            for (const auto& sm : submodules_) {
+                if (!sm.key.empty()) {  // relative: a full sibling clone, where git will look for it
+                    (void)detail::clone_full(sm.resolved_url, repos, ctx.environment, timeout);
+                }
+            }
+            auto checkout = ctx.work_dir / "checkouts" / "0";
+            for (auto& w : detail::checkout_commit(clone, rev_.commit, checkout, !submodules_.empty(), ctx.environment,
+                                                   timeout)) {
+                ctx.logger.warning(spec_.name + ": " + w);
+                notes_.push_back(w);
+            }
+            detail::copy_tree(checkout, dest, true);
         }
         auto removed = strip_prebuilt_binaries(ctx.dir, spec_.compile_script.has_value(), keep_prebuilt_);
         for (const auto& r : removed) {
@@ -221,9 +363,20 @@ private:
     std::vector<std::string> extensions_;
     std::vector<std::string> keep_prebuilt_;
     std::vector<std::string> script_env_;
-    fs::path archive_;
-    fs::path clone_;
-    std::string commit_;
+    std::string version_mode_;  ///< recipe | git | auto (unspecified: git when a git source exists)
+    std::string recipe_text_;
+    detail::StageOptions stage_;
+    std::string archive_name_;
+    std::string archive_sha256_;
+    std::uint64_t archive_size_ = 0;
+    std::string path_sha256_;
+    std::string clone_key_;
+    detail::ResolvedRev rev_;
+    detail::TagRewrite rewrite_;
+    std::string describe_;
+    bool derived_ = false;
+    std::vector<detail::Submodule> submodules_;
+    std::vector<std::string> notes_;
     std::optional<std::int64_t> source_epoch_;
 };
 
@@ -253,8 +406,9 @@ public:
         auto file = ctx.recipe_dir / "prepare.yaml";
         std::string subject = ctx.recipe_dir.filename().string() + "/prepare.yaml";
         YAML::Node root;
+        auto recipe_text = detail::read_file(file);
         try {
-            root = YAML::Load(detail::read_file(file));
+            root = YAML::Load(recipe_text);
         } catch (const YAML::Exception& e) {
             throw SpecError(subject, {{"", std::string("is not valid YAML: ") + e.what()}});
         }
@@ -276,6 +430,11 @@ public:
         }
         base.description = r.str(root["description"], "description");
         base.version = r.str(root["version"], "version", "unspecified");
+        if (base.version.empty()) {
+            base.version = "unspecified";
+        }
+        // version: git → derived from git describe; unspecified → the same when a git source exists.
+        std::string version_mode = base.version == "git" ? "git" : (base.version == "unspecified" ? "auto" : "recipe");
         base.build_number = r.integer(root["build_number"], "build_number", 0);
         base.dependencies = r.str_list(root["dependencies"], "dependencies");
         base.homepage = r.str(root["homepage"], "homepage");
@@ -433,6 +592,25 @@ public:
             }
         }
 
+        if (source.kind == "path" && !source.url.empty() && safe_relative(source.url) &&
+            !fs::is_directory(ctx.recipe_dir / source.url)) {
+            // Fail early unless a prescript may still generate it (it runs in the work area).
+            bool has_prescript = false;
+            for (const auto& e : fs::directory_iterator(ctx.recipe_dir)) {
+                auto n = e.path().filename().string();
+                has_prescript = has_prescript || (n.rfind("prescript.", 0) == 0 && n.size() > 13 &&
+                                                  n.compare(n.size() - 3, 3, ".sh") == 0);
+            }
+            if (!has_prescript) {
+                issues.push_back({"prepare.path.path", "'" + source.url + "' must be a directory inside the recipe directory"});
+            }
+        }
+        if (version_mode == "git" && source.kind != "clone_git") {
+            issues.push_back({"version", "'git' needs a prepare.clone_git source"});
+        }
+        if (version_mode == "auto" && source.kind != "clone_git") {
+            version_mode = "recipe";
+        }
         // Field-level validation of the metadata (names, version, URLs...).
         for (auto& issue : base.validate()) {
             issues.push_back(std::move(issue));
@@ -455,7 +633,8 @@ public:
             if (!tag_issues.empty()) {
                 throw SpecError(subject, tag_issues);
             }
-            out.push_back(std::make_unique<YamlBuild>(std::move(spec), source, addpaths, extensions, keep, env_names));
+            out.push_back(std::make_unique<YamlBuild>(std::move(spec), source, addpaths, extensions, keep, env_names,
+                                                     version_mode, recipe_text));
         }
         return out;
     }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +43,21 @@ struct PrepareOptions {
     /// Environment for recipes and CI detection; nullopt = this process's environment.
     std::optional<std::map<std::string, std::string>> environment;
     PythonRecipeOptions python;
+    /// `--tag-prefix`: prefix of the rewritten version tags (`v` → `v1.2`, `v0.0`); versions
+    /// never carry it (prepare-stages §3.8).
+    std::string tag_prefix;
+    /// `--abbrev`: hex digits of the commit in describe-derived versions (7–40).
+    int abbrev = 12;
+    /// `--from-lock`: prepare exactly the build a `mip.lock.yaml` records, with its commits,
+    /// archive hashes, script_env and epoch; any difference throws `LockMismatch` listing all.
+    std::filesystem::path from_lock;
+    /// With `from_lock`: the recipe directory ("" = the `recipe/` beside the lock).
+    std::filesystem::path lock_recipe_dir;
+    /// With `from_lock`: a toolchain difference is an error rather than a warning.
+    bool strict_toolchain = false;
+    /// Called (on a worker thread) after each declarative git source is cloned and before it is
+    /// resolved; tests use it to move upstream mid-run. Empty = nothing.
+    std::function<void(const std::string& url)> on_cloned;
     Logger logger;
     ProgressCallback progress;
     std::chrono::milliseconds progress_interval = default_progress_interval;
@@ -60,9 +76,13 @@ public:
     /// Adds (or replaces, by file name) a recipe kind.
     void add_recipe_kind(std::shared_ptr<RecipeKind> kind);
 
-    /// Runs every selected recipe. Per-item failures are in the report; throws only when the
-    /// run cannot start (missing recipes dir: `IoError`; unknown `--package`: `SpecError`) or is
-    /// cancelled. Stops at the first failure unless `keep_going`; skipped packages never stop
+    /// Runs every selected recipe through the stages of prepare-stages.md: work area
+    /// (`<name>.<tags>.partial` → `<W>.work`), recipe copy, prescript, build info, sources
+    /// (clone, resolve, tags, describe), script_env, SOURCE_DATE_EPOCH, build, lock, and one final
+    /// rename of `stage/` to `<W>.dir`. Per-item failures are in the report; throws only when the
+    /// run cannot start (missing recipes dir: `IoError`; unknown `--package`: `SpecError`; an
+    /// unreadable or unmatched lock: `SpecError`/`LockMismatch`) or is cancelled. With
+    /// `from_lock`, a mismatch is a failed item whose code is `lock_mismatch`. Stops at the first failure unless `keep_going`; skipped packages never stop
     /// the rest.
     [[nodiscard]] StageReport prepare();
 

@@ -48,7 +48,14 @@ Environment git_environment(const Environment& base) {
 ProcessResult run_git(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                       const Environment& base, std::chrono::seconds timeout,
                       const Environment& extra) {
+    return run_git_input(args, cwd, base, std::string(), timeout, extra);
+}
+
+ProcessResult run_git_input(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                            const Environment& base, const std::string& input,
+                            std::chrono::seconds timeout, const Environment& extra) {
     ProcessOptions p;
+    p.stdin_data = input;
     p.argv.push_back("git");
     p.argv.insert(p.argv.end(), args.begin(), args.end());
     p.cwd = cwd;
@@ -78,6 +85,48 @@ std::string git_checked(const std::vector<std::string>& args, const std::filesys
         out.pop_back();
     }
     return out;
+}
+
+std::optional<std::string> git_version(const Environment& base) {
+    ProcessResult r;
+    try {
+        r = run_git({"--version"}, {}, base, std::chrono::seconds(10));
+    } catch (const Error&) {  // git is not installed
+        return std::nullopt;
+    }
+    const std::string prefix = "git version ";
+    if (!r.ok() || r.output.rfind(prefix, 0) != 0) {
+        return std::nullopt;
+    }
+    auto v = r.output.substr(prefix.size());
+    auto end = v.find_first_of(" \r\n");
+    return v.substr(0, end);
+}
+
+bool version_at_least(const std::string& version, int major, int minor, int patch) {
+    int parts[3] = {0, 0, 0};
+    std::size_t pos = 0;
+    for (int& part : parts) {
+        std::size_t digits = 0;
+        int value = 0;
+        while (pos < version.size() && version[pos] >= '0' && version[pos] <= '9' && digits < 6) {
+            value = value * 10 + (version[pos] - '0');
+            ++pos;
+            ++digits;
+        }
+        part = value;
+        if (pos >= version.size() || version[pos] != '.') {
+            break;
+        }
+        ++pos;
+    }
+    const int want[3] = {major, minor, patch};
+    for (int i = 0; i < 3; ++i) {
+        if (parts[i] != want[i]) {
+            return parts[i] > want[i];
+        }
+    }
+    return true;
 }
 
 bool is_full_commit_id(const std::string& text) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,19 @@ namespace mip::detail {
                                     const std::filesystem::path& cwd, const Environment& base,
                                     std::chrono::seconds timeout = std::chrono::seconds{900},
                                     const Environment& extra = {});
+
+/// Like `run_git`, feeding `input` to the child's stdin.
+[[nodiscard]] ProcessResult run_git_input(const std::vector<std::string>& args,
+                                          const std::filesystem::path& cwd,
+                                          const Environment& base, const std::string& input,
+                                          std::chrono::seconds timeout = std::chrono::seconds{900},
+                                          const Environment& extra = {});
+
+/// `git --version` → "2.39.5"; nullopt when git is missing or prints something else.
+[[nodiscard]] std::optional<std::string> git_version(const Environment& base);
+
+/// Whether a dotted version string is at least `major.minor.patch`.
+[[nodiscard]] bool version_at_least(const std::string& version, int major, int minor, int patch);
 
 /// Runs git and returns trimmed stdout; throws BuildError(`what`) with git's output on failure.
 std::string git_checked(const std::vector<std::string>& args, const std::filesystem::path& cwd,

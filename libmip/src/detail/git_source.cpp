@@ -3,6 +3,7 @@
 #include <mip/error.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include "detail/fs.hpp"
 #include "detail/git.hpp"
@@ -58,28 +59,6 @@ std::string git_url_key(const std::string& url) {
     return out;
 }
 
-fs::path clone_or_fetch(const std::string& url, const fs::path& repos_dir, const Environment& env,
-                        std::chrono::seconds timeout) {
-    auto clone = repos_dir / git_url_key(url);
-    auto shown = redact_url(url);
-    if (fs::exists(clone / "HEAD") || fs::exists(clone / ".git")) {
-        (void)git_checked({"fetch", "--quiet", "--prune", "--tags", "--force", "origin",
-                           "+refs/heads/*:refs/remotes/origin/*"},
-                          clone, env, "fetch of " + shown, timeout);
-        (void)run_git({"remote", "set-head", "origin", "--auto"}, clone, env, timeout);
-    } else {
-        create_dirs(clone.parent_path());
-        remove_tree(clone);
-        (void)git_checked({"clone", "--quiet", "--no-checkout", "--", url, clone.string()}, clone.parent_path(),
-                          env, "clone of " + shown, timeout);
-    }
-    auto shallow = git_checked({"rev-parse", "--is-shallow-repository"}, clone, env, "rev-parse");
-    if (shallow == "true") {
-        throw SpecError(shown, {{"url", "the clone is shallow; a full history is needed"}});
-    }
-    return clone;
-}
-
 ResolvedRev resolve_rev(const fs::path& clone, const std::string& rev, const Environment& env) {
     ResolvedRev r;
     r.rev = rev;
@@ -123,15 +102,218 @@ ResolvedRev resolve_rev(const fs::path& clone, const std::string& rev, const Env
     return r;
 }
 
-void export_commit(const fs::path& clone, const std::string& commit, const fs::path& scratch_dir,
-                   const fs::path& destination, const Environment& env, std::chrono::seconds timeout) {
-    create_dirs(scratch_dir);
-    TempDir scratch(scratch_dir, "checkout-");
-    auto co = scratch.path() / "tree";
-    (void)git_checked({"clone", "--quiet", "--no-checkout", "--", clone.string(), co.string()}, scratch.path(), env,
-                      "local clone", timeout);
-    (void)git_checked({"checkout", "--quiet", "--detach", commit}, co, env, "checkout of " + commit, timeout);
-    copy_tree(co, destination, true);
+}  // namespace mip::detail
+
+namespace mip::detail {
+
+namespace {
+
+std::string trim_newlines(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
+        s.pop_back();
+    }
+    return s;
+}
+
+}  // namespace
+
+bool is_local_url(const std::string& url) {
+    if (url.rfind("file://", 0) == 0) {
+        return true;
+    }
+    if (url.find("://") != std::string::npos) {
+        return false;
+    }
+    auto colon = url.find(':');
+    bool scp_like = colon != std::string::npos && url.find('/') > colon && !url.empty() && url[0] != '/';
+    return !scp_like;
+}
+
+fs::path clone_full(const std::string& url, const fs::path& repos_dir, const Environment& env,
+                    std::chrono::seconds timeout) {
+    auto key = git_url_key(url);
+    auto clone = repos_dir / key;
+    auto shown = redact_url(url);
+    if (fs::exists(clone)) {
+        auto origin = run_git({"config", "--get", "remote.origin.url"}, clone, env, timeout);
+        if (origin.ok() && trim_newlines(origin.output) == url) {
+            return clone;
+        }
+        throw SpecError(shown, {{"url", "git-repos key '" + key + "' is already used by " +
+                                            redact_url(trim_newlines(origin.output))}});
+    }
+    create_dirs(clone.parent_path());
+    (void)git_checked({"clone", "--quiet", "--no-checkout", "--", url, clone.string()}, clone.parent_path(), env,
+                      "clone of " + shown, timeout);
+    auto shallow = git_checked({"rev-parse", "--is-shallow-repository"}, clone, env, "rev-parse");
+    if (shallow == "true") {
+        throw SpecError(shown, {{"url", "the clone is shallow; a full history is needed"}});
+    }
+    return clone;
+}
+
+ResolvedRev resolve_locked(const fs::path& clone, const std::string& rev, const std::string& commit,
+                           const Environment& env, std::chrono::seconds timeout) {
+    auto present = [&]() {
+        return run_git({"cat-file", "-e", commit + "^{commit}"}, clone, env, timeout).ok();
+    };
+    if (!is_full_commit_id(commit)) {
+        throw LockMismatch({"locked commit '" + commit + "' is not a full commit id"});
+    }
+    if (!present()) {
+        (void)run_git({"fetch", "--quiet", "origin", commit}, clone, env, timeout);
+        if (!present()) {
+            throw LockMismatch({"locked commit " + commit + " is not in the repository (fetched once)"});
+        }
+    }
+    ResolvedRev r;
+    r.rev = rev;
+    r.rev_kind = "commit";
+    r.commit = commit;
+    r.commit_time = std::stoll(git_checked({"show", "-s", "--format=%ct", commit}, clone, env, "git show"));
+    return r;
+}
+
+std::string resolve_submodule_url(const std::string& base_in, const std::string& url) {
+    if (url.rfind("./", 0) == 0 || url == ".") {
+        throw SpecError(redact_url(url), {{"submodule.url", "'./' submodule URLs are not supported"}});
+    }
+    if (url.rfind("../", 0) != 0) {
+        return url;
+    }
+    std::string base = base_in;
+    while (base.size() > 1 && base.back() == '/') {
+        base.pop_back();
+    }
+    std::string prefix;
+    std::string path;
+    if (auto scheme = base.find("://"); scheme != std::string::npos) {
+        auto slash = base.find('/', scheme + 3);
+        prefix = base.substr(0, slash);
+        path = slash == std::string::npos ? std::string() : base.substr(slash);
+    } else if (auto colon = base.find(':'); colon != std::string::npos && base.find('/') > colon && base[0] != '/') {
+        prefix = base.substr(0, colon + 1);
+        path = base.substr(colon + 1);
+    } else {
+        path = base;
+    }
+    std::vector<std::string> segments;
+    std::size_t start = 0;
+    while (true) {
+        auto end = path.find('/', start);
+        segments.push_back(path.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    if (path.empty()) {
+        segments.clear();
+    }
+    std::string rest = url;
+    while (rest.rfind("../", 0) == 0) {
+        rest = rest.substr(3);
+        // A leading "" is the root (or the host for scheme URLs): it cannot be dropped.
+        if (segments.empty() || (segments.size() == 1 && segments[0].empty())) {
+            throw SpecError(redact_url(url), {{"submodule.url", "climbs above the host or root of " + redact_url(base_in)}});
+        }
+        segments.pop_back();
+    }
+    if (rest.empty() || rest.rfind("./", 0) == 0 || rest.find("/../") != std::string::npos) {
+        throw SpecError(redact_url(url), {{"submodule.url", "is not a plain '../name' URL"}});
+    }
+    std::string joined;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        joined += (i == 0 ? "" : "/") + segments[i];
+    }
+    return segments.empty() ? prefix + rest : prefix + joined + "/" + rest;
+}
+
+std::vector<Submodule> list_submodules(const fs::path& clone, const std::string& commit,
+                                       const std::string& source_url, const Environment& env) {
+    std::vector<Submodule> out;
+    auto has = run_git({"cat-file", "-e", commit + ":.gitmodules"}, clone, env);
+    if (!has.ok()) {
+        return out;
+    }
+    auto r = run_git({"config", "--blob", commit + ":.gitmodules", "--get-regexp", "^submodule\\..*\\.(url|path)$"},
+                     clone, env);
+    if (!r.ok()) {
+        return out;  // no entries
+    }
+    std::map<std::string, std::size_t> index;
+    std::size_t start = 0;
+    const auto& text = r.output;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        auto line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        start = end == std::string::npos ? text.size() : end + 1;
+        auto space = line.find(' ');
+        if (space == std::string::npos) {
+            continue;
+        }
+        auto key = line.substr(0, space);
+        auto value = line.substr(space + 1);
+        auto dot = key.rfind('.');
+        auto name = key.substr(10, dot - 10);  // between "submodule." and ".url"/".path"
+        auto field = key.substr(dot + 1);
+        auto [it, inserted] = index.emplace(name, out.size());
+        if (inserted) {
+            out.push_back({});
+            out.back().name = name;
+        }
+        auto& sm = out[it->second];
+        if (field == "url") {
+            sm.url = value;
+        } else {
+            sm.path = value;
+        }
+    }
+    bool source_local = is_local_url(source_url);
+    for (auto& sm : out) {
+        if (sm.path.empty() || sm.url.empty()) {
+            throw SpecError(redact_url(source_url), {{"submodule." + sm.name, "has no path or no url in .gitmodules"}});
+        }
+        if (sm.url.rfind("../", 0) == 0 || sm.url.rfind("./", 0) == 0) {
+            sm.resolved_url = resolve_submodule_url(source_url, sm.url);
+            sm.key = git_url_key(sm.resolved_url);
+        } else {
+            sm.resolved_url = sm.url;
+            if (is_local_url(sm.url) && !source_local) {
+                throw SpecError(redact_url(source_url),
+                                {{"submodule." + sm.name + ".url", "absolute local URL '" + sm.url + "' in a remote repository"}});
+            }
+        }
+        auto tree = run_git({"ls-tree", commit, "--", sm.path}, clone, env);
+        auto line = trim_newlines(tree.output);
+        // "160000 commit <sha>\t<path>"
+        if (!tree.ok() || line.rfind("160000 commit ", 0) != 0) {
+            throw SpecError(redact_url(source_url), {{"submodule." + sm.name, "'" + sm.path + "' is not a gitlink in " + commit}});
+        }
+        sm.commit = line.substr(14, line.find('\t') - 14);
+    }
+    return out;
+}
+
+std::vector<std::string> checkout_commit(const fs::path& clone, const std::string& commit, const fs::path& checkout,
+                                         bool submodules, const Environment& env, std::chrono::seconds timeout) {
+    std::vector<std::string> warnings;
+    create_dirs(checkout.parent_path());
+    remove_tree(checkout);
+    (void)git_checked({"clone", "--quiet", "--no-checkout", "--", clone.string(), checkout.string()},
+                      checkout.parent_path(), env, "local clone", timeout);
+    (void)git_checked({"checkout", "--quiet", "--detach", commit}, checkout, env, "checkout of " + commit, timeout);
+    if (submodules && fs::exists(checkout / ".gitmodules")) {
+        (void)git_checked({"-c", "protocol.file.allow=always", "submodule", "--quiet", "update", "--init"}, checkout,
+                          env, "submodule update", timeout);
+        auto nested = run_git({"submodule", "--quiet", "foreach", "test ! -f .gitmodules || echo $sm_path"}, checkout,
+                              env, timeout);
+        auto text = trim_newlines(nested.output);
+        if (nested.ok() && !text.empty()) {
+            warnings.push_back("nested submodules are not initialised (in " + text + ")");
+        }
+    }
+    return warnings;
 }
 
 }  // namespace mip::detail

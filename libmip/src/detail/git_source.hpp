@@ -4,8 +4,10 @@
 // export of one commit into a directory without `.git`.
 
 #include <cstdint>
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "detail/env.hpp"
 
@@ -23,20 +25,57 @@ struct ResolvedRev {
     std::int64_t commit_time = 0;
 };
 
-/// Clones `url` fully (`--no-checkout`) into `repos_dir/<key>`, or fetches into an existing
-/// clone. Returns the clone's path. A shallow result is an error.
-std::filesystem::path clone_or_fetch(const std::string& url, const std::filesystem::path& repos_dir,
-                                     const Environment& env, std::chrono::seconds timeout);
-
 /// Resolves `rev` in `clone` (locked commit; full id; refs/tags/R; refs/remotes/origin/R;
 /// unique abbreviation ≥ 7 hex; empty → origin/HEAD). Throws SpecError when nothing matches.
 [[nodiscard]] ResolvedRev resolve_rev(const std::filesystem::path& clone, const std::string& rev,
                                       const Environment& env);
 
-/// Checks `commit` out of `clone` (detached, in a scratch checkout under `scratch_dir`) and copies
-/// the tree to `destination` without any `.git`.
-void export_commit(const std::filesystem::path& clone, const std::string& commit,
-                   const std::filesystem::path& scratch_dir, const std::filesystem::path& destination,
-                   const Environment& env, std::chrono::seconds timeout);
+/// Clones `url` fully (`git clone --no-checkout`) into `repos_dir/<key>` (a fresh work area; never
+/// resolve-then-clone). An existing clone of the same URL is reused; one of another URL with the
+/// same key → SpecError (duplicate key). A shallow result → SpecError.
+std::filesystem::path clone_full(const std::string& url, const std::filesystem::path& repos_dir,
+                                 const Environment& env, std::chrono::seconds timeout);
+
+/// Resolves a locked commit inside `clone`: present → itself; absent → one
+/// `git fetch origin <commit>`, then LockMismatch.
+[[nodiscard]] ResolvedRev resolve_locked(const std::filesystem::path& clone, const std::string& rev,
+                                         const std::string& commit, const Environment& env,
+                                         std::chrono::seconds timeout);
+
+/// Resolves a relative submodule URL (`../x`, possibly repeated) against the superproject's URL as
+/// git does: the trailing `/` of `base` is stripped and each `../` drops one path segment.
+/// Absolute URLs come back unchanged. `./` URLs or climbing past the host/root → SpecError.
+[[nodiscard]] std::string resolve_submodule_url(const std::string& base, const std::string& url);
+
+/// Whether a URL names a local repository (a path or `file://`).
+[[nodiscard]] bool is_local_url(const std::string& url);
+
+/// One submodule of a commit (lock: `{path, url, resolved_url, key|null, commit}`).
+struct Submodule {
+    std::string name;
+    std::string path;
+    std::string url;           ///< as in .gitmodules
+    std::string resolved_url;  ///< relative URLs resolved against the source URL
+    std::string key;           ///< git-repos key of the sibling clone; "" = left to git
+    std::string commit;        ///< the gitlink
+};
+
+/// The submodules recorded in `commit` of `clone` (read from the `.gitmodules` blob with
+/// `git config --blob`), in .gitmodules order, with their gitlink commits. Relative URLs are
+/// resolved against `source_url`; an absolute local URL → SpecError unless the source is local.
+[[nodiscard]] std::vector<Submodule> list_submodules(const std::filesystem::path& clone,
+                                                     const std::string& commit,
+                                                     const std::string& source_url,
+                                                     const Environment& env);
+
+/// `git clone --no-checkout <clone> <checkout>`, `checkout --detach <commit>`, and, when
+/// `submodules`, one level of `git -c protocol.file.allow=always submodule update --init`
+/// (relative submodules resolve to the sibling clones beside `clone`). Returns warnings
+/// (nested submodules are not initialised).
+std::vector<std::string> checkout_commit(const std::filesystem::path& clone,
+                                         const std::string& commit,
+                                         const std::filesystem::path& checkout,
+                                         bool submodules, const Environment& env,
+                                         std::chrono::seconds timeout);
 
 }  // namespace mip::detail
