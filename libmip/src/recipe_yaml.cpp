@@ -339,6 +339,12 @@ public:
         for (const auto& r : removed) {
             ctx.logger.info(spec_.name + ": removed prebuilt binary " + r);
         }
+        // The compile stage strips stale MEX files too; it must spare the same ones.
+        if (!keep_prebuilt_.empty() &&
+            std::none_of(spec_.extra_fields.begin(), spec_.extra_fields.end(),
+                         [](const auto& kv) { return kv.first == "keep_prebuilt"; })) {
+            spec_.extra_fields.emplace_back("keep_prebuilt", detail::dump_compact(Json(keep_prebuilt_)));
+        }
         std::vector<AddPath> items = addpaths_;
         if (items.empty()) {
             items.push_back({source_.destination.empty() ? "." : source_.destination, false, {}});

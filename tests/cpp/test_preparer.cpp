@@ -117,6 +117,9 @@ builds:
     CHECK(spec.dependencies == std::vector<std::string>{"mathutils"});
     CHECK(spec.exposed_symbols == std::vector<std::string>{"Thing", "d", "tbx", "toolbox_main"});
     CHECK(spec.compile_script == "compile.m");
+    // Recorded so the compile stage spares the same prebuilt files.
+    REQUIRE(spec.extra_fields.size() == 1);
+    CHECK(spec.extra_fields[0] == std::pair<std::string, std::string>{"keep_prebuilt", R"(["tb/keep.mexa64"])"});
     CHECK(spec.source_json.find("\"type\":\"path\"") != std::string::npos);
     CHECK(spec.build_info_json.find("\"source_date_epoch\":1700000000") != std::string::npos);
     CHECK(spec.build_info_json.find("\"recipe_sha256\":\"") != std::string::npos);

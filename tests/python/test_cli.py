@@ -84,7 +84,8 @@ def test_second_publish_skips_everything_and_keeps_bytes(published, run_cli, sou
     assert prepare["stage"] == "prepare"
     assert prepare["items"], "no items"
     assert all(i["status"] == "skipped" for i in prepare["items"]), prepare
-    assert all(i["detail"] == "published metadata matches" for i in prepare["items"])
+    # Python recipes know their pins only after running, so their hit is checked after building.
+    assert all(i["detail"].startswith("published metadata matches") for i in prepare["items"])
     upload = [s for s in doc["stages"] if s["stage"] == "upload"][0]
     assert all(i["status"] == "skipped" for i in upload["items"])
     after = {p.name: sha256(p) for p in store.rglob("*.mhl")}
