@@ -23,7 +23,6 @@
 #include "detail/staged_build.hpp"
 
 namespace mip {
-std::shared_ptr<RecipeKind> make_python_packages_recipe_kind(PythonRecipeOptions options);  // TEMP-PY-HELPER
 
 namespace fs = std::filesystem;
 using detail::Json;
@@ -184,6 +183,7 @@ private:
 
 struct Preparer::Impl {
     PrepareOptions options;
+    std::atomic<bool> cancel{false};  ///< set when a progress callback throws: children are killed
     std::map<std::string, std::shared_ptr<RecipeKind>> kinds;  // by file name
     detail::Environment env;
     std::string host_tag;
@@ -572,6 +572,7 @@ struct Preparer::Impl {
 
     [[nodiscard]] BuildContext context_for(const Job& job, const fs::path& work, bool staged) const {
         BuildContext ctx;
+        ctx.cancel = &cancel;
         ctx.recipe_dir = work / "recipe";
         ctx.work_dir = work;
         ctx.dir = work / "stage";
@@ -730,7 +731,7 @@ Preparer::Preparer(PrepareOptions options) : impl_(std::make_unique<Impl>()) {
     add_recipe_kind(make_yaml_recipe_kind());
     auto py = make_python_recipe_kind(impl_->options.python);
     add_recipe_kind(py);
-    add_recipe_kind(make_python_packages_recipe_kind(impl_->options.python));  // TEMP-PY-HELPER
+    add_recipe_kind(make_python_packages_recipe_kind(impl_->options.python));
 }
 
 Preparer::~Preparer() = default;
@@ -926,6 +927,8 @@ StageReport Preparer::prepare() {
     emit(ProgressPhase::started);
     std::atomic<bool> failed{false};
     detail::ParallelOptions popt;
+    impl_->cancel.store(false);
+    popt.cancel = &impl_->cancel;
     popt.jobs = std::max(1U, o.jobs);
     popt.tick_interval = o.progress_interval;
     detail::run_parallel(

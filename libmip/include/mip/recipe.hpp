@@ -5,6 +5,7 @@
 /// package build. The Preparer owns the common steps (cache check, work area, atomic `.dir`,
 /// mip.json); a RecipeBuild only fills the directory.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -39,6 +40,8 @@ struct BuildContext {
     std::map<std::string, std::string> environment;
     std::uint32_t timeout_seconds = 3600;
     Logger logger;
+    /// Becomes true when the caller cancels (Ctrl-C): child processes must be killed.
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 /// One package build of a recipe.
@@ -87,6 +90,8 @@ struct PythonRecipeOptions {
     std::string python_path;
 };
 [[nodiscard]] std::shared_ptr<RecipeKind> make_python_recipe_kind(PythonRecipeOptions options = {});
+/// The `packages.py` kind (a `packages` list, gated on BUILD_TYPE), same worker.
+[[nodiscard]] std::shared_ptr<RecipeKind> make_python_packages_recipe_kind(PythonRecipeOptions options = {});
 
 /// The host's platform tag (§2): `linux_x86_64`, `linux_aarch64`, `macos_arm64`, ...
 /// `override_tag` (e.g. from `MIP_PLATFORM_TAG`) wins when non-empty. Throws `SpecError` on an

@@ -139,6 +139,17 @@ std::string check_entry_name(const std::string& raw) {
 void extract_zip(const std::filesystem::path& archive, const std::filesystem::path& destination,
                  bool strip_top_level) {
     auto entries = read_zip_entries(archive);
+    // libzip returns names as C strings: "a/ev\0il" would arrive as "a/ev". Check the stored
+    // bytes of every central-directory name too.
+    for (const auto& raw : read_raw_zip(archive).entries) {
+        if (raw.name.find('\0') != std::string::npos) {
+            throw ArchiveError("refusing unsafe entry in " + archive.filename().string() + ": NUL byte in name");
+        }
+        auto why = check_entry_name(raw.name);
+        if (!why.empty()) {
+            throw ArchiveError("refusing unsafe entry '" + raw.name + "' in " + archive.filename().string() + ": " + why);
+        }
+    }
     // Check everything before writing anything.
     std::set<std::string> tops;
     for (const auto& e : entries) {

@@ -1,0 +1,28 @@
+#pragma once
+// One `bind_<area>` per public header (plus errors); module.cpp calls them in order.
+
+// Every translation unit includes this first, so all see the same type casters (STL containers,
+// std::filesystem::path as str/os.PathLike, std::chrono durations as timedelta/float seconds).
+#include <pybind11/chrono.h>
+#include <pybind11/operators.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+namespace mip::bindings {
+
+namespace py = pybind11;
+
+void bind_errors(py::module_& m);
+void bind_progress(py::module_& m);
+void bind_report(py::module_& m);
+void bind_package_spec(py::module_& m);
+void bind_store(py::module_& m);
+void bind_bundler(py::module_& m);
+void bind_preparer(py::module_& m);
+void bind_compiler(py::module_& m);
+void bind_index_assembler(py::module_& m);
+void bind_pipeline(py::module_& m);
+void bind_helpers(py::module_& m);
+
+}  // namespace mip::bindings

@@ -1,0 +1,494 @@
+"""Type information for mip_native (hand-written; changes with the bindings in bindings/*.cpp).
+
+Long calls release the GIL. Progress callbacks run on the calling thread with the GIL held; an
+exception raised in one comes out of the call unchanged. Ctrl-C raises KeyboardInterrupt inside a
+long call. libmip's log lines go to logging.getLogger("mip_native").
+"""
+import datetime
+import enum
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+_Path = str | os.PathLike[str]
+_Seconds = float | int | datetime.timedelta
+_Progress = Callable[[ProgressEvent], object] | None
+
+__version__: str
+
+def version() -> str: ...
+
+# --- errors (errors.cpp) ---------------------------------------------------------------------
+
+class MipError(Exception):
+    code: str
+
+class SpecError(MipError, ValueError):
+    issues: list[tuple[str, str]]
+    subject: str
+
+class BuildError(MipError):
+    package: str
+
+class IoError(MipError, OSError):
+    path: str
+
+class ArchiveError(MipError): ...
+
+class NetworkError(MipError):
+    url: str
+    curl_code: int
+
+class RemoteError(MipError):
+    http_status: int
+    s3_code: str
+    request_id: str
+    bucket: str
+    key: str
+    operation: str
+
+class AuthError(RemoteError): ...
+
+class LockMismatch(MipError):
+    differences: list[str]
+
+class Cancelled(MipError): ...
+
+# --- progress and reports (callbacks.cpp, report.cpp) -----------------------------------------
+
+class ProgressPhase(enum.Enum):
+    started = ...
+    advanced = ...
+    finished = ...
+
+class ProgressEvent:
+    stage: str
+    phase: ProgressPhase
+    item: str
+    done: int
+    total: int
+    unit: str
+    retries: int
+    def __init__(self) -> None: ...
+
+class ItemStatus(enum.Enum):
+    done = ...
+    skipped = ...
+    planned = ...
+    failed = ...
+
+class ErrorCode(enum.Enum):
+    internal = ...
+    build_failed = ...
+    invalid_spec = ...
+    io = ...
+    archive = ...
+    network = ...
+    remote = ...
+    auth = ...
+    cancelled = ...
+    lock_mismatch = ...
+
+class ItemResult:
+    package: str
+    wheel: str
+    status: ItemStatus
+    detail: str
+    error_code: ErrorCode
+    path: str
+    seconds: float
+    attempts: int
+    def __init__(self) -> None: ...
+
+class StageReport:
+    stage: str
+    dry_run: bool
+    items: list[ItemResult]
+    @property
+    def ok(self) -> bool: ...
+    def count(self, status: ItemStatus) -> int: ...
+    def first_failure(self) -> ItemResult | None: ...
+    def to_json(self) -> str: ...
+    def __len__(self) -> int: ...
+
+# --- metadata (package_spec.cpp) --------------------------------------------------------------
+
+class WheelName:
+    name: str
+    version: str
+    matlab_tag: str
+    abi_tag: str
+    platform_tag: str
+    def __init__(self, name: str = "", version: str = "", matlab_tag: str = "any",
+                 abi_tag: str = "none", platform_tag: str = "any") -> None: ...
+    def str(self) -> str: ...
+    def validate(self) -> list[tuple[str, str]]: ...
+    @staticmethod
+    def parse(text: str) -> WheelName: ...
+
+def strip_wheel_suffix(file_name: str) -> str: ...
+def normalize_package_name(name: str) -> str: ...
+def check_package_name(name: str) -> str: ...
+def check_version(version: str) -> str: ...
+def check_tag(tag: str) -> str: ...
+def cached_field_names() -> list[str]: ...
+
+class CacheComparison:
+    equal: bool
+    first_difference: str
+    def __bool__(self) -> bool: ...
+
+class PackageSpec:
+    name: str
+    description: str
+    version: str
+    build_number: int
+    dependencies: list[str]
+    homepage: str
+    repository: str
+    license: str
+    matlab_tag: str
+    abi_tag: str
+    platform_tag: str
+    usage_examples: list[str]
+    exposed_symbols: list[str]
+    compile_script: str | None
+    timestamp: str
+    prepare_duration: float
+    compile_duration: float
+    mhl_url: str | None
+    mhl_sha256: str | None
+    mhl_size: int | None
+    mip_json_url: str | None
+    source_json: str
+    build_info_json: str
+    extra_fields: list[tuple[str, str]]
+    source: dict[str, Any] | None
+    build_info: dict[str, Any] | None
+    def __init__(self, **fields: Any) -> None: ...
+    def wheel(self) -> WheelName: ...
+    @property
+    def wheel_name(self) -> str: ...
+    def validate(self) -> list[tuple[str, str]]: ...
+    @staticmethod
+    def from_json(text: str, origin: str = "mip.json", validate: bool = True) -> PackageSpec: ...
+    @staticmethod
+    def load(path: _Path) -> PackageSpec: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_dict(data: dict[str, Any], origin: str = "dict", validate: bool = True) -> PackageSpec: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+def compare_cached_fields(local: PackageSpec, published: PackageSpec) -> CacheComparison: ...
+
+class Shard:
+    index: int
+    count: int
+    @overload
+    def __init__(self, text: str) -> None: ...
+    @overload
+    def __init__(self, index: int, count: int) -> None: ...
+    @staticmethod
+    def parse(text: str) -> Shard: ...
+    def contains(self, package_name: str) -> bool: ...
+
+# --- stores (store.cpp) -----------------------------------------------------------------------
+
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    last_modified: str
+
+class PutResult:
+    key: str
+    written: bool
+    precondition_failed: bool
+    etag: str
+    attempts: int
+
+class Store:
+    def describe(self) -> str: ...
+    def default_base_url(self) -> str: ...
+    def put(self, key: str, data: bytes | bytearray | memoryview | str | None = None, *,
+            file: _Path | None = None, content_type: str = "", cache_control: str = "",
+            if_none_match: bool = False, if_match: str = "") -> PutResult: ...
+    def get(self, key: str) -> bytes | None: ...
+    def get_to_file(self, key: str, destination: _Path) -> bool: ...
+    def head(self, key: str) -> ObjectInfo | None: ...
+    def list(self, prefix: str = "", recursive: bool = True) -> list[ObjectInfo]: ...
+    def remove(self, key: str) -> None: ...
+
+class LocalStore(Store):
+    def __init__(self, root: _Path) -> None: ...
+    @property
+    def root(self) -> Path: ...
+    def path_for(self, key: str) -> Path: ...
+
+class R2Config:
+    endpoint: str
+    bucket: str
+    prefix: str
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    region: str
+    max_in_flight: int
+    retries: int
+    backoff_base: datetime.timedelta
+    backoff_cap: datetime.timedelta
+    part_size: int
+    multipart_threshold: int
+    parts_in_flight: int
+    allow_insecure_loopback: bool
+    ca_file: str
+    connect_timeout: datetime.timedelta
+    stall_timeout: datetime.timedelta
+    request_timeout: datetime.timedelta
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> R2Config: ...
+    @staticmethod
+    def from_environment(environment: dict[str, str] | None = None,
+                         endpoint: str = "") -> R2Config: ...
+
+class R2Stats:
+    requests: int
+    retries: int
+    retries_by_reason: dict[str, int]
+    failures_by_reason: dict[str, int]
+    multipart_uploads: int
+    multipart_aborts: int
+
+class MultipartUploadInfo:
+    key: str
+    upload_id: str
+    initiated: str
+
+class R2Client(Store):
+    def __init__(self, config: R2Config | None = None, **fields: Any) -> None: ...
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def endpoint(self) -> str: ...
+    def list_multipart_uploads(self, prefix: str = "") -> list[MultipartUploadInfo]: ...
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None: ...
+    def stats(self) -> R2Stats: ...
+    def reset_stats(self) -> None: ...
+
+def open_store(url: str, *, endpoint: str = "", allow_insecure_loopback: bool = False,
+               ca_file: str = "", max_in_flight: int = 32) -> Store: ...
+
+# --- services ---------------------------------------------------------------------------------
+
+class BundleOptions:
+    source_date_epoch: int | None
+    compression_level: int
+    base_url: str
+    flat_urls: bool
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> BundleOptions: ...
+
+class BundleResult:
+    wheel: str
+    mhl_path: Path
+    sidecar_path: Path
+    sha256: str
+    size: int
+    entries: int
+
+class Bundler:
+    def __init__(self, options: BundleOptions | None = None, **fields: Any) -> None: ...
+    def bundle(self, dir: _Path, output_dir: _Path) -> BundleResult: ...
+    @staticmethod
+    def mhl_url(base_url: str, wheel: str, sha256: str, flat_urls: bool = False) -> str: ...
+
+def clamp_zip_epoch(epoch: int) -> int: ...
+
+class PrepareOptions:
+    recipes_dir: Path
+    output_dir: Path
+    cache_dir: Path
+    packages: list[str]
+    force: bool
+    dry_run: bool
+    keep_going: bool
+    build_type: str
+    jobs: int
+    shard: Shard | None
+    source_date_epoch: int | None
+    platform_tag_override: str
+    store: Store | None
+    base_url: str
+    recipe_timeout_seconds: int
+    environment: dict[str, str] | None
+    python: str
+    python_path: str
+    progress: _Progress
+    progress_interval: float
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> PrepareOptions: ...
+
+class Preparer:
+    def __init__(self, options: PrepareOptions | None = None, **fields: Any) -> None: ...
+    def prepare(self) -> StageReport: ...
+    @property
+    def options(self) -> PrepareOptions: ...
+
+class CompileOptions:
+    prepared_dir: Path
+    packages: list[str]
+    engine: str
+    jobs: int
+    keep_going: bool
+    dry_run: bool
+    timeout_seconds: int
+    shard: Shard | None
+    pass_env: list[str]
+    environment: dict[str, str] | None
+    progress: _Progress
+    progress_interval: float
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> CompileOptions: ...
+
+class Compiler:
+    def __init__(self, options: CompileOptions | None = None, **fields: Any) -> None: ...
+    def compile(self) -> StageReport: ...
+
+class IndexOptions:
+    base_url: str
+    strict: bool
+    verify: bool
+    source_date_epoch: int | None
+    max_in_flight: int
+    cache_dir: Path
+    progress: _Progress
+    progress_interval: float
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> IndexOptions: ...
+
+class SkippedSidecar:
+    key: str
+    reason: str
+
+class IndexResult:
+    packages: list[PackageSpec]
+    skipped: list[SkippedSidecar]
+    warnings: list[str]
+    last_updated: str
+    sidecars_listed: int
+    sidecars_downloaded: int
+    def index_json(self) -> str: ...
+    def packages_html(self) -> str: ...
+
+class IndexAssembler:
+    def __init__(self, store: Store, options: IndexOptions | None = None, **fields: Any) -> None: ...
+    def assemble(self) -> IndexResult: ...
+    @staticmethod
+    def write(result: IndexResult, output_dir: _Path) -> None: ...
+
+def index_order_less(a: PackageSpec, b: PackageSpec) -> bool: ...
+
+# --- pipeline (pipeline.cpp) ------------------------------------------------------------------
+
+class PipelineOptions:
+    recipes_dir: Path
+    build_dir: Path
+    prepared_dir: Path
+    bundled_dir: Path
+    index_dir: Path
+    store: str
+    base_url: str
+    packages: list[str]
+    dry_run: bool
+    force: bool
+    keep_going: bool
+    strict: bool
+    verify: bool
+    flat_urls: bool
+    allow_overwrite: bool
+    allow_octave_builds: bool
+    jobs: int
+    max_in_flight: int
+    shard: Shard | None
+    build_type: str
+    source_date_epoch: int | None
+    platform_tag_override: str
+    engine: str
+    compile_timeout_seconds: int
+    recipe_timeout_seconds: int
+    endpoint: str
+    allow_insecure_loopback: bool
+    ca_file: str
+    environment: dict[str, str] | None
+    python: str
+    python_path: str
+    progress: _Progress
+    progress_interval: float
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> PipelineOptions: ...
+    @staticmethod
+    def from_environment() -> PipelineOptions: ...
+    def prepared(self) -> Path: ...
+    def bundled(self) -> Path: ...
+    def index_output(self) -> Path: ...
+    def store_url(self) -> str: ...
+    def effective_jobs(self) -> int: ...
+
+class IndexReport:
+    written: bool
+    index_json: Path
+    packages_html: Path
+    total_packages: int
+    skipped: list[SkippedSidecar]
+    warnings: list[str]
+    sidecars_downloaded: int
+    def to_json(self) -> str: ...
+
+class PublishReport:
+    stages: list[StageReport]
+    index: IndexReport | None
+    @property
+    def ok(self) -> bool: ...
+    def to_json(self) -> str: ...
+
+# Keyword arguments are PipelineOptions fields (the CLI's option names, '-' -> '_').
+def prepare(options: PipelineOptions | None = None, **fields: Any) -> StageReport: ...
+def compile(options: PipelineOptions | None = None, **fields: Any) -> StageReport: ...
+def bundle(options: PipelineOptions | None = None, **fields: Any) -> StageReport: ...
+def upload(options: PipelineOptions | None = None, **fields: Any) -> StageReport: ...
+def index(options: PipelineOptions | None = None, **fields: Any) -> IndexReport: ...
+def publish(options: PipelineOptions | None = None, **fields: Any) -> PublishReport: ...
+
+# --- recipe helpers (helpers.cpp) -------------------------------------------------------------
+
+class CloneResult:
+    commit: str
+    commit_time: int
+
+def clone_repository_and_remove_git(repository_url: str, clone_dir: _Path, *,
+                                    ref: str | None = None, timeout: int = 900) -> CloneResult: ...
+def download_and_extract_zip(url: str, extract_dir: _Path = ".", *, sha256: str | None = None,
+                             strip_top_level: bool = False, timeout: int = 900, retries: int = 3,
+                             cache_dir: _Path | None = None) -> str: ...
+def collect_exposed_symbols(base_dir: _Path, extensions: Sequence[str] = [".m"]) -> list[str]: ...
+def collect_exposed_symbols_multiple_paths(base_dir: _Path, paths: Sequence[str],
+                                           extensions: Sequence[str] = [".m"]) -> list[str]: ...
+def collect_exposed_symbols_recursive(package_dir: _Path, base_path: str,
+                                      exclude_dirs: Sequence[str] = []) -> list[str]: ...
+def create_load_and_unload_scripts(mhl_dir: _Path, dirs_to_add_to_path: Sequence[str]) -> None: ...
+def generate_recursive_subdir_list(mhl_dir: _Path, base_dir: _Path,
+                                   exclude_dirs: Sequence[str] = []) -> list[str]: ...
+def strip_prebuilt_binaries(base_dir: _Path, compiled: bool = True,
+                            keep: Sequence[str] = []) -> list[str]: ...
+
+class AddPath:
+    path: str
+    recursive: bool
+    exclude: list[str]
+    def __init__(self, path: str, recursive: bool = False, exclude: Sequence[str] = []) -> None: ...
+
+def expand_addpaths(mhl_dir: _Path, items: Sequence[AddPath | str]) -> list[str]: ...
+def host_platform_tag(override_tag: str = "") -> str: ...

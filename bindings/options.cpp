@@ -1,0 +1,80 @@
+#include "options.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mip::bindings {
+
+PythonRecipeOptions default_python_recipe_options() {
+    PythonRecipeOptions options;
+    const auto executable = py::module_::import("sys").attr("executable");
+    if (!executable.is_none() && !py::str(executable).cast<std::string>().empty()) {
+        options.python = py::str(executable).cast<std::string>();
+    }
+    const py::object os_path = py::module_::import("os.path");
+    std::vector<std::string> dirs;
+    auto add = [&](const py::object& dir) {
+        const auto text = py::str(dir).cast<std::string>();
+        if (!text.empty() && std::find(dirs.begin(), dirs.end(), text) == dirs.end()) {
+            dirs.push_back(text);
+        }
+    };
+    const py::object self = py::module_::import("mip_native");
+    if (py::hasattr(self, "__file__")) {
+        add(os_path.attr("dirname")(os_path.attr("abspath")(self.attr("__file__"))));
+    }
+    const py::object spec =
+        py::module_::import("importlib.util").attr("find_spec")("mip_build_helpers");
+    if (!spec.is_none() && !spec.attr("origin").is_none()) {
+        add(os_path.attr("dirname")(
+            os_path.attr("dirname")(os_path.attr("abspath")(spec.attr("origin")))));
+    }
+    const auto sep = py::str(py::module_::import("os").attr("pathsep")).cast<std::string>();
+    for (const auto& d : dirs) {
+        options.python_path += (options.python_path.empty() ? std::string() : sep) + d;
+    }
+    return options;
+}
+
+std::chrono::milliseconds interval_from_python(const py::object& value) {
+    double seconds = 0;
+    if (py::isinstance(value, py::module_::import("datetime").attr("timedelta"))) {
+        seconds = value.attr("total_seconds")().cast<double>();
+    } else if (py::isinstance<py::int_>(value) || py::isinstance<py::float_>(value)) {
+        seconds = value.cast<double>();
+    } else {
+        throw py::type_error("an interval is a number of seconds or a datetime.timedelta");
+    }
+    if (!(seconds >= 0) || seconds > 86400.0) {
+        throw py::value_error("an interval must be between 0 and 86400 seconds");
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
+}
+
+void set_fields_from_kwargs(py::object& target, const py::kwargs& kwargs) {
+    const py::object type = py::type::of(target);
+    const std::string type_name = py::str(type.attr("__name__")).cast<std::string>();
+    const py::object property = py::module_::import("builtins").attr("property");
+    for (auto item : kwargs) {
+        const std::string name = item.first.cast<std::string>();
+        const py::object attribute = py::getattr(type, item.first, py::none());
+        if (name.empty() || name[0] == '_' || !py::isinstance(attribute, property)) {
+            throw py::type_error(type_name + ": unknown option '" + name + "'");
+        }
+        try {
+            py::setattr(target, item.first, item.second);
+        } catch (py::error_already_set& e) {
+            if (!e.matches(PyExc_TypeError)) {
+                throw;
+            }
+            throw py::type_error(
+                type_name + ": invalid value for '" + name +
+                "': " + py::repr(item.second).cast<std::string>() + " (" +
+                py::str(py::type::of(item.second).attr("__name__")).cast<std::string>() + ")");
+        }
+    }
+}
+
+}  // namespace mip::bindings
