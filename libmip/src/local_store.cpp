@@ -148,6 +148,16 @@ PutResult LocalStore::put(const PutRequest& request) {
     auto target = path_for(request.key);
     auto tmp_dir = root_ / tmp_dir_name;
     detail::create_dirs(tmp_dir);
+    // A key "a/b" cannot coexist with a key "a" in a directory: say so plainly.
+    for (auto p = target.parent_path(); p != root_ && p.has_relative_path() && p.string().size() > root_.string().size();
+         p = p.parent_path()) {
+        struct stat pst {};
+        if (::lstat(p.c_str(), &pst) == 0 && !S_ISDIR(pst.st_mode)) {
+            throw IoError("store key '" + request.key + "' conflicts with the existing key '" +
+                              detail::relative_generic(p, root_) + "' (a local store cannot hold both)",
+                          p.string());
+        }
+    }
     detail::create_dirs(target.parent_path());
     if (fs::is_directory(target)) {
         throw IoError("store key '" + request.key + "' conflicts with an existing key prefix", target.string());
@@ -289,10 +299,21 @@ std::vector<ObjectInfo> LocalStore::list(const std::string& prefix, bool recursi
 
 void LocalStore::remove(const std::string& key) {
     auto p = path_for(key);
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) {
+        return;  // absent (a directory is only a prefix of other keys)
+    }
     std::error_code ec;
     fs::remove(p, ec);
     if (ec && ec != std::errc::no_such_file_or_directory) {
         throw IoError("cannot delete object", p.string(), ec);
+    }
+    // Drop folders that held only this key, so the prefix can become a key again.
+    for (auto dir = p.parent_path(); dir != root_ && dir.string().size() > root_.string().size();
+         dir = dir.parent_path()) {
+        if (::rmdir(dir.c_str()) != 0) {
+            break;  // not empty (or not ours to remove)
+        }
     }
 }
 

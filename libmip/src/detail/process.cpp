@@ -202,6 +202,8 @@ ProcessResult run_process(const ProcessOptions& options) {
     std::size_t stdin_off = 0;
     if (options.stdin_data.empty()) {
         in.close_write();
+    } else {
+        ::fcntl(in.fds[1], F_SETFL, ::fcntl(in.fds[1], F_GETFL) | O_NONBLOCK);
     }
     bool exited = false;
     int status = 0;
@@ -272,7 +274,8 @@ ProcessResult run_process(const ProcessOptions& options) {
             if (w > 0) {
                 stdin_off += static_cast<std::size_t>(w);
             }
-            if (w < 0 || stdin_off >= options.stdin_data.size()) {
+            bool would_block = w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+            if ((w < 0 && !would_block) || stdin_off >= options.stdin_data.size()) {
                 in.close_write();
             }
         }

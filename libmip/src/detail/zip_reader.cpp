@@ -198,15 +198,18 @@ void extract_zip(const std::filesystem::path& archive, const std::filesystem::pa
         if (!is_within(target, destination)) {
             throw ArchiveError("refusing entry '" + e.name + "' escaping the target");
         }
+        // Never write through a pre-existing symlink: neither the file nor any folder on the way.
+        for (auto p = target; p != destination && p.string().size() > destination.string().size();
+             p = p.parent_path()) {
+            if (std::filesystem::is_symlink(p)) {
+                throw ArchiveError("refusing to write '" + e.name + "' through the symlink " + p.string());
+            }
+        }
         if (n.back() == '/') {
             create_dirs(target);
             continue;
         }
         create_dirs(target.parent_path());
-        // Never write through a pre-existing symlink.
-        if (std::filesystem::is_symlink(target)) {
-            throw ArchiveError("refusing to write through symlink " + target.string());
-        }
         auto data = read_entry(z.get(), i, e.name, e.size);
         bool exec = e.opsys == ZIP_OPSYS_UNIX && ((e.external_attributes >> 16) & 0111) != 0;
         write_file_atomic(target, data, false, exec ? 0755 : 0644);
