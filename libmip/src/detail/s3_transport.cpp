@@ -48,8 +48,8 @@ std::size_t read_cb(char* buffer, std::size_t size, std::size_t nitems, void* us
     if (ex->read_position >= ex->body_length) {
         return 0;
     }
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(room, ex->body_length - ex->read_position));
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(room, ex->body_length - ex->read_position));
     if (ex->body_memory != nullptr) {
         std::memcpy(buffer, ex->body_memory->data() + ex->read_position, want);
         ex->read_position += want;
@@ -256,13 +256,15 @@ void Transport::start(Exchange& ex) {
     check(curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex), "WRITEDATA");
     check(curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb), "HEADERFUNCTION");
     check(curl_easy_setopt(h, CURLOPT_HEADERDATA, &ex), "HEADERDATA");
-    check(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count())),
+    check(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                           static_cast<long>(o.connect_timeout.count())),
           "CONNECTTIMEOUT_MS");
     if (o.stall_timeout.count() > 0) {
         check(curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L), "LOW_SPEED_LIMIT");
-        check(curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-                               std::max<long>(1, static_cast<long>(o.stall_timeout.count() / 1000))),
-              "LOW_SPEED_TIME");
+        check(
+            curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                             std::max<long>(1, static_cast<long>(o.stall_timeout.count() / 1000))),
+            "LOW_SPEED_TIME");
     }
     if (o.request_timeout.count() > 0) {
         check(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(o.request_timeout.count())),
@@ -290,9 +292,9 @@ void Transport::start(Exchange& ex) {
         check(curl_easy_setopt(h, CURLOPT_READDATA, &ex), "READDATA");
         check(curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb), "SEEKFUNCTION");
         check(curl_easy_setopt(h, CURLOPT_SEEKDATA, &ex), "SEEKDATA");
-        check(curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-                               static_cast<curl_off_t>(ex.body_length)),
-              "INFILESIZE_LARGE");
+        check(
+            curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(ex.body_length)),
+            "INFILESIZE_LARGE");
         if (ex.method != "PUT") {
             check(curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, ex.method.c_str()), "CUSTOMREQUEST");
         }
@@ -334,8 +336,9 @@ std::vector<Exchange*> Transport::poll(std::chrono::milliseconds timeout) {
             Exchange& ex = *r->exchange;
             ex.curl_code = static_cast<int>(msg->data.result);
             if (ex.curl_code != CURLE_OK) {
-                ex.curl_error = r->error[0] != '\0' ? std::string(r->error)
-                                                    : std::string(curl_easy_strerror(msg->data.result));
+                ex.curl_error = r->error[0] != '\0'
+                                    ? std::string(r->error)
+                                    : std::string(curl_easy_strerror(msg->data.result));
             }
             long status = 0;
             curl_easy_getinfo(r->easy.get(), CURLINFO_RESPONSE_CODE, &status);

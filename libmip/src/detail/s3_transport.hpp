@@ -18,9 +18,9 @@ struct TransportOptions {
     std::size_t max_connections = 32;
     std::string ca_file;  ///< "" = system default; TLS verification is always on
     std::chrono::milliseconds connect_timeout{10000};
-    std::chrono::milliseconds stall_timeout{60000};   ///< abort after this long below 1 B/s
-    std::chrono::milliseconds request_timeout{0};     ///< 0 = no overall limit
-    bool no_proxy = false;                            ///< bypass proxy environment (loopback)
+    std::chrono::milliseconds stall_timeout{60000};  ///< abort after this long below 1 B/s
+    std::chrono::milliseconds request_timeout{0};    ///< 0 = no overall limit
+    bool no_proxy = false;                           ///< bypass proxy environment (loopback)
 };
 
 /// One HTTP attempt. The owner keeps it alive until poll() hands it back.

@@ -10,8 +10,8 @@ namespace {
 
 pugi::xml_document load(std::string_view body, const char* what) {
     pugi::xml_document doc;
-    const auto result = doc.load_buffer(body.data(), body.size(), pugi::parse_default,
-                                        pugi::encoding_utf8);
+    const auto result =
+        doc.load_buffer(body.data(), body.size(), pugi::parse_default, pugi::encoding_utf8);
     if (!result) {
         throw S3XmlError(std::string("malformed ") + what + " XML: " + result.description());
     }
@@ -57,11 +57,20 @@ std::string xml_escape(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;

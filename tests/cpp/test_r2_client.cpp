@@ -1,0 +1,885 @@
+// R2Client: configuration, multipart plans, retry policy and XML parsing (pure), then
+// [integration] cases against a real moto_server behind the SigV4-verifying proxy
+// (tests/servers/sigv4_proxy.py), started by each case through tests/servers/s3_stack.py.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <mip/error.hpp>
+#include <mip/r2_client.hpp>
+#include <mip/store.hpp>
+
+#include "detail/crypto.hpp"
+#include "detail/fs.hpp"
+#include "detail/process.hpp"
+#include "detail/s3_retry.hpp"
+#include "detail/s3_xml.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+namespace s3 = mip::detail::s3;
+using mip::mebibyte;
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// Pure parts
+
+TEST_CASE("multipart plan: equal parts, whole MiB, at least 5 MiB, at most 10,000 parts", "[r2]") {
+    CHECK(mip::plan_multipart(17 * mebibyte + 123, 5 * mebibyte) ==
+          mip::MultipartPlan{5 * mebibyte, 4});
+    CHECK(mip::plan_multipart(16 * mebibyte, 8 * mebibyte) == mip::MultipartPlan{8 * mebibyte, 2});
+    CHECK(mip::plan_multipart(1, 1) == mip::MultipartPlan{5 * mebibyte, 1});
+    CHECK(mip::plan_multipart(0, 8 * mebibyte).part_count == 1);
+    // 100 GiB with 8 MiB parts would need 12,800 parts: raised to ceil(size/10000) → 11 MiB.
+    const auto big = mip::plan_multipart(100ULL * 1024 * mebibyte, 8 * mebibyte);
+    CHECK(big.part_size == 11 * mebibyte);
+    CHECK(big.part_count <= 10000);
+    CHECK(big.part_size % mebibyte == 0);
+    // configured 5.5 MiB rounds up to 6 MiB.
+    CHECK(mip::plan_multipart(60 * mebibyte, 5 * mebibyte + mebibyte / 2).part_size ==
+          6 * mebibyte);
+    CHECK_THROWS_AS(mip::plan_multipart(10001ULL * 5 * 1024 * mebibyte, 8 * mebibyte),
+                    mip::SpecError);
+}
+
+TEST_CASE("R2Config::from_environment names a missing variable, never a value", "[r2]") {
+    const std::map<std::string, std::string> full{{"AWS_ACCESS_KEY_ID", "AKID"},
+                                                  {"AWS_SECRET_ACCESS_KEY", "s3cr3t-value"},
+                                                  {"AWS_ENDPOINT_URL", "https://acct.r2.example"},
+                                                  {"AWS_SESSION_TOKEN", "tok"}};
+    const auto ok = mip::R2Config::from_environment(full);
+    CHECK(ok.access_key_id == "AKID");
+    CHECK(ok.secret_access_key == "s3cr3t-value");
+    CHECK(ok.endpoint == "https://acct.r2.example");
+    CHECK(ok.session_token == "tok");
+    CHECK(ok.region == "auto");
+    CHECK(mip::R2Config::from_environment(full, "https://override.example").endpoint ==
+          "https://override.example");
+    for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"}) {
+        auto env = full;
+        env.erase(name);
+        try {
+            (void)mip::R2Config::from_environment(env);
+            FAIL("expected AuthError for missing " << name);
+        } catch (const mip::AuthError& e) {
+            CHECK(e.code() == mip::ErrorCode::auth);
+            CHECK(std::string(e.what()).find(name) != std::string::npos);
+            CHECK(std::string(e.what()).find("s3cr3t-value") == std::string::npos);
+        }
+    }
+    auto no_endpoint = full;
+    no_endpoint.erase("AWS_ENDPOINT_URL");
+    CHECK(mip::R2Config::from_environment(no_endpoint, "https://x.example").endpoint ==
+          "https://x.example");
+}
+
+namespace {
+
+mip::R2Config offline_config(std::string endpoint) {
+    mip::R2Config c;
+    c.endpoint = std::move(endpoint);
+    c.bucket = "test";
+    c.access_key_id = "AKID";
+    c.secret_access_key = "very-secret";
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("R2Client refuses plain http except on loopback with the flag", "[r2]") {
+    CHECK_NOTHROW(mip::R2Client(offline_config("https://acct.r2.cloudflarestorage.com")));
+    CHECK_THROWS_AS(mip::R2Client(offline_config("http://acct.r2.cloudflarestorage.com")),
+                    mip::SpecError);
+    CHECK_THROWS_AS(mip::R2Client(offline_config("http://127.0.0.1:9000")), mip::SpecError);
+    for (const char* loopback :
+         {"http://127.0.0.1:9000", "http://localhost:1", "http://[::1]:80"}) {
+        auto c = offline_config(loopback);
+        c.allow_insecure_loopback = true;
+        CHECK_NOTHROW(mip::R2Client(c));
+    }
+    auto remote_http = offline_config("http://10.0.0.1:9000");
+    remote_http.allow_insecure_loopback = true;
+    CHECK_THROWS_AS(mip::R2Client(remote_http), mip::SpecError);
+    CHECK_THROWS_AS(mip::R2Client(offline_config("ftp://x")), mip::SpecError);
+    CHECK_THROWS_AS(mip::R2Client(offline_config("https://x.example/some/path")), mip::SpecError);
+    try {
+        mip::R2Client(offline_config("https://user:hunter2@x.example"));
+        FAIL("userinfo accepted");
+    } catch (const mip::SpecError& e) {
+        CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+    }
+}
+
+TEST_CASE("R2Client validates limits and describes itself without secrets", "[r2]") {
+    auto c = offline_config("https://acct.r2.cloudflarestorage.com:443/");
+    c.prefix = "/core/packages/";
+    mip::R2Client client(c);
+    CHECK(client.describe() == "s3://test/core/packages");
+    CHECK(client.prefix() == "core/packages");
+    CHECK(client.endpoint() == "https://acct.r2.cloudflarestorage.com");
+    CHECK(client.default_base_url().empty());
+    for (std::size_t bad : {std::size_t{0}, std::size_t{257}}) {
+        auto b = offline_config("https://x.example");
+        b.max_in_flight = bad;
+        CHECK_THROWS_AS(mip::R2Client(b), mip::SpecError);
+    }
+    auto small = offline_config("https://x.example");
+    small.part_size = 4 * mebibyte;
+    CHECK_THROWS_AS(mip::R2Client(small), mip::SpecError);
+    auto nokey = offline_config("https://x.example");
+    nokey.secret_access_key.clear();
+    CHECK_THROWS_AS(mip::R2Client(nokey), mip::AuthError);
+}
+
+TEST_CASE("retry policy: transient failures retry, other 4xx fail fast", "[r2]") {
+    CHECK(s3::retryable_curl_code(CURLE_COULDNT_CONNECT));
+    CHECK(s3::retryable_curl_code(CURLE_OPERATION_TIMEDOUT));
+    CHECK(s3::retryable_curl_code(CURLE_GOT_NOTHING));
+    CHECK(s3::retryable_curl_code(CURLE_RECV_ERROR));
+    CHECK_FALSE(s3::retryable_curl_code(CURLE_URL_MALFORMAT));
+    CHECK_FALSE(s3::retryable_curl_code(CURLE_PEER_FAILED_VERIFICATION));
+    for (long status : {429L, 500L, 502L, 503L, 504L}) {
+        CHECK(s3::retryable_response(status, "", 1));
+    }
+    for (const char* code : {"InternalError", "SlowDown", "ServiceUnavailable", "RequestTimeout"}) {
+        CHECK(s3::retryable_response(400, code, 3));
+    }
+    CHECK(s3::retryable_response(400, "ExpiredRequest", 1));
+    CHECK_FALSE(s3::retryable_response(400, "ExpiredRequest", 2));
+    for (long status : {400L, 401L, 403L, 404L, 409L, 412L, 501L}) {
+        CHECK_FALSE(s3::retryable_response(status, "", 1));
+    }
+    CHECK(s3::is_throttle(429, ""));
+    CHECK(s3::is_throttle(503, "SlowDown"));
+    CHECK(s3::is_auth_failure(403));
+    std::mt19937_64 rng(42);
+    const s3::RetryPolicy p{5, std::chrono::milliseconds(200), std::chrono::milliseconds(20000)};
+    for (unsigned retry = 0; retry < 12; ++retry) {
+        const auto ceiling = std::min<long long>(20000, 200LL << retry);
+        for (int i = 0; i < 50; ++i) {
+            const auto d = s3::full_jitter(p, retry, rng).count();
+            CHECK((d >= 0 && d <= ceiling));
+        }
+    }
+    const auto now = std::chrono::system_clock::from_time_t(1700000000);
+    CHECK(s3::parse_retry_after("3", now) == std::chrono::milliseconds(3000));
+    CHECK(s3::parse_retry_after("Tue, 14 Nov 2023 22:13:25 GMT", now) ==
+          std::chrono::milliseconds(5000));
+    CHECK_FALSE(s3::parse_retry_after("soon", now).has_value());
+    CHECK(s3::retry_delay(p, 0, std::chrono::milliseconds(60000), rng) ==
+          std::chrono::milliseconds(20000));
+}
+
+TEST_CASE("S3 XML: errors (also inside a 200), list pages, multipart bodies", "[r2]") {
+    const auto err = s3::parse_error(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>"
+        "<Message>We encountered an internal error.</Message><RequestId>R1</RequestId></Error>");
+    REQUIRE(err.has_value());
+    CHECK(err->code == "InternalError");
+    CHECK(err->request_id == "R1");
+    CHECK_FALSE(s3::parse_error("<CompleteMultipartUploadResult><ETag>\"x-2\"</ETag>"
+                                "</CompleteMultipartUploadResult>")
+                    .has_value());
+    CHECK_FALSE(s3::parse_error("not xml").has_value());
+    const auto page = s3::parse_list_objects_v2(
+        "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
+        "<IsTruncated>true</IsTruncated><NextContinuationToken>t+/=</NextContinuationToken>"
+        "<Contents><Key>p/a &amp; b</Key><Size>12</Size><ETag>&quot;abc&quot;</ETag>"
+        "<LastModified>2025-01-01T00:00:00.000Z</LastModified></Contents>"
+        "<CommonPrefixes><Prefix>p/d/</Prefix></CommonPrefixes></ListBucketResult>");
+    REQUIRE(page.objects.size() == 1);
+    CHECK(page.objects[0].key == "p/a & b");
+    CHECK(page.objects[0].size == 12);
+    CHECK(page.objects[0].etag == "abc");
+    CHECK(page.truncated);
+    CHECK(page.next_continuation_token == "t+/=");
+    CHECK(page.common_prefixes == std::vector<std::string>{"p/d/"});
+    CHECK_THROWS_AS(s3::parse_list_objects_v2("<ListBucketResult><IsTruncated>true</IsTruncated>"
+                                              "</ListBucketResult>"),
+                    s3::S3XmlError);
+    CHECK(s3::parse_initiate_multipart("<InitiateMultipartUploadResult><UploadId>u-1</UploadId>"
+                                       "</InitiateMultipartUploadResult>") == "u-1");
+    CHECK(s3::complete_multipart_body({{1, "\"a\""}, {2, "\"b\""}})
+              .find("<Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag></Part>") !=
+          std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integration: moto_server + the verifying proxy, started per test case.
+
+namespace {
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// tests/servers/s3_stack.py as a child process: reads its one JSON line, stops it by PID.
+class S3Servers {
+public:
+    explicit S3Servers(const fs::path& workdir) {
+        const std::string script = std::string(MIP_SOURCE_DIR) + "/tests/servers/s3_stack.py";
+        int in_pipe[2];
+        int out_pipe[2];
+        REQUIRE(::pipe2(in_pipe, O_CLOEXEC) == 0);
+        REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+        posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+        std::vector<std::string> args{MIP_TEST_PYTHON, script, "--workdir", workdir.string()};
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        const int rc = posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        ::close(in_pipe[0]);
+        ::close(out_pipe[1]);
+        stdin_fd_ = in_pipe[1];
+        stdout_fd_ = out_pipe[0];
+        REQUIRE(rc == 0);
+        // Wait for the one line (moto startup is polled by the launcher, at most ~10 s).
+        std::string line;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+        while (line.find('\n') == std::string::npos) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            REQUIRE(left.count() > 0);
+            pollfd pfd{stdout_fd_, POLLIN, 0};
+            if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
+                continue;
+            }
+            char buf[4096];
+            const auto n = ::read(stdout_fd_, buf, sizeof buf);
+            REQUIRE(n > 0);  // the launcher died before printing
+            line.append(buf, static_cast<std::size_t>(n));
+        }
+        info = json::parse(line.substr(0, line.find('\n')));
+        if (info.contains("error")) {
+            FAIL("S3 test servers did not start: " << info["error"].get<std::string>());
+        }
+    }
+    ~S3Servers() {
+        ::close(stdin_fd_);  // the launcher stops moto and exits
+        int status = 0;
+        for (int i = 0; i < 300; ++i) {
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                ::close(stdout_fd_);
+                return;
+            }
+            pollfd none{-1, 0, 0};
+            ::poll(&none, 0, 50);
+        }
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        ::close(stdout_fd_);
+    }
+    S3Servers(const S3Servers&) = delete;
+    S3Servers& operator=(const S3Servers&) = delete;
+    S3Servers(S3Servers&&) = delete;
+    S3Servers& operator=(S3Servers&&) = delete;
+
+    [[nodiscard]] std::string endpoint() const { return info["endpoint"]; }
+
+    [[nodiscard]] mip::R2Config config(const std::string& prefix) const {
+        mip::R2Config c;
+        c.endpoint = endpoint();
+        c.bucket = info["bucket"];
+        c.prefix = prefix;
+        c.access_key_id = info["access_key_id"];
+        c.secret_access_key = info["secret_access_key"];
+        c.allow_insecure_loopback = true;
+        c.backoff_base = std::chrono::milliseconds(1);
+        c.backoff_cap = std::chrono::milliseconds(20);
+        return c;
+    }
+
+    /// The proxy's log: one record per request it handled.
+    [[nodiscard]] std::vector<json> records() const {
+        std::vector<json> out;
+        std::istringstream in(read_text(info["log"].get<std::string>()));
+        std::string line;
+        while (std::getline(in, line)) {
+            if (!line.empty()) {
+                out.push_back(json::parse(line));
+            }
+        }
+        return out;
+    }
+
+    void fault(const json& faults) const { control("POST", faults.dump()); }
+    void clear_faults() const { control("DELETE", ""); }
+
+    /// The aws CLI through the proxy.
+    [[nodiscard]] mip::detail::ProcessResult aws(const std::vector<std::string>& args) const {
+        mip::detail::ProcessOptions o;
+        o.argv = {info["aws"].get<std::string>(), "--endpoint-url", endpoint()};
+        o.argv.insert(o.argv.end(), args.begin(), args.end());
+        for (const auto& [k, v] : info["aws_env"].items()) {
+            o.env[k] = v.get<std::string>();
+        }
+        o.timeout = std::chrono::seconds(300);
+        o.separate_stderr = true;
+        return mip::detail::run_process(o);
+    }
+
+private:
+    void control(const char* method, const std::string& body) const {
+        CURL* h = curl_easy_init();
+        REQUIRE(h != nullptr);
+        const std::string url = endpoint() + "/__proxy__/faults";
+        curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+        const CURLcode rc = curl_easy_perform(h);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(h);
+        REQUIRE(rc == CURLE_OK);
+        REQUIRE(status == 204);
+    }
+
+    pid_t pid_ = -1;
+    int stdin_fd_ = -1;
+    int stdout_fd_ = -1;
+
+public:
+    json info;
+};
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::string s(n, '\0');
+    for (auto& c : s) {
+        c = static_cast<char>(gen() & 0xFFU);
+    }
+    return s;
+}
+
+void write_bytes(const fs::path& p, const std::string& data) {
+    std::ofstream out(p, std::ios::binary);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    REQUIRE(out.good());
+}
+
+std::size_t count_records(const std::vector<json>& records,
+                          const std::string& method,
+                          const std::string& query_part) {
+    return static_cast<std::size_t>(
+        std::count_if(records.begin(), records.end(), [&](const json& r) {
+            return r["method"] == method &&
+                   r["query"].get<std::string>().find(query_part) != std::string::npos;
+        }));
+}
+
+/// Every request the proxy saw passed its signature check (injected faults aside) and none
+/// carried an Expect header (libcurl's Expect: 100-continue stalls 1 s against R2).
+void require_clean_log(const S3Servers& servers) {
+    for (const auto& r : servers.records()) {
+        INFO(r.dump());
+        CHECK((r["error"].is_null() || r.value("fault", false)));
+        CHECK(r["expect"].is_null());
+    }
+}
+
+}  // namespace
+
+TEST_CASE("R2Client put/head/get/list/delete through the verifying proxy", "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    mip::R2Client client(servers.config("core/packages"));
+
+    const std::string small = "hello, R2\n";
+    auto r1 =
+        client.put({.key = "a.mhl.mip.json",
+                    .data = small,
+                    .options = {.content_type = "application/json", .cache_control = "no-cache"}});
+    CHECK(r1.written);
+    CHECK_FALSE(r1.precondition_failed);
+    CHECK(r1.etag == mip::detail::md5_hex(small));
+    CHECK(r1.attempts == 1);
+
+    const std::string blob = random_bytes(300000, 1);
+    write_bytes(tmp.path() / "a.mhl", blob);
+    auto r2 = client.put({.key = "a.mhl",
+                          .file = tmp.path() / "a.mhl",
+                          .options = {.content_type = "application/zip"}});
+    CHECK(r2.written);
+    CHECK(r2.etag == mip::detail::md5_hex(blob));
+    (void)client.put({.key = "sha256/abc/a.mhl", .data = "x"});
+
+    const auto info = client.head("a.mhl");
+    REQUIRE(info.has_value());
+    CHECK(info->key == "a.mhl");
+    CHECK(info->size == blob.size());
+    CHECK(info->etag == mip::detail::md5_hex(blob));
+    CHECK_FALSE(client.head("missing.mhl").has_value());
+
+    CHECK(client.get("a.mhl.mip.json") == small);
+    CHECK_FALSE(client.get("missing").has_value());
+    CHECK(client.get_to_file("a.mhl", tmp.path() / "back.mhl"));
+    CHECK(read_text(tmp.path() / "back.mhl") == blob);
+    CHECK_FALSE(client.get_to_file("missing", tmp.path() / "none"));
+    CHECK_FALSE(fs::exists(tmp.path() / "none"));
+
+    auto all = client.list("");
+    std::vector<std::string> keys;
+    for (const auto& o : all) {
+        keys.push_back(o.key);
+    }
+    CHECK(keys == std::vector<std::string>{"a.mhl", "a.mhl.mip.json", "sha256/abc/a.mhl"});
+    CHECK(all[0].size == blob.size());
+    auto top = client.list("", false);
+    CHECK(top.size() == 2);  // sha256/... is below a '/'
+    CHECK(client.list("a.mhl.").size() == 1);
+
+    // Several threads may share one client (the prepare stage does): calls run one at a time.
+    std::vector<std::thread> threads;
+    std::vector<int> good(4, 0);
+    for (std::size_t t = 0; t < good.size(); ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 10; ++i) {
+                good[t] += static_cast<int>(client.get("a.mhl.mip.json") == small);
+                good[t] += static_cast<int>(client.head("a.mhl")->size == blob.size());
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    CHECK(good == std::vector<int>(4, 20));
+
+    client.remove("a.mhl");
+    client.remove("never-existed");
+    CHECK_FALSE(client.head("a.mhl").has_value());
+    CHECK(client.list("").size() == 2);
+
+    // Through open_store() too (s3:// URL, loopback endpoint).
+    CHECK(client.stats().retries == 0);
+    require_clean_log(servers);
+    const auto records = servers.records();
+    CHECK(std::any_of(records.begin(), records.end(), [](const json& r) {
+        return r["method"] == "PUT" && r["body_bytes"] == 300000;
+    }));
+}
+
+TEST_CASE("R2Client keys with reserved and non-ASCII characters round-trip", "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    mip::R2Client client(servers.config("keys"));
+    const std::vector<std::string> keys{"with space.txt",
+                                        "plus+sign",
+                                        "equals=sign",
+                                        "tilde~",
+                                        "caf\xC3\xA9.json",
+                                        "co:lon",
+                                        "at@sign",
+                                        "semi;colon",
+                                        "paren(1)",
+                                        "bang!",
+                                        "star*",
+                                        "quote'",
+                                        "comma,",
+                                        "dollar$",
+                                        "amp&",
+                                        "hash#",
+                                        "percent%41",
+                                        "dir/./dot",
+                                        "dir/../up",
+                                        "double//slash",
+                                        "[brackets]",
+                                        "\xE6\x97\xA5\xE6\x9C\xAC/\xE8\xAA\x9E",
+                                        "a?b",
+                                        "%",
+                                        "trailing.",
+                                        "ends with space "};
+    std::vector<mip::PutRequest> puts;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        puts.push_back({.key = keys[i], .data = "body-" + std::to_string(i)});
+    }
+    const auto put_results = client.put_many(puts);
+    for (const auto& r : put_results) {
+        INFO(r.key);
+        CHECK(r.written);
+        CHECK_FALSE(r.error);
+    }
+    const auto heads = client.head_many(keys);
+    std::vector<mip::GetRequest> gets;
+    for (const auto& k : keys) {
+        gets.push_back({.key = k});
+    }
+    const auto got = client.get_many(gets);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        INFO(keys[i]);
+        REQUIRE(heads[i].info.has_value());
+        CHECK(heads[i].info->size == ("body-" + std::to_string(i)).size());
+        CHECK(got[i].found);
+        CHECK(got[i].data == "body-" + std::to_string(i));
+    }
+    std::set<std::string> listed;
+    for (const auto& o : client.list("")) {
+        listed.insert(o.key);
+    }
+    CHECK(listed == std::set<std::string>(keys.begin(), keys.end()));
+    // An independent client reads one back byte for byte.
+    const auto out = tmp.path() / "cli.bin";
+    const auto r = servers.aws({"s3", "cp", "s3://test/keys/caf\xC3\xA9.json", out.string()});
+    INFO(r.err);
+    REQUIRE(r.ok());
+    CHECK(read_text(out) == "body-4");
+    require_clean_log(servers);
+}
+
+TEST_CASE("R2Client lists more than 1,000 keys page by page", "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    mip::R2Client client(servers.config("many"));
+    std::vector<mip::PutRequest> puts;
+    std::vector<std::string> keys;
+    for (int i = 0; i < 1234; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "k/%05d.json", i);
+        keys.emplace_back(name);
+        puts.push_back({.key = name, .data = std::to_string(i)});
+    }
+    const auto results = client.put_many(puts, {.max_in_flight = 32});
+    CHECK(std::all_of(results.begin(), results.end(), [](const auto& r) { return r.written; }));
+    const auto listed = client.list("k/");
+    REQUIRE(listed.size() == keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        CHECK(listed[i].key == keys[i]);
+    }
+    const auto records = servers.records();
+    CHECK(count_records(records, "GET", "list-type=2") >= 2);
+    CHECK(count_records(records, "GET", "continuation-token=") >= 1);
+    // Non-recursive listing: only keys without '/' after the prefix.
+    (void)client.put({.key = "k/sub/deeper.json", .data = "d"});
+    CHECK(client.list("k/", false).size() == keys.size());
+    CHECK(client.list("k/", true).size() == keys.size() + 1);
+    require_clean_log(servers);
+}
+
+TEST_CASE("R2Client multipart upload reads back byte-identical with the aws CLI",
+          "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    auto config = servers.config("mp");
+    config.part_size = 5 * mebibyte;
+    config.multipart_threshold = 5 * mebibyte;
+    mip::R2Client client(config);
+    const std::string data = random_bytes(17 * mebibyte + 123, 7);
+    write_bytes(tmp.path() / "big.mhl", data);
+    const auto r = client.put({.key = "big file+1.mhl",
+                               .file = tmp.path() / "big.mhl",
+                               .options = {.content_type = "application/zip"}});
+    CHECK(r.written);
+    CHECK(r.etag.find("-4") != std::string::npos);  // multipart ETag, never MD5-checked
+    CHECK(client.stats().multipart_uploads == 1);
+    const auto records = servers.records();
+    CHECK(count_records(records, "POST", "uploads=") == 1);
+    CHECK(count_records(records, "PUT", "partNumber=") == 4);
+    CHECK(count_records(records, "POST", "uploadId=") == 1);
+    require_clean_log(servers);  // equal parts (the proxy's InvalidPart rule), no Expect
+    const auto info = client.head("big file+1.mhl");
+    REQUIRE(info.has_value());
+    CHECK(info->size == data.size());
+    const auto out = tmp.path() / "back.bin";
+    const auto cli = servers.aws({"s3", "cp", "s3://test/mp/big file+1.mhl", out.string()});
+    INFO(cli.err);
+    REQUIRE(cli.ok());
+    CHECK(read_text(out) == data);
+    CHECK(client.list_multipart_uploads().empty());
+}
+
+TEST_CASE("R2Client conditional PUT: 412 is a result, not an error", "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    auto config = servers.config("cond");
+    config.part_size = 5 * mebibyte;
+    config.multipart_threshold = 5 * mebibyte;
+    mip::R2Client client(config);
+    const mip::PutOptions create_only{.if_none_match = true};
+    auto first = client.put({.key = "sha256/x/p.mhl", .data = "one", .options = create_only});
+    CHECK(first.written);
+    auto second = client.put({.key = "sha256/x/p.mhl", .data = "two", .options = create_only});
+    CHECK_FALSE(second.written);
+    CHECK(second.precondition_failed);
+    CHECK_FALSE(second.error);
+    CHECK(client.get("sha256/x/p.mhl") == "one");
+
+    auto wrong = client.put({.key = "sha256/x/p.mhl",
+                             .data = "three",
+                             .options = {.if_match = "00000000000000000000000000000000"}});
+    CHECK(wrong.precondition_failed);
+    auto right =
+        client.put({.key = "sha256/x/p.mhl", .data = "four", .options = {.if_match = first.etag}});
+    CHECK(right.written);
+    CHECK(client.get("sha256/x/p.mhl") == "four");
+
+    // Multipart with a create-only condition on an existing key uploads nothing.
+    write_bytes(tmp.path() / "big", random_bytes(6 * mebibyte, 3));
+    auto mp =
+        client.put({.key = "sha256/x/p.mhl", .file = tmp.path() / "big", .options = create_only});
+    CHECK(mp.precondition_failed);
+    CHECK(client.stats().multipart_uploads == 0);
+    // In a batch, too.
+    const auto batch =
+        client.put_many({{.key = "sha256/x/p.mhl", .data = "5", .options = create_only},
+                         {.key = "sha256/y/q.mhl", .data = "6", .options = create_only}});
+    CHECK(batch[0].precondition_failed);
+    CHECK(batch[1].written);
+    const auto records = servers.records();
+    CHECK(std::count_if(records.begin(), records.end(),
+                        [](const json& rec) { return rec["status"] == 412; }) >= 3);
+}
+
+TEST_CASE("R2Client with a wrong secret fails with a clear AuthError", "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    auto config = servers.config("auth");
+    config.secret_access_key = "definitely-wrong-secret";
+    mip::R2Client client(config);
+    try {
+        (void)client.put({.key = "x.json", .data = "{}"});
+        FAIL("no error");
+    } catch (const mip::AuthError& e) {
+        const std::string what = e.what();
+        INFO(what);
+        CHECK(e.code() == mip::ErrorCode::auth);
+        CHECK(e.http_status() == 403);
+        CHECK(e.s3_code() == "SignatureDoesNotMatch");
+        CHECK_FALSE(e.request_id().empty());
+        CHECK(e.info().operation == "PutObject");
+        CHECK(e.info().bucket == "test");
+        CHECK(e.info().key == "x.json");
+        CHECK(what.find("PutObject s3://test/auth/x.json: HTTP 403 SignatureDoesNotMatch") == 0);
+        CHECK(what.find("definitely-wrong-secret") == std::string::npos);
+        CHECK(what.find("Signature=") == std::string::npos);
+    }
+    CHECK(client.stats().retries == 0);  // 403 fails fast
+    const auto batch = client.head_many({"a", "b"});
+    for (const auto& r : batch) {
+        CHECK(r.error);
+        CHECK(r.attempts == 1);
+        CHECK_THROWS_AS(std::rethrow_exception(r.error), mip::AuthError);
+    }
+}
+
+TEST_CASE("R2Client retries 503/SlowDown, resets and failed parts with fresh signatures",
+          "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    auto config = servers.config("retry");
+    config.part_size = 5 * mebibyte;
+    config.multipart_threshold = 5 * mebibyte;
+    std::vector<std::string> log_lines;
+    config.logger = mip::Logger(
+        [&](mip::LogLevel, std::string_view m) { log_lines.emplace_back(m); }, mip::LogLevel::info);
+    mip::R2Client client(config);
+
+    SECTION("two SlowDowns, then success") {
+        servers.fault(json::array({{{"method", "PUT"},
+                                    {"path_contains", "slow.json"},
+                                    {"count", 2},
+                                    {"status", 503},
+                                    {"code", "SlowDown"},
+                                    {"retry_after", "0"}}}));
+        const auto r = client.put({.key = "slow.json", .data = "{}"});
+        CHECK(r.written);
+        CHECK(r.attempts == 3);
+        const auto stats = client.stats();
+        CHECK(stats.retries == 2);
+        CHECK(stats.retries_by_reason.at("SlowDown") == 2);
+        CHECK(std::count_if(log_lines.begin(), log_lines.end(), [](const std::string& l) {
+                  return l.rfind("retry ", 0) == 0 && l.find("SlowDown") != std::string::npos &&
+                         l.find("testsecret") == std::string::npos;
+              }) == 2);
+        CHECK(client.get("slow.json") == "{}");
+    }
+    SECTION("a connection reset is retried on a new connection") {
+        // libcurl itself retries once when a *reused* connection dies without an answer, so
+        // three resets make sure our own retries (on fresh connections) are exercised.
+        servers.fault(json::array({{{"method", "GET"},
+                                    {"path_contains", "reset.json"},
+                                    {"count", 3},
+                                    {"action", "reset"}}}));
+        (void)client.put({.key = "reset.json", .data = "r"});
+        std::vector<mip::GetRequest> gets{{.key = "reset.json"}};
+        const auto got = client.get_many(gets);
+        CHECK(got[0].found);
+        CHECK(got[0].data == "r");
+        CHECK(got[0].attempts >= 3);
+        const auto stats = client.stats();
+        CHECK(stats.retries == got[0].attempts - 1);
+        REQUIRE_FALSE(stats.retries_by_reason.empty());
+        CHECK(stats.retries_by_reason.begin()->first.rfind("curl ", 0) == 0);
+    }
+    SECTION("a create-only PUT whose answer was lost is confirmed with HEAD") {
+        servers.fault(json::array({{{"method", "PUT"},
+                                    {"path_contains", "landed.json"},
+                                    {"count", 2},
+                                    {"action", "reset_after"}}}));
+        const auto r =
+            client.put({.key = "landed.json", .data = "ours", .options = {.if_none_match = true}});
+        CHECK(r.written);
+        CHECK_FALSE(r.precondition_failed);
+        CHECK(r.etag == mip::detail::md5_hex("ours"));
+        CHECK(r.attempts >= 3);  // PUT, PUT (412), HEAD at least
+        const auto other = client.put(
+            {.key = "landed.json", .data = "theirs", .options = {.if_none_match = true}});
+        CHECK(other.precondition_failed);
+        CHECK(client.get("landed.json") == "ours");
+    }
+    SECTION("a failed part is re-sent alone") {
+        servers.fault(json::array({{{"method", "PUT"},
+                                    {"query_contains", "partNumber=2&"},
+                                    {"count", 1},
+                                    {"status", 500},
+                                    {"code", "InternalError"}}}));
+        write_bytes(tmp.path() / "mp", random_bytes(12 * mebibyte, 5));
+        const auto r = client.put({.key = "mp.mhl", .file = tmp.path() / "mp"});
+        CHECK(r.written);
+        const auto records = servers.records();
+        CHECK(count_records(records, "PUT", "partNumber=1&") == 1);
+        CHECK(count_records(records, "PUT", "partNumber=2&") == 2);
+        CHECK(count_records(records, "PUT", "partNumber=3&") == 1);
+        CHECK(client.get("mp.mhl")->size() == 12 * mebibyte);
+    }
+    SECTION("a part that keeps failing aborts the upload; nothing is left") {
+        servers.fault(json::array({{{"method", "PUT"},
+                                    {"query_contains", "partNumber=2&"},
+                                    {"count", 100},
+                                    {"status", 503},
+                                    {"code", "ServiceUnavailable"}}}));
+        write_bytes(tmp.path() / "mp", random_bytes(12 * mebibyte, 6));
+        try {
+            (void)client.put({.key = "doomed.mhl", .file = tmp.path() / "mp"});
+            FAIL("no error");
+        } catch (const mip::RemoteError& e) {
+            CHECK(e.http_status() == 503);
+            CHECK(e.info().operation == "UploadPart");
+            CHECK(std::string(e.what()).find("after 6 attempts") != std::string::npos);
+        }
+        CHECK(client.stats().multipart_aborts == 1);
+        CHECK(client.list_multipart_uploads().empty());
+        CHECK_FALSE(client.head("doomed.mhl").has_value());
+    }
+    SECTION("other 4xx fail fast") {
+        servers.fault(json::array({{{"method", "PUT"},
+                                    {"path_contains", "bad.json"},
+                                    {"count", 1},
+                                    {"status", 400},
+                                    {"code", "InvalidArgument"}}}));
+        CHECK_THROWS_AS(client.put({.key = "bad.json", .data = "x"}), mip::RemoteError);
+        CHECK(client.stats().retries == 0);
+    }
+    SECTION("a 200 with <Error> from Complete is retried") {
+        servers.fault(json::array({{{"method", "POST"},
+                                    {"query_contains", "uploadId="},
+                                    {"count", 1},
+                                    {"status", 200},
+                                    {"code", "InternalError"}}}));
+        write_bytes(tmp.path() / "mp", random_bytes(6 * mebibyte, 8));
+        const auto r = client.put({.key = "c200.mhl", .file = tmp.path() / "mp"});
+        CHECK(r.written);
+        CHECK(client.stats().retries_by_reason.at("InternalError") == 1);
+    }
+    require_clean_log(servers);
+}
+
+TEST_CASE("R2Client batch progress runs on the calling thread and can cancel",
+          "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    auto config = servers.config("progress");
+    config.part_size = 5 * mebibyte;
+    config.multipart_threshold = 5 * mebibyte;
+    mip::R2Client client(config);
+    const auto caller = std::this_thread::get_id();
+    std::vector<mip::ProgressEvent> events;
+    bool other_thread = false;
+    std::vector<mip::PutRequest> puts;
+    for (int i = 0; i < 50; ++i) {
+        puts.push_back({.key = "p/" + std::to_string(i), .data = std::string(1000, 'x')});
+    }
+    const auto results = client.put_many(puts, {.max_in_flight = 8,
+                                                .progress =
+                                                    [&](const mip::ProgressEvent& e) {
+                                                        other_thread |=
+                                                            std::this_thread::get_id() != caller;
+                                                        events.push_back(e);
+                                                    },
+                                                .progress_interval = std::chrono::milliseconds(0),
+                                                .stage = "upload"});
+    CHECK_FALSE(other_thread);
+    REQUIRE(events.size() >= 2);
+    CHECK(events.front().phase == mip::ProgressPhase::started);
+    CHECK(events.back().phase == mip::ProgressPhase::finished);
+    CHECK(events.back().done == 50);
+    CHECK(events.back().total == 50);
+    CHECK(events.back().stage == "upload");
+    CHECK(std::all_of(results.begin(), results.end(), [](const auto& r) { return r.written; }));
+
+    // Cancelling mid-multipart aborts the upload before the exception leaves put_many.
+    write_bytes(tmp.path() / "big", random_bytes(16 * mebibyte, 9));
+    int ticks = 0;
+    CHECK_THROWS_AS((void)client.put_many({{.key = "cancelled.mhl", .file = tmp.path() / "big"}},
+                                          {.progress =
+                                               [&](const mip::ProgressEvent& e) {
+                                                   if (e.phase == mip::ProgressPhase::advanced &&
+                                                       ++ticks == 2) {
+                                                       throw mip::Cancelled();
+                                                   }
+                                               },
+                                           .progress_interval = std::chrono::milliseconds(0)}),
+                    mip::Cancelled);
+    CHECK(client.list_multipart_uploads().empty());
+    CHECK_FALSE(client.head("cancelled.mhl").has_value());
+}
+
+TEST_CASE("open_store builds an R2Client from an s3:// URL and the environment",
+          "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    // Credentials come from the environment only (R2Config::from_environment).
+    ::setenv("AWS_ACCESS_KEY_ID", "testkey", 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", "testsecret", 1);
+    ::unsetenv("AWS_SESSION_TOKEN");
+    auto store = mip::open_store("s3://test/core/packages",
+                                 {.endpoint = servers.endpoint(), .allow_insecure_loopback = true});
+    CHECK(store->describe() == "s3://test/core/packages");
+    (void)store->put({.key = "x.json", .data = "{}"});
+    CHECK(store->get("x.json") == "{}");
+    ::unsetenv("AWS_SECRET_ACCESS_KEY");
+    CHECK_THROWS_AS(mip::open_store("s3://test/core/packages", {.endpoint = servers.endpoint(),
+                                                                .allow_insecure_loopback = true}),
+                    mip::AuthError);
+    CHECK_THROWS_AS(mip::open_store("s3:///nobucket", {.endpoint = servers.endpoint()}),
+                    mip::SpecError);
+    require_clean_log(servers);
+}

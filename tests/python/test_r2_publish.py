@@ -1,0 +1,118 @@
+"""End to end: `mip-build publish` into an S3 bucket (moto_server behind the SigV4-verifying proxy,
+R2 mode). The index built from the bucket equals the index built from a local store apart from
+URLs, every object reads back byte-identical with the aws CLI, every request was signed
+correctly, carried no Expect header and the right Content-Type / Cache-Control (mip-format §4)."""
+import hashlib
+import json
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
+
+import s3  # noqa: E402
+
+BASE_URL = "https://example.invalid/core/packages"
+URL_FIELDS = ("mhl_url", "mip_json_url")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with s3.S3Stack(tmp_path_factory.mktemp("publish-s3")) as st:
+        yield st
+
+
+def tree(root):
+    root = pathlib.Path(root)
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".mip-tmp" not in p.parts}
+
+
+def without_urls(entry):
+    return {k: v for k, v in entry.items() if k not in URL_FIELDS}
+
+
+def test_publish_to_s3_matches_a_local_publish(tmp_path, run_cli, source_dir, stack):
+    recipes = source_dir / "examples" / "packages"
+    # The YAML recipes (Python recipes need the bindings, which this test is not about).
+    selection = []
+    for d in sorted(recipes.iterdir()):
+        if (d / "prepare.yaml").is_file():
+            selection += ["--package", d.name]
+    assert selection
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "AWS_ACCESS_KEY_ID": s3.ACCESS_KEY,
+           "AWS_SECRET_ACCESS_KEY": s3.SECRET_KEY}
+    s3_flags = ["--endpoint", stack.endpoint, "--allow-insecure-loopback", "--allow-octave-builds"]
+    build = tmp_path / "build"
+
+    stack.clear_log()
+    remote = run_cli("publish", "--recipes", recipes, *selection, "--build-dir", build, "-j", "2",
+                     "--store", "s3://test/core/packages", *s3_flags, "--base-url", BASE_URL,
+                     env=env)
+    assert remote.returncode == 0, remote.stdout + remote.stderr
+    assert s3.SECRET_KEY not in remote.stdout + remote.stderr
+    publish_records = stack.records()
+
+    # The same bundles into a local store, indexed from there.
+    local_store = tmp_path / "local-store"
+    r = run_cli("upload", "--build-dir", build, "--store", local_store, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run_cli("index", "--build-dir", build, "--store", local_store, "--output-dir",
+                tmp_path / "local-index", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # And the bucket indexed again with --verify (every .mhl downloaded and checked).
+    r = run_cli("index", "--build-dir", build, "--store", "s3://test/core/packages", *s3_flags,
+                "--base-url", BASE_URL, "--verify", "--output-dir", tmp_path / "verify-index",
+                env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    local_index = json.loads((tmp_path / "local-index" / "index.json").read_text())
+    remote_index = json.loads((build / "gh-pages" / "index.json").read_text())
+    verified_index = json.loads((tmp_path / "verify-index" / "index.json").read_text())
+    assert verified_index == remote_index
+    assert remote_index["total_packages"] == local_index["total_packages"] == len(selection) // 2
+    assert [without_urls(e) for e in remote_index["packages"]] == \
+        [without_urls(e) for e in local_index["packages"]]
+    for entry in remote_index["packages"]:
+        wheel = "-".join(entry[k] for k in ("name", "version", "matlab_tag", "abi_tag",
+                                             "platform_tag"))
+        assert entry["mhl_url"] == f"{BASE_URL}/sha256/{entry['mhl_sha256']}/{wheel}.mhl"
+        assert entry["mip_json_url"] == f"{BASE_URL}/{wheel}.mhl.mip.json"
+
+    # Every object, read back by an independent client, is byte-identical.
+    download = tmp_path / "download"
+    stack.aws("s3", "cp", "--recursive", "s3://test/core/packages", str(download))
+    remote_objects = tree(download)
+    local_objects = tree(local_store)
+    assert sorted(remote_objects) == sorted(local_objects)
+    for key, data in remote_objects.items():
+        if key.endswith(".mhl"):
+            assert data == local_objects[key], key
+        else:
+            assert key.endswith(".mhl.mip.json"), key
+            remote_sidecar, local_sidecar = json.loads(data), json.loads(local_objects[key])
+            assert without_urls(remote_sidecar) == without_urls(local_sidecar), key
+            assert remote_sidecar["mhl_url"].startswith(BASE_URL + "/sha256/")
+            assert sha256(remote_objects[remote_sidecar["mhl_url"][len(BASE_URL) + 1:]]) == \
+                remote_sidecar["mhl_sha256"]
+
+    # What the bucket saw: signed correctly, no Expect, the right headers per object kind.
+    records = publish_records
+    puts = [r for r in records if r["method"] == "PUT"]
+    assert len(puts) >= len(remote_objects)
+    for r in records:
+        assert r["error"] is None, r
+        assert r["expect"] is None, r
+    for r in puts:
+        if r["path"].endswith(".mhl"):
+            assert r["content_type"] == "application/zip", r
+        else:
+            assert r["content_type"] == "application/json", r
+        if "/sha256/" in r["path"]:
+            assert r["if_none_match"] == "*", r
+            assert "immutable" in (r["cache_control"] or ""), r
