@@ -11,6 +11,7 @@
 
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
+#include "detail/s3_retry.hpp"
 
 namespace mip::detail {
 
@@ -70,27 +71,12 @@ size_t write_cb(char* data, size_t size, size_t nmemb, void* userdata) noexcept 
     return n;
 }
 
-bool retryable(CURLcode code) {
-    switch (code) {
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_OPERATION_TIMEDOUT:
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_GOT_NOTHING:
-        case CURLE_PARTIAL_FILE:
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_COULDNT_RESOLVE_HOST:
-            return true;
-        default:
-            return false;
-    }
-}
+/// Downloads share the S3 client's retry rules: the same transient curl errors, full jitter.
+bool retryable(CURLcode code) { return s3::retryable_curl_code(static_cast<int>(code)); }
 
 void backoff(unsigned attempt) {
-    static thread_local std::mt19937 rng{std::random_device{}()};
-    auto cap = std::min<long long>(20000, 200LL << std::min(attempt, 10U));
-    std::uniform_int_distribution<long long> dist(0, cap);
-    std::this_thread::sleep_for(std::chrono::milliseconds(dist(rng)));
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::this_thread::sleep_for(s3::full_jitter(s3::RetryPolicy{}, attempt, rng));
 }
 
 long perform(const std::string& url, const HttpOptions& options, Sink& sink, CURLcode& code,
