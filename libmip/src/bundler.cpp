@@ -48,6 +48,65 @@ struct Entry {
     std::uint64_t size = 0;
 };
 
+/// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
+bool valid_utf8(const std::string& s) {
+    static constexpr std::uint32_t min_for[] = {0, 0x80, 0x800, 0x10000};
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = 0;  // continuation bytes
+        std::uint32_t cp = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((c & 0xE0U) == 0xC0U) {
+            n = 1;
+            cp = c & 0x1FU;
+        } else if ((c & 0xF0U) == 0xE0U) {
+            n = 2;
+            cp = c & 0x0FU;
+        } else if ((c & 0xF8U) == 0xF0U) {
+            n = 3;
+            cp = c & 0x07U;
+        } else {
+            return false;
+        }
+        if (s.size() - i - 1 < n) {
+            return false;
+        }
+        for (std::size_t k = 1; k <= n; ++k) {
+            auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0U) != 0x80U) {
+                return false;
+            }
+            cp = (cp << 6U) | static_cast<std::uint32_t>(cc & 0x3FU);
+        }
+        if (cp < min_for[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
+/// `s` with bytes that are not printable ASCII shown as \xNN, for messages.
+std::string printable(const std::string& s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c >= 0x7f) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
@@ -201,8 +260,12 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
     for (const auto& e : entries) {
         auto why = detail::check_entry_name(e.name);
         if (!why.empty() || e.name.find('\\') != std::string::npos) {
-            throw ArchiveError("unsafe file name '" + e.name + "' in " + dir_name + ": " +
+            throw ArchiveError("unsafe file name '" + printable(e.name) + "' in " + dir_name + ": " +
                                (why.empty() ? "backslash in name" : why));
+        }
+        if (!valid_utf8(e.name)) {
+            throw ArchiveError("file name '" + printable(e.name) + "' in " + dir_name +
+                               " is not valid UTF-8 (mip archives hold UTF-8 names)");
         }
         if (!lowered.insert(lower(e.name)).second) {
             throw ArchiveError("file names in " + dir_name + " collide ignoring case: '" + e.name + "'");
@@ -225,6 +288,7 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
     detail::create_dirs(output_dir);
     auto mhl_path = output_dir / (wheel + ".mhl");
     auto sidecar_path = output_dir / (wheel + ".mhl.mip.json");
+    detail::remove_stale_temps(mhl_path);  // left by a killed run
     auto tmp = detail::temp_sibling(mhl_path);
     try {
         int err = 0;

@@ -2,6 +2,7 @@
 #include <mip/index_assembler.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <map>
 #include <set>
@@ -116,6 +117,65 @@ std::string trim_slash(std::string s) {
     return s;
 }
 
+/// The first of the fields §5 requires that the sidecar text does not contain ("" if none).
+std::string missing_required_field(const std::string& json_text) {
+    auto doc = Json::parse(json_text, nullptr, false);
+    for (const char* field : {"name", "version", "dependencies", "platform_tag"}) {
+        if (!doc.is_object() || !doc.contains(field) || doc[field].is_null()) {
+            return field;
+        }
+    }
+    return {};
+}
+
+/// Every dependency cycle among the packages' (normalised) names, each as "a -> b -> a",
+/// reported once, starting from its smallest name.
+std::vector<std::string> dependency_cycles(const std::vector<PackageSpec>& packages) {
+    std::map<std::string, std::set<std::string>> edges;
+    std::map<std::string, std::string> shown;
+    for (const auto& p : packages) {
+        auto n = normalize_package_name(p.name);
+        shown.emplace(n, p.name);
+        for (const auto& d : p.dependencies) {
+            edges[n].insert(normalize_package_name(d));
+        }
+    }
+    std::vector<std::string> cycles;
+    std::set<std::string> reported;
+    std::map<std::string, int> state;  // 0 new, 1 on the stack, 2 done
+    std::vector<std::string> stack;
+    std::function<void(const std::string&)> visit = [&](const std::string& n) {
+        state[n] = 1;
+        stack.push_back(n);
+        for (const auto& d : edges[n]) {
+            if (state[d] == 1) {
+                auto from = std::find(stack.begin(), stack.end(), d);
+                std::vector<std::string> loop(from, stack.end());
+                auto smallest = std::min_element(loop.begin(), loop.end());
+                std::rotate(loop.begin(), smallest, loop.end());
+                std::string text;
+                for (const auto& x : loop) {
+                    text += (shown.count(x) != 0 ? shown[x] : x) + " -> ";
+                }
+                text += shown.count(loop.front()) != 0 ? shown[loop.front()] : loop.front();
+                if (reported.insert(text).second) {
+                    cycles.push_back(text);
+                }
+            } else if (state[d] == 0 && edges.count(d) != 0) {
+                visit(d);
+            }
+        }
+        stack.pop_back();
+        state[n] = 2;
+    };
+    for (const auto& [n, _] : edges) {
+        if (state[n] == 0) {
+            visit(n);
+        }
+    }
+    return cycles;
+}
+
 }  // namespace
 
 bool index_order_less(const PackageSpec& a, const PackageSpec& b) {
@@ -173,21 +233,50 @@ IndexResult IndexAssembler::assemble() {
             }
         }
     }
+    // A sidecar whose listed ETag equals the cached one is served from the cache without a
+    // request: the listing already revalidated it, so an incremental run costs the listing plus
+    // the changed objects. A cached sidecar whose ETag differs is fetched with If-None-Match (a
+    // store whose GET and LIST ETags differ in form can still answer 304).
+    std::vector<GetResult> got(sidecars.size());
     std::vector<GetRequest> requests;
+    std::vector<std::size_t> requested;  // requests[j] is for sidecars[requested[j]]
     requests.reserve(sidecars.size());
-    for (const auto& s : sidecars) {
+    for (std::size_t i = 0; i < sidecars.size(); ++i) {
+        const auto& s = sidecars[i];
+        const Json* cached = nullptr;
+        if (auto it = cache.find(s.key); it != cache.end() && it->is_object() && it->contains("data") &&
+                                         (*it)["data"].is_string()) {
+            cached = &*it;
+        }
+        std::string cached_etag;
+        if (cached != nullptr && cached->contains("etag") && (*cached)["etag"].is_string()) {
+            cached_etag = (*cached)["etag"].get<std::string>();
+        }
+        if (cached != nullptr && !s.etag.empty() && cached_etag == s.etag) {
+            got[i].key = s.key;
+            got[i].found = true;
+            got[i].not_modified = true;
+            got[i].etag = s.etag;
+            continue;
+        }
         GetRequest r{s.key, {}};
-        if (cache.contains(s.key) && cache[s.key].value("etag", "") == s.etag && !s.etag.empty()) {
-            r.if_none_match = s.etag;
+        if (cached != nullptr && !cached_etag.empty()) {
+            r.if_none_match = cached_etag;
         }
         requests.push_back(std::move(r));
+        requested.push_back(i);
     }
     BatchOptions batch;
     batch.max_in_flight = options_.max_in_flight;
     batch.progress = options_.progress;
     batch.progress_interval = options_.progress_interval;
     batch.stage = "index";
-    auto got = store_.get_many(requests, batch);
+    if (!requests.empty()) {
+        auto fetched = store_.get_many(requests, batch);
+        for (std::size_t j = 0; j < fetched.size() && j < requested.size(); ++j) {
+            got[requested[j]] = std::move(fetched[j]);
+        }
+    }
 
     Json new_cache = Json::object();
     std::vector<PackageSpec> packages;
@@ -231,6 +320,11 @@ IndexResult IndexAssembler::assemble() {
             spec = PackageSpec::from_json(data, key);
         } catch (const SpecError& e) {
             skip(key, e.what());
+            continue;
+        }
+        // §5: clients need these; a sidecar must state them, not inherit defaults.
+        if (auto missing = missing_required_field(data); !missing.empty()) {
+            skip(key, "field '" + missing + "' is missing");
             continue;
         }
         auto basename = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
@@ -278,6 +372,16 @@ IndexResult IndexAssembler::assemble() {
                 result.warnings.push_back(w);
             }
         }
+    }
+
+    // §11.7: cycles are reported (clients resolve dependencies recursively).
+    for (const auto& cycle : dependency_cycles(packages)) {
+        std::string w = "dependency cycle: " + cycle;
+        if (options_.strict) {
+            throw SpecError("index", {{"dependencies", w}});
+        }
+        options_.logger.warning(w);
+        result.warnings.push_back(w);
     }
 
     if (options_.verify) {

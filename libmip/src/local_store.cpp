@@ -172,11 +172,7 @@ PutResult LocalStore::put(const PutRequest& request) {
     auto tmp = tmp_dir / ("put-" + detail::random_hex(8));
     try {
         if (request.file) {
-            std::error_code ec;
-            fs::copy_file(*request.file, tmp, ec);
-            if (ec) {
-                throw IoError("cannot read upload source", request.file->string(), ec);
-            }
+            detail::copy_file_checked(*request.file, tmp, 0644);
             detail::fsync_path(tmp);
         } else {
             detail::write_file_atomic(tmp, request.data, true);
@@ -225,11 +221,7 @@ bool LocalStore::get_to_file(const std::string& key, const fs::path& destination
         return false;
     }
     auto tmp = detail::temp_sibling(destination);
-    std::error_code ec;
-    fs::copy_file(p, tmp, ec);
-    if (ec) {
-        throw IoError("cannot copy object to", destination.string(), ec);
-    }
+    detail::copy_file_checked(p, tmp, 0644);
     detail::rename_path(tmp, destination);
     return true;
 }

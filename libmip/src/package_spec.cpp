@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <set>
+#include <type_traits>
 
 #include "detail/fs.hpp"
 #include "detail/convert.hpp"
@@ -16,6 +17,17 @@ using detail::Json;
 namespace {
 
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+/// A character for an error message: 'x' when printable ASCII, else \xNN (never half a UTF-8
+/// sequence, so messages stay valid UTF-8).
+std::string shown_char(char c) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+        return std::string("'") + c + "'";
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    return std::string("'\\x") + hex[u >> 4] + hex[u & 15] + "' (non-ASCII)";
+}
 
 /// Problems common to every wheel-name part; "" when none.
 std::string common_part_problem(std::string_view s, std::string_view what) {
@@ -55,9 +67,14 @@ std::string token_problem(std::string_view s, std::string_view what, std::size_t
     if (!is_alnum(s.front())) {
         return "must start with a letter or digit";
     }
+    for (std::string_view suffix : {".dir", ".work", ".mhl"}) {
+        if (s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix) {
+            return "must not end in '" + std::string(suffix) + "' (a wheel-name file suffix)";
+        }
+    }
     for (char c : s) {
         if (!is_alnum(c) && c != '.' && c != '_') {
-            return std::string("must contain only letters, digits, '.' and '_' (found '") + c + "')";
+            return "must contain only letters, digits, '.' and '_' (found " + shown_char(c) + ")";
         }
     }
     return {};
@@ -139,7 +156,7 @@ std::string check_package_name(std::string_view name) {
     }
     for (char c : name) {
         if (!is_alnum(c) && c != '_' && c != '-') {
-            return std::string("must contain only letters, digits, '_' and '-' (found '") + c + "')";
+            return "must contain only letters, digits, '_' and '-' (found " + shown_char(c) + ")";
         }
     }
     return {};
@@ -351,7 +368,8 @@ struct Reader {
             }
             if (v->is_number_float()) {
                 double d = v->get<double>();
-                if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
+                constexpr double lo = std::is_signed_v<Int> ? -9.0e15 : 0.0;
+                if (std::isfinite(d) && std::floor(d) == d && d >= lo && d < 9.0e15) {
                     out = static_cast<Int>(d);
                     return true;
                 }

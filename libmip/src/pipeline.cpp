@@ -192,6 +192,7 @@ StageReport run_prepare(const PipelineOptions& o) {
     p.source_date_epoch = o.source_date_epoch;
     p.platform_tag_override = o.platform_tag_override;
     p.recipe_timeout_seconds = o.recipe_timeout_seconds;
+    p.ca_file = o.ca_file;
     p.environment = o.environment;
     p.python = o.python;
     p.tag_prefix = o.tag_prefix;

@@ -47,6 +47,31 @@ struct Job {
     bool ran = false;  ///< reached by the scheduler (else: stopped by an earlier failure)
 };
 
+/// Strips `user:password@` from every URL-looking string of a document, except the verbatim
+/// original recipe text (which the spec keeps byte for byte, like the recipe/ copy).
+void redact_url_credentials(Json& value) {
+    if (value.is_string()) {
+        const auto& text = value.get_ref<const std::string&>();
+        auto scheme = text.find("://");
+        if (scheme != std::string::npos && text.find('@') != std::string::npos &&
+            text.find_first_of(" \n") == std::string::npos) {
+            value = detail::redact_url(text) + (text.find('?') != std::string::npos ? "?…" : "");
+        }
+        return;
+    }
+    if (value.is_object()) {
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            if (it.key() != "original_recipe") {
+                redact_url_credentials(it.value());
+            }
+        }
+    } else if (value.is_array()) {
+        for (auto& v : value) {
+            redact_url_credentials(v);
+        }
+    }
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -96,13 +121,7 @@ void copy_recipe(const fs::path& from, const fs::path& to, const fs::path& root,
         if (fs::is_directory(st)) {
             copy_recipe(e.path(), to / name, root, subject);
         } else if (fs::is_regular_file(st)) {
-            fs::copy_file(e.path(), to / name, fs::copy_options::overwrite_existing, ec);
-            if (!ec) {
-                fs::permissions(to / name, st.permissions(), fs::perm_options::replace, ec);
-            }
-            if (ec) {
-                throw IoError("cannot copy the recipe file", e.path().string(), ec);
-            }
+            detail::copy_file_checked(e.path(), to / name, static_cast<unsigned>(st.permissions()) & 07777U);
         } else {
             throw SpecError(subject, {{rel, "is not a regular file or directory"}});
         }
@@ -188,6 +207,10 @@ struct Preparer::Impl {
     detail::Environment env;
     std::string host_tag;
     std::optional<Json> lock;  ///< the parsed `from_lock`
+    /// Sidecars fetched for the cache check in one batch before any build starts, by key
+    /// (`<wheel>.mhl.mip.json`); read-only while workers run. A wheel whose name changes once its
+    /// sources are pinned is not in here and is fetched on its own.
+    std::map<std::string, GetResult> prefetched;
     std::once_flag toolchain_once;
     detail::Toolchain toolchain;
 
@@ -245,6 +268,16 @@ struct Preparer::Impl {
         std::string text;
         std::string key = wheel + ".mhl.mip.json";
         if (options.store != nullptr) {
+            if (auto it = prefetched.find(key); it != prefetched.end()) {
+                if (it->second.error) {
+                    std::rethrow_exception(it->second.error);
+                }
+                if (!it->second.found) {
+                    note = "not published";
+                    return std::nullopt;
+                }
+                return PackageSpec::from_json_unchecked(it->second.data, key);
+            }
             auto got = options.store->get(key);
             if (!got) {
                 note = "not published";
@@ -536,6 +569,7 @@ struct Preparer::Impl {
             log.begin("lock");
             Json doc = lock_document(job, staged, set_names, script_env, epoch, epoch_source, tools,
                                      prescript_entry, input_files, recipe_files);
+            redact_url_credentials(doc);  // the lock on disk never holds URL credentials
             if (lock) {
                 compare_with_lock(doc, package);
             }
@@ -591,6 +625,7 @@ struct Preparer::Impl {
             }
         }
         ctx.timeout_seconds = options.recipe_timeout_seconds;
+        ctx.ca_file = options.ca_file;
         ctx.logger = options.logger;
         return ctx;
     }
@@ -902,6 +937,26 @@ StageReport Preparer::prepare() {
     for (const auto& w : wanted) {
         if (matched.count(w) == 0) {
             throw SpecError("--package", {{"package", "'" + w + "' matches no recipe directory or package in " + recipes_dir.string()}});
+        }
+    }
+
+    // The cache check's reads, all at once: one batch over the store's connections instead of
+    // one round trip per package inside the workers.
+    if (o.store != nullptr && !o.force && !impl_->lock) {
+        std::vector<GetRequest> requests;
+        std::set<std::string> keys;
+        for (const auto& job : jobs) {
+            if (job.build && keys.insert(job.wheel + ".mhl.mip.json").second) {
+                requests.push_back({job.wheel + ".mhl.mip.json", {}});
+            }
+        }
+        if (!requests.empty()) {
+            BatchOptions batch;
+            batch.stage = "prepare:cache";
+            auto got = o.store->get_many(requests, batch);
+            for (std::size_t i = 0; i < got.size() && i < requests.size(); ++i) {
+                impl_->prefetched.emplace(requests[i].key, std::move(got[i]));
+            }
         }
     }
 

@@ -279,6 +279,26 @@ fs::path recipe_cwd(const BuildContext& ctx) {
     return ctx.work_dir.has_parent_path() ? ctx.work_dir.parent_path() : ctx.dir.parent_path();
 }
 
+/// Entries of the shared working directory (build/prepared) that belong to no build: anything
+/// but `<W>.dir`, `<W>.work`, `*.partial` and hidden scratch names.
+std::set<std::string> foreign_entries(const fs::path& dir) {
+    std::set<std::string> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
+        auto ends = [&name](std::string_view suffix) {
+            return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        };
+        static const std::set<std::string> pipeline_dirs = {"prepared", "bundled", "gh-pages", "cache", "store"};
+        if (name.empty() || name[0] == '.' || ends(".dir") || ends(".work") || ends(".partial") ||
+            pipeline_dirs.count(name) != 0) {
+            continue;
+        }
+        out.insert(name);
+    }
+    return out;
+}
+
 class PythonRecipeBuild final : public RecipeBuild {
 public:
     PythonRecipeBuild(std::shared_ptr<const WorkerSetup> setup,
@@ -321,6 +341,13 @@ public:
                 ? ctx.recipe_dir / setup_->file_name
                 : recipe_file_;
         ctx.logger.info(package + ": running " + recipe_file.string() + " in a worker");
+        // Watched: the shared cwd (build/prepared) and the build directory above it.
+        const fs::path shared_cwd = recipe_cwd(ctx);
+        const std::vector<fs::path> watched = {shared_cwd, shared_cwd.parent_path()};
+        std::vector<std::set<std::string>> foreign_before;
+        for (const auto& w : watched) {
+            foreign_before.push_back(foreign_entries(w));
+        }
         WorkerOutcome outcome =
             run_worker(*setup_,
                        {"build", "--recipe", recipe_file.string(), "--index",
@@ -329,6 +356,26 @@ public:
                        worker_environment(*setup_, ctx.environment, ctx.build_type, ctx.recipe_dir,
                                           script_env_),
                        timeout, log_file, ctx.cancel);
+        // A recipe may write only into its .dir (and temp dirs): files it left in the shared
+        // working directory are removed and fail the build.
+        std::vector<std::string> strays;
+        for (std::size_t w = 0; w < watched.size(); ++w) {
+            for (const auto& name : foreign_entries(watched[w])) {
+                if (foreign_before[w].count(name) == 0) {
+                    strays.push_back((watched[w] / name).string());
+                    std::error_code ignore;
+                    fs::remove_all(watched[w] / name, ignore);
+                }
+            }
+        }
+        if (!strays.empty()) {
+            std::string list;
+            for (const auto& n : strays) {
+                list += (list.empty() ? "" : ", ") + n;
+            }
+            throw BuildError(package, setup_->file_name + " wrote outside its package directory (" + list +
+                                          "; removed). Write into mhl_dir or a temporary directory.");
+        }
         if (!outcome.result) {
             throw_worker_failure(package, setup_->file_name + " " + method_name(), outcome, timeout,
                                  log_hint);

@@ -259,6 +259,7 @@ public:
             detail::HttpOptions http;
             http.total_timeout = timeout;
             http.logger = ctx.logger;
+            http.ca_file = ctx.ca_file;
             if (source_.url.rfind("http://", 0) == 0) {
                 ctx.logger.warning(spec_.name + ": downloading over plain http: " + detail::redact_url(source_.url));
             }

@@ -16,6 +16,7 @@
 #include <mip/local_store.hpp>
 #include <mip/package_spec.hpp>
 
+#include "counting_store.hpp"
 #include "detail/crypto.hpp"
 #include "test_support.hpp"
 
@@ -677,6 +678,41 @@ TEST_CASE("a cache with entries of an unexpected shape is ignored", "[index]") {
     std::string got;
     REQUIRE_NOTHROW(got = assemble(store, cached).index_json());
     CHECK(got == expected);
+}
+
+// Incremental assembly costs the listing plus the changed sidecars: a sidecar whose listed ETag
+// equals the cached one is not requested at all (before: one conditional GET per sidecar).
+TEST_CASE("the ETag cache sends no request for sidecars whose listed ETag is cached", "[index][cache]") {
+    TempDir tmp;
+    LocalStore local(tmp / "store");
+    mip::test::CountingStore store(local);
+    auto alpha = make_spec("alpha", "1.0");
+    (void)publish(local, alpha);
+    (void)publish(local, make_spec("beta", "1.0"));
+    (void)publish(local, make_spec("gamma", "1.0"));
+    auto cached = options();
+    cached.cache_dir = tmp / "cache";
+    auto first = assemble(store, cached);
+    CHECK(store.batch_gets == 1);
+    CHECK(store.batched_requests == 3);
+    CHECK(store.single_gets == 0);
+
+    store.reset();
+    auto second = assemble(store, cached);
+    CHECK(store.batched_requests == 0);
+    CHECK(store.single_gets == 0);
+    CHECK(second.sidecars_downloaded == 0);
+    CHECK(second.index_json() == first.index_json());
+
+    alpha.description = "changed";
+    (void)publish(local, alpha);
+    store.reset();
+    auto third = assemble(store, cached);
+    REQUIRE(store.last_batch.size() == 1);
+    CHECK(store.last_batch[0].key == sidecar_key(alpha));
+    CHECK_FALSE(store.last_batch[0].if_none_match.empty());  // revalidated, not blindly fetched
+    CHECK(third.sidecars_downloaded == 1);
+    CHECK(third.index_json() == assemble(local).index_json());
 }
 
 TEST_CASE("assembly reports progress on the calling thread", "[index]") {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "counting_store.hpp"
 #include "detail/crypto.hpp"
 #include "test_support.hpp"
 
@@ -190,6 +191,49 @@ TEST_CASE("the cache check skips published packages and never stops the others",
         CHECK(item_named(r, "aaa").status == ItemStatus::skipped);
         CHECK(item_named(r, "bbb").status == ItemStatus::planned);
         CHECK_FALSE(fs::exists(tmp / "prepared" / "bbb-1.0-any-none-any.dir"));
+    }
+}
+
+// The cache check reads every published sidecar in one batch before building, instead of one
+// request per package inside the workers (a round trip each against R2).
+TEST_CASE("the cache check fetches all sidecars in one batch", "[preparer][cache]") {
+    TempDir tmp;
+    auto recipes = tmp / "recipes";
+    for (const char* name : {"aaa", "bbb", "ccc", "ddd"}) {
+        simple_recipe(recipes, name);
+    }
+    LocalStore local(tmp / "store");
+    test::CountingStore store(local);
+    auto o = options_for(tmp);
+    o.store = &store;
+    o.jobs = 3;
+    auto first = Preparer(o).prepare();
+    REQUIRE(first.count(ItemStatus::done) == 4);
+    CHECK(store.batch_gets == 1);
+    CHECK(store.batched_requests == 4);
+    CHECK(store.single_gets == 0);
+    for (const char* name : {"aaa", "ccc"}) {
+        auto wheel = std::string(name) + "-1.0-any-none-any";
+        (void)local.put({wheel + ".mhl.mip.json", std::nullopt,
+                         test::read_file(tmp / "prepared" / (wheel + ".dir") / "mip.json"), {}});
+    }
+    fs::remove_all(tmp / "prepared");
+    store.reset();
+    auto second = Preparer(o).prepare();
+    CHECK(store.batch_gets == 1);
+    CHECK(store.single_gets == 0);
+    CHECK(item_named(second, "aaa").status == ItemStatus::skipped);
+    CHECK(item_named(second, "ccc").status == ItemStatus::skipped);
+    CHECK(item_named(second, "bbb").status == ItemStatus::done);
+    CHECK(item_named(second, "ddd").status == ItemStatus::done);
+    CHECK(item_named(second, "bbb").detail.find("not published") != std::string::npos);
+
+    SECTION("force reads nothing") {
+        store.reset();
+        o.force = true;
+        (void)Preparer(o).prepare();
+        CHECK(store.batch_gets == 0);
+        CHECK(store.single_gets == 0);
     }
 }
 

@@ -40,6 +40,7 @@ struct PrepareOptions {
     /// Public URL of the published packages; used for the cache check when `store` is null.
     std::string base_url;
     std::uint32_t recipe_timeout_seconds = 3600;
+    std::string ca_file;  ///< CA bundle for source downloads ("" = the system's)
     /// Environment for recipes and CI detection; nullopt = this process's environment.
     std::optional<std::map<std::string, std::string>> environment;
     PythonRecipeOptions python;

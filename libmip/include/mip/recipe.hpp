@@ -40,6 +40,8 @@ struct BuildContext {
     std::map<std::string, std::string> environment;
     std::uint32_t timeout_seconds = 3600;
     Logger logger;
+    /// CA bundle for TLS verification of downloads ("" = the system's).
+    std::string ca_file;
     /// Becomes true when the caller cancels (Ctrl-C): child processes must be killed.
     const std::atomic<bool>* cancel = nullptr;
 };

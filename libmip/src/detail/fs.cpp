@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <vector>
 
 #include "detail/crypto.hpp"
 
@@ -50,7 +51,20 @@ void fsync_path(const fs::path& path) {
     }
 }
 
+void remove_stale_temps(const fs::path& path) {
+    const std::string prefix = "." + path.filename().string() + ".tmp-";
+    std::error_code ec;
+    auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().filename().string().rfind(prefix, 0) == 0) {
+            std::error_code ignore;
+            fs::remove(it->path(), ignore);
+        }
+    }
+}
+
 void write_file_atomic(const fs::path& path, std::string_view data, bool durable, unsigned mode) {
+    remove_stale_temps(path);
     auto tmp = temp_sibling(path);
     {
         Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)};
@@ -85,6 +99,52 @@ void write_file_atomic(const fs::path& path, std::string_view data, bool durable
     if (durable) {
         fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
     }
+}
+
+void copy_file_checked(const fs::path& from, const fs::path& to, unsigned mode) {
+    Fd in{::open(from.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (in.fd < 0) {
+        throw IoError("cannot read", from.string(), last_error());
+    }
+    Fd out{::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)};
+    if (out.fd < 0) {
+        throw IoError("cannot create", to.string(), last_error());
+    }
+    auto fail = [&](const char* what, std::error_code ec) {
+        ::unlink(to.c_str());
+        throw IoError(what, to.string(), ec);
+    };
+    std::vector<char> buffer(1 << 16);
+    while (true) {
+        auto n = ::read(in.fd, buffer.data(), buffer.size());
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            auto ec = last_error();
+            ::unlink(to.c_str());
+            throw IoError("cannot read", from.string(), ec);
+        }
+        if (n == 0) {
+            break;
+        }
+        std::size_t off = 0;
+        while (off < static_cast<std::size_t>(n)) {
+            auto w = ::write(out.fd, buffer.data() + off, static_cast<std::size_t>(n) - off);
+            if (w < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                fail("cannot write", last_error());
+            }
+            off += static_cast<std::size_t>(w);
+        }
+    }
+    if (::fchmod(out.fd, static_cast<mode_t>(mode)) != 0 || ::close(out.fd) != 0) {
+        out.fd = -1;
+        fail("cannot write", last_error());
+    }
+    out.fd = -1;
 }
 
 void remove_tree(const fs::path& path) {
@@ -190,10 +250,7 @@ void copy_tree(const fs::path& from, const fs::path& to, bool skip_git) {
         } else if (fs::is_directory(st)) {
             copy_tree(entry.path(), target, skip_git);
         } else if (fs::is_regular_file(st)) {
-            fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing, ec);
-            if (!ec) {
-                fs::permissions(target, st.permissions(), ec);
-            }
+            copy_file_checked(entry.path(), target, static_cast<unsigned>(st.permissions()) & 07777U);
         }
         if (ec) {
             throw IoError("cannot copy " + entry.path().string() + " to", target.string(), ec);

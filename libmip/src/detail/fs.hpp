@@ -18,6 +18,10 @@ namespace fs = std::filesystem;
 void write_file_atomic(const fs::path& path, std::string_view data, bool durable = true,
                        unsigned mode = 0644);
 
+/// Removes `<dir>/.<name>.tmp-*` files a killed writer of `path` left behind (best effort).
+/// write_file_atomic() calls it, so a rerun cleans up after a crash.
+void remove_stale_temps(const fs::path& path);
+
 /// A unique sibling temp name for `path` ("<dir>/.<name>.tmp-<random>").
 [[nodiscard]] fs::path temp_sibling(const fs::path& path);
 
@@ -46,6 +50,11 @@ void create_dirs(const fs::path& path);
 
 /// Newest mtime (seconds since the epoch) of any file under `root`; 0 when empty.
 [[nodiscard]] std::int64_t newest_mtime(const fs::path& root);
+
+/// Copies one regular file with a read/write loop, so a failure keeps the real errno
+/// ("No space left on device") and names the destination, not the source. `mode` is applied
+/// to the new file; a partial destination is removed on failure.
+void copy_file_checked(const fs::path& from, const fs::path& to, unsigned mode = 0644);
 
 /// Copies a tree (regular files, dirs, symlinks as symlinks), keeping exec bits. `.git` skipped
 /// when `skip_git`.
