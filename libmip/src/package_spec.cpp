@@ -67,7 +67,7 @@ std::string token_problem(std::string_view s, std::string_view what, std::size_t
     if (!is_alnum(s.front())) {
         return "must start with a letter or digit";
     }
-    for (std::string_view suffix : {".dir", ".work", ".mhl"}) {
+    for (std::string_view suffix : {".dir", ".work", ".mhl", ".mhl.mip.json"}) {
         if (s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix) {
             return "must not end in '" + std::string(suffix) + "' (a wheel-name file suffix)";
         }

@@ -238,3 +238,19 @@ TEST_CASE("cache comparison treats missing, null, empty string and empty list al
         CHECK(mip::compare_cached_fields(local, published).equal);
     }
 }
+
+TEST_CASE("a number too large for JSON parsing is a SpecError, not a crash", "[package_spec][json]") {
+    // Found by fuzz_package_spec: nlohmann throws out_of_range (406) for the overflow.
+    CHECK_THROWS_AS(PackageSpec::from_json(R"({"name": "x", "build_number": 17000000001e4649})"), SpecError);
+    CHECK_THROWS_WITH(PackageSpec::from_json(R"({"name": "x", "build_number": 1e99999})", "big.json"),
+                      Catch::Contains("big.json") && Catch::Contains("not valid JSON"));
+}
+
+TEST_CASE("tags ending in a wheel-name file suffix are refused (they would not parse back)", "[package_spec][wheel]") {
+    // Found by fuzz_wheel_name: "…-2.3.6.mhl.mip.json" printed back and lost its tag's tail.
+    for (const char* tag : {"x.dir", "x.work", "x.mhl", "x.mhl.mip.json"}) {
+        INFO(tag);
+        CHECK(mip::check_tag(tag).find("must not end in") == 0);
+    }
+    CHECK_THROWS_AS(WheelName::parse("gui-layou-lt-toolbox-2.3.6.mhl.mip.json.mhl"), SpecError);
+}

@@ -15,7 +15,7 @@ std::string dump_compact(const Json& value) {
 Json parse_json(std::string_view text, std::string_view origin) {
     try {
         return Json::parse(text.begin(), text.end());
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse errors, number overflow (406), ...
         // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
         std::string what = e.what();
         auto pos = what.find("] ");
