@@ -2,6 +2,7 @@
 # Installs every build and test dependency from Debian packages (idempotent: installs only what
 # is missing), then configures and builds libmip, mip-build, mip_native and the tests in build/.
 # Usage: scripts/setup.sh [--no-build]
+#   MIP_SETUP_EXTRA="pkg ..."  also install these Debian packages (bench/setup.sh uses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ PACKAGES=(
   octave liboctave-dev
   clang
 )
+# shellcheck disable=SC2206
+PACKAGES+=(${MIP_SETUP_EXTRA:-})
 
 missing=()
 for p in "${PACKAGES[@]}"; do
