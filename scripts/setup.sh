@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git zip unzip
-  libssl-dev libcurl4-openssl-dev libzip-dev nlohmann-json3-dev libyaml-cpp-dev libpugixml-dev
+  libssl-dev libcurl4-openssl-dev libzip-dev libdeflate-dev nlohmann-json3-dev libyaml-cpp-dev libpugixml-dev
   libcli11-dev catch2 pybind11-dev python3-dev python3-pytest python3-setuptools python3-pip
   python3-boto3 python3-botocore python3-venv
   octave liboctave-dev

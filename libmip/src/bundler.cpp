@@ -3,7 +3,6 @@
 #include <mip/package_spec.hpp>
 
 #include <sys/stat.h>
-#include <zip.h>
 
 #include <algorithm>
 #include <ctime>
@@ -11,10 +10,10 @@
 #include <set>
 
 #include "detail/convert.hpp"
-#include "detail/crypto.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
 #include "detail/zip_reader.hpp"
+#include "detail/zip_writer.hpp"
 
 namespace mip {
 
@@ -36,10 +35,6 @@ namespace {
 constexpr std::int64_t zip_epoch_min = 315532800;   // 1980-01-01T00:00:00Z
 constexpr std::int64_t zip_epoch_max = 4354819198;  // 2107-12-31T23:59:58Z
 constexpr std::uint64_t zip32_limit = 0xFFFFFFFFULL;
-
-struct ZipDiscard {
-    void operator()(zip_t* z) const noexcept { zip_discard(z); }
-};
 
 struct Entry {
     std::string name;      ///< archive name
@@ -185,12 +180,6 @@ std::int64_t epoch_for(const PackageSpec& spec, const std::optional<std::int64_t
     return zip_epoch_min;
 }
 
-void zip_check(int rc, zip_t* z, const std::string& what) {
-    if (rc != 0) {
-        throw ArchiveError(what + ": " + zip_strerror(z));
-    }
-}
-
 }  // namespace
 
 std::int64_t clamp_zip_epoch(std::int64_t epoch) noexcept {
@@ -282,8 +271,8 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
     std::tm tm{};
     auto t = static_cast<std::time_t>(epoch);
     gmtime_r(&t, &tm);
-    auto dos_time = static_cast<zip_uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
-    auto dos_date = static_cast<zip_uint16_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
+    auto dos_time = static_cast<std::uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
+    auto dos_date = static_cast<std::uint16_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
 
     detail::create_dirs(output_dir);
     auto mhl_path = output_dir / (wheel + ".mhl");
@@ -291,43 +280,30 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
     detail::remove_stale_temps(mhl_path);  // left by a killed run
     auto tmp = detail::temp_sibling(mhl_path);
     try {
-        int err = 0;
-        std::unique_ptr<zip_t, ZipDiscard> z(zip_open(tmp.c_str(), ZIP_CREATE | ZIP_EXCL, &err));
-        if (!z) {
-            throw IoError("cannot create archive", tmp.string());
-        }
+        // Our own writer (zip_writer.hpp): libdeflate 1.14, exact header bytes, and the sha256
+        // computed while writing.
+        std::vector<detail::ZipWriteEntry> zip_entries;
+        zip_entries.reserve(entries.size());
         for (const auto& e : entries) {
-            zip_source_t* src = nullptr;
+            detail::ZipWriteEntry z{e.name, e.source, std::nullopt, e.executable, e.size};
             if (e.name == "mip.json") {
-                src = zip_source_buffer(z.get(), archived_json.data(), archived_json.size(), 0);
-            } else {
-                src = zip_source_file(z.get(), e.source.c_str(), 0, -1);
+                z.content = archived_json;
             }
-            if (src == nullptr) {
-                throw ArchiveError("cannot read '" + e.name + "': " + zip_strerror(z.get()));
-            }
-            zip_int64_t idx = zip_file_add(z.get(), e.name.c_str(), src, ZIP_FL_ENC_UTF_8);
-            if (idx < 0) {
-                zip_source_free(src);
-                throw ArchiveError("cannot add '" + e.name + "': " + zip_strerror(z.get()));
-            }
-            auto i = static_cast<zip_uint64_t>(idx);
-            zip_check(zip_set_file_compression(z.get(), i,
-                                               options_.compression_level == 0 ? ZIP_CM_STORE : ZIP_CM_DEFLATE,
-                                               static_cast<zip_uint32_t>(options_.compression_level)),
-                      z.get(), "compression of " + e.name);
-            zip_check(zip_file_set_dostime(z.get(), i, dos_time, dos_date, 0), z.get(), "time of " + e.name);
-            zip_uint32_t mode = e.executable ? 0100755 : 0100644;
-            zip_check(zip_file_set_external_attributes(z.get(), i, 0, ZIP_OPSYS_UNIX, mode << 16), z.get(),
-                      "attributes of " + e.name);
+            zip_entries.push_back(std::move(z));
         }
-        if (zip_close(z.get()) != 0) {
-            throw ArchiveError("cannot write " + mhl_path.string() + ": " + zip_strerror(z.get()));
-        }
-        (void)z.release();
+        detail::ZipWriteOptions zip_options;
+        zip_options.dos_time = dos_time;
+        zip_options.dos_date = dos_date;
+        zip_options.level = options_.compression_level;
+        zip_options.error_path = mhl_path.string();
+        const auto written = detail::write_zip(tmp, zip_entries, zip_options);
 
         // Read back and check before it is published under its real name.
         auto size = fs::file_size(tmp);
+        if (size != written.size) {
+            throw ArchiveError("archive check failed for " + wheel +
+                               ".mhl (its size on disk differs from the bytes written)");
+        }
         if (size >= zip32_limit) {
             throw ArchiveError(wheel + ".mhl would be 4 GiB or larger; mip clients refuse ZIP64 archives");
         }
@@ -337,16 +313,19 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
         }
         for (std::size_t i = 0; i < entries.size(); ++i) {
             const auto& r = raw.entries[i];
+            const auto expected_size =
+                entries[i].name == "mip.json" ? archived_json.size() : entries[i].size;
             if (r.name != entries[i].name || !r.local_matches_central || r.extra_length != 0 ||
                 r.local_extra_length != 0 || (r.flags & 0x0008) != 0 || r.dos_time != dos_time ||
-                r.dos_date != dos_date) {
+                r.dos_date != dos_date || r.version_made_by != 0x0314 || r.version_needed != 20 ||
+                r.size != expected_size) {
                 throw ArchiveError("archive check failed for " + wheel + ".mhl at entry '" + r.name + "'");
             }
         }
         detail::fsync_path(tmp);
         BundleResult result;
         result.wheel = wheel;
-        result.sha256 = detail::sha256_file_hex(tmp);
+        result.sha256 = written.sha256;
         result.size = size;
         result.entries = entries.size();
         result.mhl_path = mhl_path;

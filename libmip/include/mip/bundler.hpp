@@ -1,12 +1,15 @@
 #pragma once
 /// \file bundler.hpp
-/// `Bundler`: zips a prepared `<wheel>.dir` into a deterministic `<wheel>.mhl` (libzip) and writes
-/// the sidecar `<wheel>.mhl.mip.json` (mip.json + mhl_sha256 + mhl_size [+ mhl_url]).
+/// `Bundler`: zips a prepared `<wheel>.dir` into a deterministic `<wheel>.mhl` (libmip's own zip
+/// writer, deflating with libdeflate 1.14) and writes the sidecar `<wheel>.mhl.mip.json`
+/// (mip.json + mhl_sha256 + mhl_size [+ mhl_url]).
 ///
-/// Determinism: same dir + same epoch → same bytes. Entries sorted by UTF-8 bytes; every DOS time
-/// is the epoch (`source_date_epoch`, else mip.json `build_info.source_date_epoch`, else
-/// 1980-01-01), clamped to 1980–2107 and rounded down to even seconds; modes 0644/0755; no extra
-/// fields, comments or ZIP64; deflate level 6; the archived mip.json has volatile fields
+/// Determinism: same dir + same epoch + same libmip → same bytes. Entries sorted by UTF-8 bytes;
+/// every DOS time is the epoch (`source_date_epoch`, else mip.json
+/// `build_info.source_date_epoch`, else 1980-01-01), clamped to 1980–2107 and rounded down to
+/// even seconds; version made by 0x0314, needed 20; modes 0644/0755; no extra fields, comments,
+/// data descriptors or ZIP64; libdeflate level 6 (never the system zlib), an entry stored when
+/// empty or when deflate would not make it smaller; the archived mip.json has volatile fields
 /// neutralised (timestamp = epoch, durations 0, host-dependent build info null).
 
 #include <cstdint>
@@ -20,7 +23,7 @@ namespace mip {
 
 struct BundleOptions {
     std::optional<std::int64_t> source_date_epoch;  ///< overrides the mip.json epoch
-    int compression_level = 6;                      ///< 0 = store, 1–9 deflate
+    int compression_level = 6;                      ///< 0 = store, 1–9 deflate (libdeflate)
     /// Public base URL for the sidecar's `mhl_url` ("" = leave it unset until upload).
     std::string base_url;
     bool flat_urls = false;  ///< `<base>/<wheel>.mhl` instead of `<base>/sha256/<hex>/<wheel>.mhl`
