@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -185,16 +186,18 @@ public:
             return;
         }
         try {
-            detail::create_dirs(work_ / "logs");
-            auto log = work_ / "logs" / "prepare.log";
-            std::string old = fs::exists(log) ? detail::read_file(log) : std::string();
-            detail::write_file_atomic(log, old + line + "\n", false);
+            if (created_ != work_) {
+                detail::create_dirs(work_ / "logs");
+                created_ = work_;
+            }
+            detail::append_file(work_ / "logs" / "prepare.log", line + "\n");
         } catch (const std::exception&) {  // logging must not mask the real error
         }
     }
 
 private:
     fs::path work_;
+    mutable fs::path created_;  ///< the work dir whose logs/ exists
     std::string stage_ = "start";
 };
 
@@ -213,9 +216,18 @@ struct Preparer::Impl {
     std::map<std::string, GetResult> prefetched;
     std::once_flag toolchain_once;
     detail::Toolchain toolchain;
+    /// The recipe repositories' HEAD facts, asked of git once per repository per run.
+    detail::RecipeRepoCache recipe_repos;
+
+    /// The toolchain probes (git, octave, cc, ... --version: ~0.1 s of processes) start with
+    /// the run and overlap the cache check's requests.
+    std::future<detail::Toolchain> toolchain_probe;
+    bool toolchain_started = false;
 
     const detail::Toolchain& probed_toolchain() {
-        std::call_once(toolchain_once, [this]() { toolchain = detail::probe_toolchain(env); });
+        std::call_once(toolchain_once, [this]() {
+            toolchain = toolchain_probe.valid() ? toolchain_probe.get() : detail::probe_toolchain(env);
+        });
         return toolchain;
     }
 
@@ -407,16 +419,8 @@ struct Preparer::Impl {
             Json recipe_files = hash_files(recipe_copy);
             auto* staged = dynamic_cast<detail::StagedBuild*>(job.build.get());
 
-            // §3.2–§3.3: build information and the toolchain.
-            log.begin("build_info");
-            auto build_type = detail::detect_build_type(env);
-            std::string warning;
-            auto local_source = detail::local_recipe_source(job.recipe_dir, options.abbrev, env, warning);
-            if (!warning.empty()) {
-                options.logger.warning(package + ": " + warning);
-                log.append("warning: " + warning);
-            }
-            auto recipe_source = detail::ci_recipe_source(build_type, local_source, env);
+            // §3.3: the toolchain (probed once per run).
+            log.begin("toolchain");
             const auto& tools = probed_toolchain();
             if (!tools.git || !detail::version_at_least(*tools.git, 2, 32, 0)) {
                 throw BuildError(package, "stage build_info: git >= 2.32 is required (found " +
@@ -461,6 +465,18 @@ struct Preparer::Impl {
                 detail::remove_tree(work);
                 return;
             }
+
+            // §3.2: build information: the recipe's own git provenance (not needed to skip).
+            log.begin("build_info");
+            auto build_type = detail::detect_build_type(env);
+            std::string warning;
+            auto local_source =
+                detail::local_recipe_source(job.recipe_dir, options.abbrev, env, warning, &recipe_repos);
+            if (!warning.empty()) {
+                options.logger.warning(package + ": " + warning);
+                log.append("warning: " + warning);
+            }
+            auto recipe_source = detail::ci_recipe_source(build_type, local_source, env);
 
             // §2: `.partial` → `<W>.work`; the old .dir/.work of this wheel go (no stale .dir).
             log.begin("work_area");
@@ -785,6 +801,11 @@ StageReport Preparer::prepare() {
     auto& o = impl_->options;
     impl_->env = detail::resolve_environment(o.environment);
     impl_->host_tag = host_platform_tag(o.platform_tag_override);
+    if (!impl_->toolchain_started) {
+        impl_->toolchain_started = true;
+        impl_->toolchain_probe =
+            std::async(std::launch::async, [env = impl_->env] { return detail::probe_toolchain(env); });
+    }
     StageReport report;
     report.stage = "prepare";
     report.dry_run = o.dry_run;

@@ -95,11 +95,27 @@ std::string detect_build_type(const Environment& env) {
     return "local";
 }
 
-RecipeSource local_recipe_source(const fs::path& recipe_dir, int abbrev, const Environment& env, std::string& warning) {
+namespace {
+
+/// The nearest directory at or above `dir` holding `.git` (a directory, or a file for worktrees
+/// and submodules); nullopt when there is none. Found without running git.
+std::optional<fs::path> git_top_level(const fs::path& dir) {
+    std::error_code ec;
+    for (auto p = fs::absolute(dir, ec).lexically_normal(); !ec; p = p.parent_path()) {
+        if (fs::exists(p / ".git", ec)) {
+            return p;
+        }
+        if (p == p.parent_path()) {
+            break;
+        }
+    }
+    return std::nullopt;
+}
+
+RecipeSource repository_facts(const fs::path& recipe_dir, int abbrev, const Environment& env) {
     RecipeSource s;
     s.commit = git_line({"rev-parse", "--verify", "--quiet", "HEAD"}, recipe_dir, env);
     if (!s.commit) {
-        warning = "the recipe directory " + recipe_dir.string() + " is not in a git repository (or git is missing)";
         return s;
     }
     if (auto url = git_line({"remote", "get-url", "origin"}, recipe_dir, env)) {
@@ -107,6 +123,35 @@ RecipeSource local_recipe_source(const fs::path& recipe_dir, int abbrev, const E
     }
     s.branch = git_line({"symbolic-ref", "--short", "-q", "HEAD"}, recipe_dir, env);
     s.describe = git_line({"describe", "--long", "--tags", "--abbrev=" + std::to_string(abbrev)}, recipe_dir, env);
+    return s;
+}
+
+}  // namespace
+
+RecipeSource local_recipe_source(const fs::path& recipe_dir, int abbrev, const Environment& env, std::string& warning,
+                                 RecipeRepoCache* cache) {
+    RecipeSource s;
+    // GIT_DIR / GIT_WORK_TREE would point git elsewhere: then ask git itself every time.
+    const bool redirected = env_find(env, "GIT_DIR") || env_find(env, "GIT_WORK_TREE");
+    const auto top = redirected ? std::nullopt : git_top_level(recipe_dir);
+    if (!redirected && !top) {
+        warning = "the recipe directory " + recipe_dir.string() + " is not in a git repository";
+        return s;
+    }
+    if (cache != nullptr && top) {
+        std::lock_guard lock(cache->mutex);
+        auto it = cache->by_top_level.find(*top);
+        if (it == cache->by_top_level.end()) {
+            it = cache->by_top_level.emplace(*top, repository_facts(recipe_dir, abbrev, env)).first;
+        }
+        s = it->second;
+    } else {
+        s = repository_facts(recipe_dir, abbrev, env);
+    }
+    if (!s.commit) {
+        warning = "the recipe directory " + recipe_dir.string() + " is not in a git repository (or git is missing)";
+        return s;
+    }
     try {
         // --no-optional-locks: never refresh (write) the user's index.
         auto st = run_git({"--no-optional-locks", "status", "--porcelain", "--", "."}, recipe_dir, env,

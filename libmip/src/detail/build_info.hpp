@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,10 +30,20 @@ struct RecipeSource {
 /// `TRAVIS=true`, else `local`.
 [[nodiscard]] std::string detect_build_type(const Environment& env);
 
+/// Repository-wide facts (HEAD commit, remote, branch, describe) by repository top level, so
+/// that preparing many recipes of one repository asks git once for them (one cache per run:
+/// the repository may move on between runs). Thread-safe.
+struct RecipeRepoCache {
+    std::mutex mutex;
+    std::map<std::filesystem::path, RecipeSource> by_top_level;
+};
+
 /// The recipe's repository read with isolated git in `recipe_dir` (local builds): nulls when there
-/// is no repository or no git; `warning` set then.
+/// is no repository or no git; `warning` set then. With a cache, the repository-wide facts are
+/// reused; the per-directory ones (`dirty`, `commit_time`) are always read.
 [[nodiscard]] RecipeSource local_recipe_source(const std::filesystem::path& recipe_dir, int abbrev,
-                                               const Environment& env, std::string& warning);
+                                               const Environment& env, std::string& warning,
+                                               RecipeRepoCache* cache = nullptr);
 
 /// `recipe_source` for the detected CI, overriding repo/branch/commit with the CI's variables
 /// exactly as §3.2 lists them; local values are kept for `local` and for describe/dirty.

@@ -101,6 +101,24 @@ void write_file_atomic(const fs::path& path, std::string_view data, bool durable
     }
 }
 
+void append_file(const fs::path& path, std::string_view data) {
+    Fd f{::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)};
+    if (f.fd < 0) {
+        throw IoError("cannot open file for appending", path.string(), last_error());
+    }
+    std::size_t off = 0;
+    while (off < data.size()) {
+        auto n = ::write(f.fd, data.data() + off, data.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw IoError("cannot write file", path.string(), last_error());
+        }
+        off += static_cast<std::size_t>(n);
+    }
+}
+
 void copy_file_checked(const fs::path& from, const fs::path& to, unsigned mode) {
     Fd in{::open(from.c_str(), O_RDONLY | O_CLOEXEC)};
     if (in.fd < 0) {

@@ -18,6 +18,9 @@ namespace fs = std::filesystem;
 void write_file_atomic(const fs::path& path, std::string_view data, bool durable = true,
                        unsigned mode = 0644);
 
+/// Appends `data` to `path` (created 0644 if missing) with O_APPEND: for logs, not atomic.
+void append_file(const fs::path& path, std::string_view data);
+
 /// Removes `<dir>/.<name>.tmp-*` files a killed writer of `path` left behind (best effort).
 /// write_file_atomic() calls it, so a rerun cleans up after a crash.
 void remove_stale_temps(const fs::path& path);
