@@ -29,11 +29,19 @@ PutResult put_one(Store& store,
                   const std::string& key,
                   const py::object& data,
                   const py::object& file,
-                  PutOptions options) {
+                  PutOptions options,
+                  const std::string& copy_from = "",
+                  const std::string& sha256 = "") {
     PutRequest request;
     request.key = key;
     request.options = std::move(options);
-    if (!file.is_none()) {
+    request.sha256 = sha256;
+    if (!copy_from.empty()) {
+        if (!data.is_none() || !file.is_none()) {
+            throw py::value_error("put(): give data, file or copy_from, not several");
+        }
+        request.copy_from = copy_from;
+    } else if (!file.is_none()) {
         if (!data.is_none()) {
             throw py::value_error("put(): give data or file, not both");
         }
@@ -178,16 +186,23 @@ void bind_store(py::module_& m) {
             "put",
             [](Store& s, const std::string& key, const py::object& data, const py::object& file,
                const std::string& content_type, const std::string& cache_control,
-               bool if_none_match, const std::string& if_match) {
+               bool if_none_match, const std::string& if_match, const std::string& copy_from,
+               const std::string& sha256, std::optional<std::uint64_t> accept_existing_size) {
                 return put_one(s, key, data, file,
-                               PutOptions{content_type, cache_control, if_none_match, if_match});
+                               PutOptions{content_type, cache_control, if_none_match, if_match,
+                                          accept_existing_size},
+                               copy_from, sha256);
             },
             py::arg("key"), py::arg("data") = py::none(), py::kw_only(),
             py::arg("file") = py::none(), py::arg("content_type") = "",
             py::arg("cache_control") = "", py::arg("if_none_match") = false,
-            py::arg("if_match") = "",
-            "Writes `data` (bytes) or the file at `file` under `key`, atomically. Raises on "
-            "failure; a failed condition is reported in the result.")
+            py::arg("if_match") = "", py::arg("copy_from") = "", py::arg("sha256") = "",
+            py::arg("accept_existing_size") = py::none(),
+            "Writes `data` (bytes) or the file at `file` under `key`, or copies the object "
+            "`copy_from` of the same store (S3 CopyObject), atomically. `sha256`: the body's "
+            "known digest (hex), signed instead of re-hashing the file. `accept_existing_size`: "
+            "with if_none_match, an existing object of that size counts as this content. Raises "
+            "on failure; a failed condition is reported in the result.")
         .def(
             "get",
             [](Store& s, const std::string& key) {

@@ -205,16 +205,6 @@ IndexResult IndexAssembler::assemble() {
         throw SpecError("index", {{"base_url", "must use https:// (plain http is refused)"}});
     }
     IndexResult result;
-    auto listing = store_.list("", false);
-    std::vector<ObjectInfo> sidecars;
-    for (auto& o : listing) {
-        if (o.key.size() > sidecar_suffix.size() &&
-            o.key.compare(o.key.size() - sidecar_suffix.size(), sidecar_suffix.size(), sidecar_suffix) == 0) {
-            sidecars.push_back(std::move(o));
-        }
-    }
-    result.sidecars_listed = sidecars.size();
-    options_.logger.info("listed " + std::to_string(sidecars.size()) + " sidecar(s) in " + store_.describe());
 
     // ETag cache: key -> {etag, data}.
     Json cache = Json::object();
@@ -233,50 +223,63 @@ IndexResult IndexAssembler::assemble() {
             }
         }
     }
+    auto is_sidecar = [](const std::string& key) {
+        return key.size() > sidecar_suffix.size() &&
+               key.compare(key.size() - sidecar_suffix.size(), sidecar_suffix.size(), sidecar_suffix) == 0;
+    };
     // A sidecar whose listed ETag equals the cached one is served from the cache without a
     // request: the listing already revalidated it, so an incremental run costs the listing plus
     // the changed objects. A cached sidecar whose ETag differs is fetched with If-None-Match (a
-    // store whose GET and LIST ETags differ in form can still answer 304).
-    std::vector<GetResult> got(sidecars.size());
-    std::vector<GetRequest> requests;
-    std::vector<std::size_t> requested;  // requests[j] is for sidecars[requested[j]]
-    requests.reserve(sidecars.size());
-    for (std::size_t i = 0; i < sidecars.size(); ++i) {
-        const auto& s = sidecars[i];
-        const Json* cached = nullptr;
-        if (auto it = cache.find(s.key); it != cache.end() && it->is_object() && it->contains("data") &&
-                                         (*it)["data"].is_string()) {
-            cached = &*it;
+    // store whose GET and LIST ETags differ in form can still answer 304). The GETs of a listing
+    // page start while the next page is fetched (`Store::list_and_get`).
+    auto want = [&](const ObjectInfo& s) -> std::optional<GetRequest> {
+        if (!is_sidecar(s.key)) {
+            return std::nullopt;
         }
         std::string cached_etag;
-        if (cached != nullptr && cached->contains("etag") && (*cached)["etag"].is_string()) {
-            cached_etag = (*cached)["etag"].get<std::string>();
+        bool cached = false;
+        if (auto it = cache.find(s.key); it != cache.end() && it->is_object() && it->contains("data") &&
+                                         (*it)["data"].is_string()) {
+            cached = true;
+            if (it->contains("etag") && (*it)["etag"].is_string()) {
+                cached_etag = (*it)["etag"].get<std::string>();
+            }
         }
-        if (cached != nullptr && !s.etag.empty() && cached_etag == s.etag) {
-            got[i].key = s.key;
-            got[i].found = true;
-            got[i].not_modified = true;
-            got[i].etag = s.etag;
-            continue;
+        if (cached && !s.etag.empty() && cached_etag == s.etag) {
+            return std::nullopt;  // revalidated by the listing
         }
         GetRequest r{s.key, {}};
-        if (cached != nullptr && !cached_etag.empty()) {
+        if (cached && !cached_etag.empty()) {
             r.if_none_match = cached_etag;
         }
-        requests.push_back(std::move(r));
-        requested.push_back(i);
-    }
+        return r;
+    };
     BatchOptions batch;
     batch.max_in_flight = options_.max_in_flight;
     batch.progress = options_.progress;
     batch.progress_interval = options_.progress_interval;
     batch.stage = "index";
-    if (!requests.empty()) {
-        auto fetched = store_.get_many(requests, batch);
-        for (std::size_t j = 0; j < fetched.size() && j < requested.size(); ++j) {
-            got[requested[j]] = std::move(fetched[j]);
+    auto listed = store_.list_and_get("", false, want, batch);
+    std::vector<ObjectInfo> sidecars;
+    std::vector<GetResult> got;
+    for (auto& o : listed) {
+        if (!is_sidecar(o.info.key)) {
+            continue;
         }
+        if (o.got) {
+            got.push_back(std::move(*o.got));
+        } else {  // served from the cache
+            GetResult r;
+            r.key = o.info.key;
+            r.found = true;
+            r.not_modified = true;
+            r.etag = o.info.etag;
+            got.push_back(std::move(r));
+        }
+        sidecars.push_back(std::move(o.info));
     }
+    result.sidecars_listed = sidecars.size();
+    options_.logger.info("listed " + std::to_string(sidecars.size()) + " sidecar(s) in " + store_.describe());
 
     Json new_cache = Json::object();
     std::vector<PackageSpec> packages;

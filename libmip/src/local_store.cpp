@@ -141,6 +141,24 @@ std::string LocalStore::describe() const { return "file://" + root_.string(); }
 
 std::string LocalStore::default_base_url() const { return "file://" + root_.string(); }
 
+namespace {
+
+/// `accept_existing_size`: an existing content-addressed object must have the expected size.
+void check_existing_size(const PutRequest& request, const fs::path& target) {
+    const auto& expected = request.options.accept_existing_size;
+    if (!expected) {
+        return;
+    }
+    struct stat st {};
+    if (::stat(target.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != *expected) {
+        throw RemoteError("'" + request.key + "' exists with a different size (" +
+                              std::to_string(st.st_size) + " bytes, expected " + std::to_string(*expected) + ")",
+                          RemoteErrorInfo{412, "PreconditionFailed", "", "", request.key, "PutObject"});
+    }
+}
+
+}  // namespace
+
 PutResult LocalStore::put(const PutRequest& request) {
     PutResult result;
     result.key = request.key;
@@ -171,7 +189,16 @@ PutResult LocalStore::put(const PutRequest& request) {
     }
     auto tmp = tmp_dir / ("put-" + detail::random_hex(8));
     try {
-        if (request.file) {
+        if (!request.copy_from.empty()) {
+            auto source = path_for(request.copy_from);
+            if (!fs::is_regular_file(source)) {
+                throw RemoteError("cannot copy '" + request.copy_from + "' to '" + request.key + "' in " + describe() +
+                                      ": the source object does not exist",
+                                  RemoteErrorInfo{404, "NoSuchKey", "", "", request.copy_from, "CopyObject"});
+            }
+            detail::copy_file_checked(source, tmp, 0644);
+            detail::fsync_path(tmp);
+        } else if (request.file) {
             detail::copy_file_checked(*request.file, tmp, 0644);
             detail::fsync_path(tmp);
         } else {
@@ -185,6 +212,7 @@ PutResult LocalStore::put(const PutRequest& request) {
                 fs::remove(tmp);
                 if (e == EEXIST) {
                     result.precondition_failed = true;
+                    check_existing_size(request, target);
                     return result;
                 }
                 throw IoError("cannot write object", target.string(), {e, std::generic_category()});

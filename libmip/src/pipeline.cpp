@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -68,6 +70,116 @@ std::unique_ptr<Store> open_pipeline_store(const PipelineOptions& o) {
 }
 
 bool is_s3(const PipelineOptions& o) { return o.store_url().rfind("s3://", 0) == 0; }
+
+/// The store a stage uses: the publish run's shared one, else its own.
+class StageStore {
+public:
+    StageStore(const PipelineOptions& o, Store* shared) : store_(shared) {
+        if (store_ == nullptr) {
+            owned_ = open_pipeline_store(o);
+            store_ = owned_.get();
+        }
+    }
+    Store& operator*() const { return *store_; }
+    Store* operator->() const { return store_; }
+    [[nodiscard]] Store* get() const { return store_; }
+
+private:
+    std::unique_ptr<Store> owned_;
+    Store* store_ = nullptr;
+};
+
+/// One publish run's store: the prepare stage's reads of published sidecars are remembered, so
+/// the upload stage's "already published?" check only asks about keys nobody read yet (one
+/// round of requests per package instead of two). Writes through it drop what it remembers of
+/// their keys. Another publisher writing the same keys between the two stages is no different
+/// from one writing during the upload: the create-only bundle key still guards the bytes.
+class PublishStore final : public Store {
+public:
+    explicit PublishStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+    /// The store itself, without the memory (the index reads the store as it is).
+    [[nodiscard]] Store& inner() const { return *inner_; }
+
+    [[nodiscard]] std::string describe() const override { return inner_->describe(); }
+    [[nodiscard]] std::string default_base_url() const override { return inner_->default_base_url(); }
+    PutResult put(const PutRequest& request) override {
+        forget(request.key);
+        return inner_->put(request);
+    }
+    [[nodiscard]] std::optional<std::string> get(const std::string& key) override { return inner_->get(key); }
+    bool get_to_file(const std::string& key, const fs::path& destination) override {
+        return inner_->get_to_file(key, destination);
+    }
+    [[nodiscard]] std::optional<ObjectInfo> head(const std::string& key) override { return inner_->head(key); }
+    [[nodiscard]] std::vector<ObjectInfo> list(const std::string& prefix, bool recursive) override {
+        return inner_->list(prefix, recursive);
+    }
+    void remove(const std::string& key) override {
+        forget(key);
+        inner_->remove(key);
+    }
+    [[nodiscard]] std::vector<PutResult> put_many(const std::vector<PutRequest>& requests,
+                                                  const BatchOptions& options) override {
+        for (const auto& r : requests) {
+            forget(r.key);
+        }
+        return inner_->put_many(requests, options);
+    }
+    [[nodiscard]] std::vector<std::vector<PutResult>> put_chains(const std::vector<std::vector<PutRequest>>& chains,
+                                                                 const BatchOptions& options) override {
+        for (const auto& chain : chains) {
+            for (const auto& r : chain) {
+                forget(r.key);
+            }
+        }
+        return inner_->put_chains(chains, options);
+    }
+    [[nodiscard]] std::vector<HeadResult> head_many(const std::vector<std::string>& keys,
+                                                    const BatchOptions& options) override {
+        return inner_->head_many(keys, options);
+    }
+    /// Unconditional reads are answered from memory when an earlier one got an answer.
+    [[nodiscard]] std::vector<GetResult> get_many(const std::vector<GetRequest>& requests,
+                                                  const BatchOptions& options) override {
+        std::vector<GetResult> results(requests.size());
+        std::vector<GetRequest> missing;
+        std::vector<std::size_t> where;
+        {
+            std::lock_guard lock(mutex_);
+            for (std::size_t i = 0; i < requests.size(); ++i) {
+                auto it = requests[i].if_none_match.empty() ? memo_.find(requests[i].key) : memo_.end();
+                if (it != memo_.end()) {
+                    results[i] = it->second;
+                } else {
+                    missing.push_back(requests[i]);
+                    where.push_back(i);
+                }
+            }
+        }
+        if (missing.empty()) {
+            return results;
+        }
+        auto got = inner_->get_many(missing, options);
+        std::lock_guard lock(mutex_);
+        for (std::size_t k = 0; k < got.size(); ++k) {
+            if (!got[k].error && !got[k].not_modified) {
+                memo_[missing[k].key] = got[k];
+            }
+            results[where[k]] = std::move(got[k]);
+        }
+        return results;
+    }
+
+private:
+    void forget(const std::string& key) {
+        std::lock_guard lock(mutex_);
+        memo_.erase(key);
+    }
+
+    std::unique_ptr<Store> inner_;
+    std::mutex mutex_;
+    std::map<std::string, GetResult> memo_;
+};
 
 std::string base_url_for(const PipelineOptions& o, Store& store) {
     std::string base = o.base_url.empty() ? store.default_base_url() : o.base_url;
@@ -177,7 +289,9 @@ std::vector<std::pair<fs::path, std::string>> prepared_dirs(const PipelineOption
 
 }  // namespace
 
-StageReport run_prepare(const PipelineOptions& o) {
+namespace {
+
+StageReport prepare_stage(const PipelineOptions& o, Store* shared) {
     PrepareOptions p;
     p.recipes_dir = o.recipes_dir;
     p.output_dir = o.prepared();
@@ -203,14 +317,18 @@ StageReport run_prepare(const PipelineOptions& o) {
     p.logger = o.logger;
     p.progress = o.progress;
     p.progress_interval = o.progress_interval;
-    std::unique_ptr<Store> store;
+    std::optional<StageStore> store;
     if (!o.force) {
-        store = open_pipeline_store(o);
-        p.store = store.get();
+        store.emplace(o, shared);
+        p.store = store->get();
     }
     Preparer preparer(std::move(p));
     return preparer.prepare();
 }
+
+}  // namespace
+
+StageReport run_prepare(const PipelineOptions& o) { return prepare_stage(o, nullptr); }
 
 StageReport run_compile(const PipelineOptions& o) {
     CompileOptions c;
@@ -298,11 +416,13 @@ StageReport run_bundle(const PipelineOptions& o) {
     return report;
 }
 
-StageReport run_upload(const PipelineOptions& o) {
+namespace {
+
+StageReport upload_stage(const PipelineOptions& o, Store* shared) {
     StageReport report;
     report.stage = "upload";
     report.dry_run = o.dry_run;
-    auto store = open_pipeline_store(o);
+    StageStore store(o, shared);
     const std::string base = base_url_for(o, *store);
     auto bundled = o.bundled();
 
@@ -339,8 +459,7 @@ StageReport run_upload(const PipelineOptions& o) {
                 if (spec.wheel_name() != item.wheel) {
                     throw SpecError(sidecar_path.string(), {{"name", "describes " + spec.wheel_name()}});
                 }
-                auto sha = detail::sha256_file_hex(mhl);
-                if (!spec.mhl_sha256 || *spec.mhl_sha256 != sha || !spec.mhl_size || *spec.mhl_size != fs::file_size(mhl)) {
+                if (!spec.mhl_sha256 || !spec.mhl_size || *spec.mhl_size != fs::file_size(mhl)) {
                     throw SpecError(sidecar_path.string(), {{"mhl_sha256", "does not match " + mhl.filename().string() + " (re-run bundle)"}});
                 }
                 if (is_s3(o) && !o.allow_octave_builds && !spec.build_info_json.empty()) {
@@ -350,7 +469,7 @@ StageReport run_upload(const PipelineOptions& o) {
                         throw BuildError(spec.name, "was compiled with GNU Octave, whose MEX files do not load in MATLAB; pass --allow-octave-builds to upload it anyway");
                     }
                 }
-                spec.mhl_url = Bundler::mhl_url(base, item.wheel, sha, o.flat_urls);
+                spec.mhl_url = Bundler::mhl_url(base, item.wheel, *spec.mhl_sha256, o.flat_urls);
                 spec.mip_json_url.reset();
                 Upload u{std::move(spec), mhl, item.wheel, report.items.size(), true};
                 uploads.push_back(std::move(u));
@@ -411,6 +530,33 @@ StageReport run_upload(const PipelineOptions& o) {
             }
         }
     }
+    // Every bundle's bytes must still be the ones its sidecar names (hashed on all cores); the
+    // digest is then handed to the store, which signs it instead of hashing the file again.
+    {
+        std::vector<std::exception_ptr> bad(uploads.size());
+        detail::ParallelOptions par;
+        par.jobs = o.effective_jobs();
+        detail::run_parallel(
+            uploads.size(), par,
+            [&](std::size_t i) {
+                try {
+                    if (uploads[i].active && detail::sha256_file_hex(uploads[i].mhl) != *uploads[i].sidecar.mhl_sha256) {
+                        auto sidecar = uploads[i].mhl.string() + ".mip.json";
+                        throw SpecError(sidecar, {{"mhl_sha256", "does not match " + uploads[i].mhl.filename().string() +
+                                                                     " (re-run bundle)"}});
+                    }
+                } catch (...) {
+                    bad[i] = std::current_exception();
+                }
+                return true;
+            },
+            [] {});
+        for (std::size_t i = 0; i < uploads.size(); ++i) {
+            if (bad[i]) {
+                fail(uploads[i], bad[i]);
+            }
+        }
+    }
     if (o.dry_run) {
         for (auto& u : uploads) {
             if (u.active) {
@@ -424,90 +570,70 @@ StageReport run_upload(const PipelineOptions& o) {
         return report;
     }
     auto t0 = std::chrono::steady_clock::now();
-    auto put_phase = [&](const std::string& stage, auto make_request, auto on_result) {
-        std::vector<PutRequest> requests;
-        std::vector<Upload*> owners;
-        for (auto& u : uploads) {
-            if (u.active) {
-                requests.push_back(make_request(u));
-                owners.push_back(&u);
-            }
+    // Per package, in this order (mip-format §8.2): the write-once content-addressed bundle
+    // (an existing one of the same size is ours), the flat name as a server-side copy of it,
+    // then the sidecar. Under --flat-urls the flat name is uploaded directly. Each package
+    // moves to its next step as soon as its previous one landed.
+    std::vector<std::vector<PutRequest>> chains;
+    std::vector<Upload*> owners;
+    for (auto& u : uploads) {
+        if (!u.active) {
+            continue;
         }
-        if (requests.empty()) {
-            return;
+        std::vector<PutRequest> chain;
+        const std::string cas_key = "sha256/" + *u.sidecar.mhl_sha256 + "/" + u.wheel + ".mhl";
+        PutRequest flat;
+        flat.key = u.wheel + ".mhl";
+        flat.options = {"application/zip", "no-cache", false, {}, {}};
+        if (!o.flat_urls) {
+            PutRequest cas;
+            cas.key = cas_key;
+            cas.file = u.mhl;
+            cas.sha256 = *u.sidecar.mhl_sha256;
+            cas.options = {"application/zip", "public, max-age=31536000, immutable", true, {}, *u.sidecar.mhl_size};
+            chain.push_back(std::move(cas));
+            flat.copy_from = cas_key;
+        } else {
+            flat.file = u.mhl;
+            flat.sha256 = *u.sidecar.mhl_sha256;
         }
-        batch.stage = stage;
-        auto results = store->put_many(requests, batch);
+        chain.push_back(std::move(flat));
+        PutRequest sidecar;
+        sidecar.key = u.wheel + ".mhl.mip.json";
+        sidecar.data = u.sidecar.to_json();
+        sidecar.options = {"application/json", "no-cache", false, {}, {}};
+        chain.push_back(std::move(sidecar));
+        chains.push_back(std::move(chain));
+        owners.push_back(&u);
+    }
+    if (!chains.empty()) {
+        batch.stage = "upload";
+        auto results = store->put_chains(chains, batch);
         for (std::size_t i = 0; i < results.size(); ++i) {
-            report.items[owners[i]->item].attempts += results[i].attempts;
-            if (results[i].error) {
-                fail(*owners[i], results[i].error);
+            Upload& u = *owners[i];
+            auto& item = report.items[u.item];
+            std::exception_ptr error;
+            for (const auto& r : results[i]) {
+                item.attempts += r.attempts;
+                if (r.error && !error) {
+                    error = r.error;
+                }
+            }
+            if (error) {
+                fail(u, error);
                 continue;
             }
-            try {
-                on_result(*owners[i], results[i]);
-            } catch (...) {
-                fail(*owners[i], std::current_exception());
-            }
-        }
-    };
-    // 1. Content-addressed, write-once copy: what the index points at.
-    if (!o.flat_urls) {
-        put_phase(
-            "upload:sha256",
-            [](Upload& u) {
-                PutRequest r;
-                r.key = "sha256/" + *u.sidecar.mhl_sha256 + "/" + u.wheel + ".mhl";
-                r.file = u.mhl;
-                r.options = {"application/zip", "public, max-age=31536000, immutable", true, {}};
-                return r;
-            },
-            [&](Upload& u, const PutResult& r) {
-                if (r.precondition_failed) {
-                    auto info = store->head("sha256/" + *u.sidecar.mhl_sha256 + "/" + u.wheel + ".mhl");
-                    if (!info || info->size != *u.sidecar.mhl_size) {
-                        throw RemoteError("sha256/" + *u.sidecar.mhl_sha256 + "/" + u.wheel +
-                                              ".mhl exists with a different size",
-                                          RemoteErrorInfo{412, "PreconditionFailed", "", "", u.wheel, "PutObject"});
-                    }
-                }
-            });
-    }
-    if (stop_now()) {
-        return report;
-    }
-    // 2. The flat name (reference layout), replaced on rebuild.
-    put_phase(
-        "upload:mhl",
-        [](Upload& u) {
-            PutRequest r;
-            r.key = u.wheel + ".mhl";
-            r.file = u.mhl;
-            r.options = {"application/zip", "no-cache", false, {}};
-            return r;
-        },
-        [](Upload&, const PutResult&) {});
-    if (stop_now()) {
-        return report;
-    }
-    // 3. The sidecar, last: the index is assembled from sidecars only.
-    put_phase(
-        "upload:sidecar",
-        [](Upload& u) {
-            PutRequest r;
-            r.key = u.wheel + ".mhl.mip.json";
-            r.data = u.sidecar.to_json();
-            r.options = {"application/json", "no-cache", false, {}};
-            return r;
-        },
-        [&](Upload& u, const PutResult&) {
-            auto& item = report.items[u.item];
             item.status = ItemStatus::done;
             item.path = *u.sidecar.mhl_url;
             item.detail = "uploaded to " + store->describe();
             // Keep the local sidecar in step with what was published.
-            detail::write_file_atomic(fs::path(u.mhl.string() + ".mip.json"), u.sidecar.to_json());
-        });
+            try {
+                detail::write_file_atomic(fs::path(u.mhl.string() + ".mip.json"), chains[i].back().data);
+            } catch (...) {
+                fail(u, std::current_exception());
+            }
+        }
+    }
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (auto& item : report.items) {
         if (item.status == ItemStatus::done) {
@@ -517,8 +643,8 @@ StageReport run_upload(const PipelineOptions& o) {
     return report;
 }
 
-IndexReport run_index(const PipelineOptions& o) {
-    auto store = open_pipeline_store(o);
+IndexReport index_stage(const PipelineOptions& o, Store* shared) {
+    StageStore store(o, shared);
     IndexOptions io;
     io.base_url = base_url_for(o, *store);
     io.strict = o.strict;
@@ -544,6 +670,12 @@ IndexReport run_index(const PipelineOptions& o) {
     }
     return report;
 }
+
+}  // namespace
+
+StageReport run_upload(const PipelineOptions& o) { return upload_stage(o, nullptr); }
+
+IndexReport run_index(const PipelineOptions& o) { return index_stage(o, nullptr); }
 
 std::string IndexReport::to_json() const {
     Json j;
@@ -581,7 +713,10 @@ std::string PublishReport::to_json() const {
 PublishReport run_publish(const PipelineOptions& o) {
     PublishReport report;
     auto stage_ok = [&o](const StageReport& s) { return s.ok() || o.keep_going; };
-    report.stages.push_back(run_prepare(o));
+    // One store for every stage: its connections stay open, and the upload's check reuses the
+    // prepare stage's reads.
+    PublishStore store(open_pipeline_store(o));
+    report.stages.push_back(prepare_stage(o, &store));
     if (!stage_ok(report.stages.back())) {
         return report;
     }
@@ -596,14 +731,14 @@ PublishReport run_publish(const PipelineOptions& o) {
     if (!stage_ok(report.stages.back())) {
         return report;
     }
-    report.stages.push_back(run_upload(o));
+    report.stages.push_back(upload_stage(o, &store));
     // The index only after every upload succeeded: an earlier failure leaves the old index valid.
     bool all_ok = std::all_of(report.stages.begin(), report.stages.end(), [](const StageReport& s) { return s.ok(); });
     if (!all_ok) {
         o.logger.error("publish: not assembling the index because a stage failed; the previous index stays valid");
         return report;
     }
-    report.index = run_index(o);
+    report.index = index_stage(o, &store.inner());
     return report;
 }
 

@@ -143,6 +143,11 @@ std::string quote_etag(const std::string& etag) {
     return "\"" + etag + "\"";
 }
 
+bool is_sha256_hex(const std::string& s) {
+    return s.size() == 64 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 bool looks_like_md5(const std::string& etag) {
     return etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -386,6 +391,12 @@ public:
     void submit(CallPtr c) {
         if (!cancelling_) {
             ready_.push_back(std::move(c));
+        }
+    }
+    /// Queues a call ahead of every waiting one (e.g. the next listing page).
+    void submit_first(CallPtr c) {
+        if (!cancelling_) {
+            ready_.push_front(std::move(c));
         }
     }
 
@@ -784,7 +795,14 @@ struct PutJob : std::enable_shared_from_this<PutJob> {
     void begin() {
         out.key = request.key;
         key = impl.full_key(request.key);
+        if (!request.copy_from.empty()) {
+            copy_object();
+            return;
+        }
         try {
+            if (!request.sha256.empty() && !is_sha256_hex(request.sha256)) {
+                throw SpecError("put " + request.key, {{"sha256", "must be 64 lowercase hex digits"}});
+            }
             if (request.file) {
                 file = open_for_reading(*request.file, size);
             }
@@ -802,7 +820,10 @@ struct PutJob : std::enable_shared_from_this<PutJob> {
     void single_put() {
         auto c = make_call("PutObject", "PUT", key);
         c->has_body = true;
-        c->want_md5 = true;
+        // A known digest is signed as is (the server checks it); else hash the body, and keep
+        // its MD5 to check the ETag.
+        c->payload_hash = request.sha256;
+        c->want_md5 = request.sha256.empty();
         if (file) {
             c->file = file;
             c->file_path = *request.file;
@@ -827,7 +848,11 @@ struct PutJob : std::enable_shared_from_this<PutJob> {
             return;
         }
         if (c.status == 412) {
-            if (c.ambiguous && request.options.if_none_match) {
+            if (request.options.if_none_match && request.options.accept_existing_size) {
+                check_existing_size();
+                return;
+            }
+            if (c.ambiguous && request.options.if_none_match && !c.body_md5.empty()) {
                 // An earlier attempt may have landed: confirm with HEAD (ETag == our MD5).
                 confirm_landed(c.body_md5);
                 return;
@@ -865,6 +890,76 @@ struct PutJob : std::enable_shared_from_this<PutJob> {
         engine.submit(std::move(h));
     }
 
+    /// 412 on a create-only put of a content-addressed key: the object there must have our size.
+    void check_existing_size() {
+        auto h = head_call(impl, request.key);
+        auto self = shared_from_this();
+        h->done = [self](Call& call) {
+            self->out.attempts += call.attempts;
+            if (call.error) {
+                self->fail(call.error);
+                return;
+            }
+            self->accept_existing(call);
+        };
+        engine.submit(std::move(h));
+    }
+
+    /// After a HEAD of an existing object: accepted when its size is the expected one.
+    void accept_existing(const Call& head) {
+        const auto info = info_from_head(impl, head);
+        const auto expected = *request.options.accept_existing_size;
+        if (head.status == 200 && info.size == expected) {
+            out.precondition_failed = true;
+            out.etag = info.etag;
+            finish();
+            return;
+        }
+        fail(malformed(impl, head,
+                       head.status == 200
+                           ? "exists with a different size (" + std::to_string(info.size) +
+                                 " bytes, expected " + std::to_string(expected) + ")"
+                           : "answered 412 to a create-only put, but the object is not there"));
+    }
+
+    // --- CopyObject ---
+
+    void copy_object() {
+        auto c = make_call("CopyObject", "PUT", key);
+        c->has_body = true;  // empty: S3 wants a Content-Length on PUT
+        c->headers.push_back(
+            {"x-amz-copy-source", sv::object_path(impl.config.bucket, impl.full_key(request.copy_from))});
+        c->headers.push_back({"x-amz-metadata-directive", "REPLACE"});
+        add_put_headers(*c, request.options, true);
+        c->accepted = {};
+        if (request.options.if_none_match || !request.options.if_match.empty()) {
+            c->accepted = {412};
+        }
+        c->error_in_200 = true;  // a copy can fail after its 200 has started
+        auto self = shared_from_this();
+        c->done = [self](Call& call) {
+            self->out.attempts += call.attempts;
+            if (call.error) {
+                self->fail(call.error);
+                return;
+            }
+            if (call.status == 412) {
+                self->out.precondition_failed = true;
+                self->finish();
+                return;
+            }
+            try {
+                self->out.etag = s3::parse_copy_object(call.response_body());
+            } catch (const s3::S3XmlError& e) {
+                self->fail(malformed(self->impl, call, e.what()));
+                return;
+            }
+            self->out.written = true;
+            self->finish();
+        };
+        engine.submit(std::move(c));
+    }
+
     // --- multipart ---
 
     void begin_multipart() {
@@ -887,6 +982,10 @@ struct PutJob : std::enable_shared_from_this<PutJob> {
                 }
                 const PutOptions& opt = self->request.options;
                 const bool exists = call.status == 200;
+                if (exists && opt.if_none_match && opt.accept_existing_size) {
+                    self->accept_existing(call);
+                    return;
+                }
                 const bool ok = opt.if_none_match
                                     ? !exists
                                     : exists && s3::unquote_etag(call.header("etag")) ==
@@ -1107,6 +1206,7 @@ public:
             options_.progress(event_);
         }
     }
+    void add_to_total(std::size_t n) { event_.total += n; }
     void item_done(const std::string& key) {
         ++event_.done;
         event_.item = key;
@@ -1131,17 +1231,54 @@ private:
     ProgressEvent event_;
 };
 
+/// What a batch item reports: `step(key)` counts one finished request for progress;
+/// `operator()(key)` also ends the item, which lets the batch begin the next one.
+struct ItemDone {
+    BatchProgress* progress;
+    std::function<void()>* item_finished;
+    void step(const std::string& key) const { progress->item_done(key); }
+    void end() const { (*item_finished)(); }
+    void operator()(const std::string& key) const {
+        progress->item_done(key);
+        (*item_finished)();
+    }
+};
+
+/// Runs `submit(engine, i, done)` for i in [0, n): items begin as earlier ones finish, at most
+/// twice the request limit ahead (so a batch of 10,000 files holds a bounded number of open
+/// files), and `done` must be called once per item. `requests` is the progress total.
 template <typename Submit>
-void run_batch(ClientState& impl, std::size_t n, const BatchOptions& options, Submit submit) {
+void run_batch(ClientState& impl, std::size_t n, const BatchOptions& options, Submit submit,
+               std::size_t requests = 0) {
     const std::size_t limit =
         std::clamp<std::size_t>(std::min(options.max_in_flight, impl.config.max_in_flight), 1, 256);
-    BatchProgress progress(options, n);
+    BatchProgress progress(options, requests == 0 ? n : requests);
     Engine engine(impl, limit);
+    const std::size_t window = 2 * limit;
+    std::size_t next = 0;
+    std::size_t active = 0;
+    bool feeding = false;
+    std::function<void()> item_finished;
+    const ItemDone done{&progress, &item_finished};
+    // Not recursive: an item failing inside submit() only lowers `active` for the loop above it.
+    auto feed = [&] {
+        if (feeding) {
+            return;
+        }
+        feeding = true;
+        while (next < n && active < window) {
+            ++active;
+            submit(engine, next++, done);
+        }
+        feeding = false;
+    };
+    item_finished = [&] {
+        --active;
+        feed();
+    };
     progress.started();
     try {
-        for (std::size_t i = 0; i < n; ++i) {
-            submit(engine, i, [&progress](const std::string& key) { progress.item_done(key); });
-        }
+        feed();
         engine.run([&] { progress.tick(engine.retries()); }, options.progress_interval);
     } catch (...) {
         abort_leftovers(impl);
@@ -1288,7 +1425,91 @@ std::vector<PutResult> R2Client::put_many(const std::vector<PutRequest>& request
     return results;
 }
 
+std::vector<std::vector<PutResult>> R2Client::put_chains(const std::vector<std::vector<PutRequest>>& chains,
+                                                        const BatchOptions& options) {
+    std::lock_guard lock(impl_->operation_mutex);
+    std::vector<std::vector<PutResult>> results(chains.size());
+    std::size_t requests = 0;
+    for (std::size_t i = 0; i < chains.size(); ++i) {
+        results[i].resize(chains[i].size());
+        for (std::size_t k = 0; k < chains[i].size(); ++k) {
+            results[i][k].key = chains[i][k].key;
+        }
+        requests += chains[i].size();
+    }
+    // Step k's completion begins step k + 1; a failed step ends its chain (the rest count as
+    // done for progress, not attempted).
+    std::vector<std::function<void(std::size_t)>> step(chains.size());
+    run_batch(
+        *impl_, chains.size(), options,
+        [&](Engine& engine, std::size_t i, const ItemDone& done) {
+            step[i] = [this, &engine, &chains, &results, &step, i, done](std::size_t k) {
+                if (k == chains[i].size()) {
+                    done.end();
+                    return;
+                }
+                auto job = std::make_shared<PutJob>(
+                    *impl_, engine, chains[i][k], results[i][k], [&results, &step, i, k, done] {
+                        done.step(results[i][k].key);
+                        if (!results[i][k].error) {
+                            step[i](k + 1);
+                            return;
+                        }
+                        for (std::size_t rest = k + 1; rest < results[i].size(); ++rest) {
+                            done.step(results[i][rest].key);
+                        }
+                        done.end();
+                    });
+                job->begin();
+            };
+            step[i](0);
+        },
+        requests);
+    return results;
+}
+
 namespace {
+
+/// A finished GetObject as a GetResult (404 = absent, 304 = not modified).
+void fill_get_result(GetResult& r, Call& call, const std::string& if_none_match) {
+    r.attempts = call.attempts;
+    if (call.error) {
+        r.error = call.error;
+    } else if (call.status == 304) {
+        r.found = true;
+        r.not_modified = true;
+        r.etag = s3::unquote_etag(if_none_match);
+    } else if (call.status != 404) {
+        r.found = true;
+        r.data = std::move(call.exchange.response_body);
+        r.etag = s3::unquote_etag(call.header("etag"));
+    }
+}
+
+/// One ListObjectsV2 page request.
+CallPtr list_call(const std::string& s3_prefix, bool recursive, const std::string& token) {
+    auto c = make_call("ListObjectsV2", "GET", "");
+    c->query = {{"list-type", "2"}, {"max-keys", "1000"}};
+    if (!s3_prefix.empty()) {
+        c->query.push_back({"prefix", s3_prefix});
+    }
+    if (!recursive) {
+        c->query.push_back({"delimiter", "/"});
+    }
+    if (!token.empty()) {
+        c->query.push_back({"continuation-token", token});
+    }
+    return c;
+}
+
+/// A page's body, parsed; a malformed one is a RemoteError naming the request.
+s3::ListPage parse_page(const ClientState& impl, const Call& c) {
+    try {
+        return s3::parse_list_objects_v2(c.response_body());
+    } catch (const s3::S3XmlError& e) {
+        std::rethrow_exception(malformed(impl, c, e.what()));
+    }
+}
 
 CallPtr get_call(const ClientState& impl,
                  const std::string& key,
@@ -1321,20 +1542,8 @@ std::vector<GetResult> R2Client::get_many(const std::vector<GetRequest>& request
         auto c = get_call(*impl_, requests[i].key, requests[i].if_none_match);
         results[i].key = requests[i].key;
         c->done = [&results, &requests, i, done](Call& call) {
-            GetResult& r = results[i];
-            r.attempts = call.attempts;
-            if (call.error) {
-                r.error = call.error;
-            } else if (call.status == 304) {
-                r.found = true;
-                r.not_modified = true;
-                r.etag = s3::unquote_etag(requests[i].if_none_match);
-            } else if (call.status != 404) {
-                r.found = true;
-                r.data = std::move(call.exchange.response_body);
-                r.etag = s3::unquote_etag(call.header("etag"));
-            }
-            done(r.key);
+            fill_get_result(results[i], call, requests[i].if_none_match);
+            done(results[i].key);
         };
         engine.submit(std::move(c));
     });
@@ -1413,24 +1622,9 @@ std::vector<ObjectInfo> R2Client::list(const std::string& prefix, bool recursive
     std::string token;
     std::set<std::string> seen_tokens;
     for (;;) {
-        auto c = make_call("ListObjectsV2", "GET", "");
-        c->query = {{"list-type", "2"}, {"max-keys", "1000"}};
-        if (!s3_prefix.empty()) {
-            c->query.push_back({"prefix", s3_prefix});
-        }
-        if (!recursive) {
-            c->query.push_back({"delimiter", "/"});
-        }
-        if (!token.empty()) {
-            c->query.push_back({"continuation-token", token});
-        }
+        auto c = list_call(s3_prefix, recursive, token);
         run_one(*impl_, c);
-        s3::ListPage page;
-        try {
-            page = s3::parse_list_objects_v2(c->response_body());
-        } catch (const s3::S3XmlError& e) {
-            std::rethrow_exception(malformed(*impl_, *c, e.what()));
-        }
+        s3::ListPage page = parse_page(*impl_, *c);
         for (auto& o : page.objects) {
             o.key = impl_->relative_key(o.key);
             out.push_back(std::move(o));
@@ -1447,6 +1641,63 @@ std::vector<ObjectInfo> R2Client::list(const std::string& prefix, bool recursive
     std::sort(out.begin(), out.end(),
               [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
     return out;
+}
+
+std::vector<ListedObject> R2Client::list_and_get(const std::string& prefix, bool recursive,
+                                                 const ListedGetFilter& want, const BatchOptions& options) {
+    std::lock_guard lock(impl_->operation_mutex);
+    const std::string s3_prefix = impl_->config.prefix.empty() ? prefix : impl_->config.prefix + "/" + prefix;
+    const std::size_t limit =
+        std::clamp<std::size_t>(std::min(options.max_in_flight, impl_->config.max_in_flight), 1, 256);
+    BatchProgress progress(options, 0);  // the total grows page by page
+    Engine engine(*impl_, limit);
+    std::deque<ListedObject> out;  // stable addresses for the GETs' continuations
+    std::set<std::string> seen_tokens;
+    std::function<void(const std::string&)> request_page = [&](const std::string& token) {
+        auto c = list_call(s3_prefix, recursive, token);
+        c->done = [&](Call& call) {
+            if (call.error) {
+                std::rethrow_exception(call.error);  // ends the run with this error
+            }
+            s3::ListPage page = parse_page(*impl_, call);
+            // The next page first, ahead of this page's GETs.
+            if (page.truncated) {
+                if (!seen_tokens.insert(page.next_continuation_token).second) {
+                    std::rethrow_exception(malformed(*impl_, call, "ListObjectsV2 repeated a continuation token"));
+                }
+                request_page(page.next_continuation_token);
+            }
+            std::size_t wanted = 0;
+            for (auto& o : page.objects) {
+                o.key = impl_->relative_key(o.key);
+                out.push_back({std::move(o), std::nullopt});
+                ListedObject& slot = out.back();
+                auto request = want(slot.info);
+                if (!request) {
+                    continue;
+                }
+                ++wanted;
+                slot.got.emplace();
+                slot.got->key = request->key;
+                auto g = get_call(*impl_, request->key, request->if_none_match);
+                g->done = [&slot, &progress, inm = request->if_none_match](Call& got) {
+                    fill_get_result(*slot.got, got, inm);
+                    progress.item_done(slot.got->key);
+                };
+                engine.submit(std::move(g));
+            }
+            progress.add_to_total(wanted);
+        };
+        engine.submit_first(std::move(c));
+    };
+    progress.started();
+    request_page("");
+    engine.run([&] { progress.tick(engine.retries()); }, options.progress_interval);
+    progress.finished(engine.retries());
+    std::vector<ListedObject> sorted(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
+    std::sort(sorted.begin(), sorted.end(),
+              [](const ListedObject& a, const ListedObject& b) { return a.info.key < b.info.key; });
+    return sorted;
 }
 
 void R2Client::remove(const std::string& key) {

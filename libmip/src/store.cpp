@@ -99,6 +99,55 @@ std::vector<HeadResult> Store::head_many(const std::vector<std::string>& keys, c
     });
 }
 
+std::vector<ListedObject> Store::list_and_get(const std::string& prefix, bool recursive, const ListedGetFilter& want,
+                                             const BatchOptions& options) {
+    std::vector<ListedObject> out;
+    std::vector<GetRequest> requests;
+    std::vector<std::size_t> owners;
+    for (auto& info : list(prefix, recursive)) {
+        out.push_back({std::move(info), std::nullopt});
+        if (auto r = want(out.back().info)) {
+            requests.push_back(std::move(*r));
+            owners.push_back(out.size() - 1);
+        }
+    }
+    auto got = get_many(requests, options);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        out[owners[i]].got = std::move(got[i]);
+    }
+    return out;
+}
+
+std::vector<std::vector<PutResult>> Store::put_chains(const std::vector<std::vector<PutRequest>>& chains,
+                                                     const BatchOptions& options) {
+    std::vector<std::vector<PutResult>> results(chains.size());
+    std::size_t steps = 0;
+    for (std::size_t c = 0; c < chains.size(); ++c) {
+        results[c].resize(chains[c].size());
+        for (std::size_t s = 0; s < chains[c].size(); ++s) {
+            results[c][s].key = chains[c][s].key;
+        }
+        steps = std::max(steps, chains[c].size());
+    }
+    std::vector<bool> alive(chains.size(), true);
+    for (std::size_t s = 0; s < steps; ++s) {
+        std::vector<PutRequest> requests;
+        std::vector<std::size_t> owners;
+        for (std::size_t c = 0; c < chains.size(); ++c) {
+            if (alive[c] && s < chains[c].size()) {
+                requests.push_back(chains[c][s]);
+                owners.push_back(c);
+            }
+        }
+        auto step = put_many(requests, options);
+        for (std::size_t i = 0; i < step.size(); ++i) {
+            alive[owners[i]] = !step[i].error;
+            results[owners[i]][s] = std::move(step[i]);
+        }
+    }
+    return results;
+}
+
 std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options) {
     if (url.empty()) {
         throw SpecError("--store", {{"store", "must not be empty"}});

@@ -580,3 +580,46 @@ TEST_CASE("open_store opens local directories and refuses other schemes", "[loca
         REQUIRE_THROWS_AS(mip::open_store(url), mip::SpecError);
     }
 }
+
+TEST_CASE("copy_from and accept_existing_size and put chains on a local store", "[local_store]") {
+    TempDir tmp;
+    LocalStore store(tmp / "store");
+    const std::string bytes = "bundle bytes";
+    const mip::PutOptions cas{.if_none_match = true, .accept_existing_size = bytes.size()};
+    CHECK(put_bytes(store, "sha256/ab/p.mhl", bytes, cas).written);
+    // The same content-addressed key again: accepted, not an error, bytes kept.
+    auto again = put_bytes(store, "sha256/ab/p.mhl", "other bytes!", cas);
+    CHECK(again.precondition_failed);
+    CHECK_FALSE(again.written);
+    // An existing object of another size is an error naming the key and both sizes.
+    mip::PutOptions wrong_size = cas;
+    wrong_size.accept_existing_size = 3;
+    REQUIRE_THROWS_WITH(put_bytes(store, "sha256/ab/p.mhl", "abc", wrong_size),
+                        Catch::Contains("sha256/ab/p.mhl") && Catch::Contains("different size") &&
+                            Catch::Contains("12 bytes, expected 3"));
+
+    PutRequest copy;
+    copy.key = "p.mhl";
+    copy.copy_from = "sha256/ab/p.mhl";
+    CHECK(store.put(copy).written);
+    CHECK(store.get("p.mhl") == bytes);
+    copy.copy_from = "sha256/missing/p.mhl";
+    REQUIRE_THROWS_AS(store.put(copy), mip::RemoteError);
+
+    // Chains: step 2 follows step 1; a failed step ends its chain, the rest is not attempted.
+    std::vector<std::vector<PutRequest>> chains(2);
+    chains[0] = {{.key = "sha256/cd/q.mhl", .data = "q bytes", .options = cas},
+                 {.key = "q.mhl", .copy_from = "sha256/cd/q.mhl"},
+                 {.key = "q.mhl.mip.json", .data = "{}"}};
+    chains[1] = {{.key = "r.mhl", .copy_from = "sha256/nowhere/r.mhl"}, {.key = "r.mhl.mip.json", .data = "{}"}};
+    auto results = store.put_chains(chains);
+    REQUIRE(results.size() == 2);
+    REQUIRE(results[0].size() == 3);
+    CHECK(results[0][2].written);
+    CHECK(store.get("q.mhl") == std::string("q bytes"));
+    CHECK(results[1][0].error);
+    CHECK(results[1][1].attempts == 0);
+    CHECK_FALSE(results[1][1].error);
+    CHECK_FALSE(store.head("r.mhl.mip.json"));
+    CHECK(temp_leftovers(store.root()).empty());
+}

@@ -581,6 +581,66 @@ TEST_CASE("R2Client lists more than 1,000 keys page by page", "[r2][integration]
     (void)client.put({.key = "k/sub/deeper.json", .data = "d"});
     CHECK(client.list("k/", false).size() == keys.size());
     CHECK(client.list("k/", true).size() == keys.size() + 1);
+
+    // list_and_get: every listed key, the wanted ones with their bodies (one with a matching
+    // If-None-Match), and page 2 requested before page 1's GETs are all answered.
+    const auto before = servers.records().size();
+    std::uint64_t finished_total = 0;
+    mip::BatchOptions options;
+    options.progress = [&](const mip::ProgressEvent& e) {
+        if (e.phase == mip::ProgressPhase::finished) {
+            finished_total = e.total;
+        }
+    };
+    const std::string etag_of_7 = client.head("k/00007.json")->etag;
+    // Page 2 answers 0.5 s late: page 1's GETs must be answered meanwhile.
+    servers.fault(json::array({{{"method", "GET"}, {"query_contains", "continuation-token"},
+                                {"action", "delay"}, {"seconds", 0.5}}}));
+    const auto got = client.list_and_get(
+        "k/", false,
+        [&](const mip::ObjectInfo& o) -> std::optional<mip::GetRequest> {
+            if (o.key.back() == '5') {
+                return std::nullopt;  // not wanted
+            }
+            return mip::GetRequest{o.key, o.key == "k/00007.json" ? etag_of_7 : ""};
+        },
+        options);
+    REQUIRE(got.size() == keys.size());
+    std::size_t fetched = 0;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        INFO(keys[i]);
+        CHECK(got[i].info.key == keys[i]);
+        if (keys[i].back() == '5') {
+            CHECK_FALSE(got[i].got);
+            continue;
+        }
+        REQUIRE(got[i].got);
+        CHECK_FALSE(got[i].got->error);
+        ++fetched;
+        if (keys[i] == "k/00007.json") {
+            CHECK(got[i].got->not_modified);
+        } else {
+            CHECK(got[i].got->data == std::to_string(i));
+        }
+    }
+    CHECK(finished_total == fetched);
+    const auto later = servers.records();
+    std::size_t page2 = 0;
+    std::size_t gets_before_page2 = 0;
+    for (std::size_t k = before; k < later.size(); ++k) {
+        const auto q = later[k]["query"].get<std::string>();
+        if (q.find("continuation-token=") != std::string::npos) {
+            page2 = k;
+            break;
+        }
+        if (later[k]["method"] == "GET" && q.empty()) {
+            ++gets_before_page2;
+        }
+    }
+    REQUIRE(page2 > 0);
+    // The proxy logs each request when it is answered: page 1's GETs run while page 2 is
+    // delayed (a sequential list-then-get would show none before it).
+    CHECK(gets_before_page2 > 0);
     require_clean_log(servers);
 }
 
@@ -882,4 +942,116 @@ TEST_CASE("open_store builds an R2Client from an s3:// URL and the environment",
     CHECK_THROWS_AS(mip::open_store("s3:///nobucket", {.endpoint = servers.endpoint()}),
                     mip::SpecError);
     require_clean_log(servers);
+}
+
+TEST_CASE("R2Client CopyObject and known digests and put chains through the verifying proxy",
+          "[r2][integration]") {
+    mip::detail::TempDir tmp;
+    S3Servers servers(tmp.path() / "s3");
+    mip::R2Client client(servers.config("chains"));
+    const std::string bytes = random_bytes(200 * 1024, 7);
+    const std::string digest = mip::detail::sha256_hex(bytes);
+    write_bytes(tmp.path() / "p.mhl", bytes);
+    const mip::PutOptions cas{.if_none_match = true, .accept_existing_size = bytes.size()};
+
+    // A known digest is signed as given (the proxy re-hashes the body and agrees)...
+    auto put = client.put({.key = "sha256/h/p.mhl", .file = tmp.path() / "p.mhl", .sha256 = digest, .options = cas});
+    CHECK(put.written);
+    // ...a wrong one is refused by the server, as S3 and R2 do.
+    const std::string wrong(64, 'a');
+    REQUIRE_THROWS_AS(client.put({.key = "other.mhl", .file = tmp.path() / "p.mhl", .sha256 = wrong}),
+                      mip::RemoteError);
+    REQUIRE_THROWS_AS(client.put({.key = "other.mhl", .data = "x", .sha256 = "not-a-digest"}), mip::SpecError);
+    CHECK_FALSE(client.head("other.mhl"));
+
+    // The same content-addressed key again is accepted; another size is an error.
+    auto again = client.put({.key = "sha256/h/p.mhl", .data = bytes, .options = cas});
+    CHECK(again.precondition_failed);
+    CHECK_FALSE(again.written);
+    mip::PutOptions wrong_size = cas;
+    wrong_size.accept_existing_size = 5;
+    REQUIRE_THROWS_WITH(client.put({.key = "sha256/h/p.mhl", .data = "12345", .options = wrong_size}),
+                        Catch::Contains("different size"));
+
+    // CopyObject: no body sent, new metadata, same bytes.
+    auto copy = client.put({.key = "p.mhl",
+                            .copy_from = "sha256/h/p.mhl",
+                            .options = {.content_type = "application/zip", .cache_control = "no-cache"}});
+    CHECK(copy.written);
+    CHECK(copy.etag == client.head("sha256/h/p.mhl")->etag);
+    CHECK(client.get("p.mhl") == bytes);
+    REQUIRE_THROWS_AS(client.put({.key = "q.mhl", .copy_from = "sha256/none/q.mhl"}), mip::RemoteError);
+    {
+        const auto records = servers.records();
+        const auto it = std::find_if(records.begin(), records.end(), [](const json& r) {
+            return r["method"] == "PUT" && r["path"].get<std::string>().find("/chains/p.mhl") != std::string::npos &&
+                   r["status"] == 200;
+        });
+        REQUIRE(it != records.end());
+        CHECK((*it)["body_bytes"] == 0);
+        CHECK((*it)["cache_control"] == "no-cache");
+    }
+
+    // Chains: each step after the previous one; a failure ends the chain.
+    std::vector<std::vector<mip::PutRequest>> chains;
+    for (int i = 0; i < 6; ++i) {
+        const std::string n = "c" + std::to_string(i);
+        const std::string body = bytes + n;
+        write_bytes(tmp.path() / n, body);
+        const std::string d = mip::detail::sha256_hex(body);
+        chains.push_back({{.key = "sha256/" + d + "/" + n + ".mhl",
+                           .file = tmp.path() / n,
+                           .sha256 = i == 3 ? wrong : d,
+                           .options = {.if_none_match = true, .accept_existing_size = body.size()}},
+                          {.key = n + ".mhl", .copy_from = "sha256/" + d + "/" + n + ".mhl"},
+                          {.key = n + ".mhl.mip.json", .data = "{\"n\": \"" + n + "\"}"}});
+    }
+    std::uint64_t finished_done = 0;
+    std::uint64_t finished_total = 0;
+    mip::BatchOptions options;
+    options.max_in_flight = 4;
+    options.progress = [&](const mip::ProgressEvent& e) {
+        if (e.phase == mip::ProgressPhase::finished) {
+            finished_done = e.done;
+            finished_total = e.total;
+        }
+    };
+    const auto results = client.put_chains(chains, options);
+    CHECK(finished_total == 18);
+    CHECK(finished_done == 18);
+    for (int i = 0; i < 6; ++i) {
+        const std::string n = "c" + std::to_string(i);
+        INFO(n);
+        if (i == 3) {
+            CHECK(results[3][0].error);
+            CHECK(results[3][1].attempts == 0);
+            CHECK(results[3][2].attempts == 0);
+            CHECK_FALSE(client.head(n + ".mhl"));
+            CHECK_FALSE(client.head(n + ".mhl.mip.json"));
+            continue;
+        }
+        CHECK(results[static_cast<std::size_t>(i)][2].written);
+        CHECK(client.get(n + ".mhl") == bytes + n);
+        // Order on the wire: the bundle, then its copy, then the sidecar.
+        const auto records = servers.records();
+        auto position = [&](const std::string& suffix) {
+            for (std::size_t k = 0; k < records.size(); ++k) {
+                const auto path = records[k]["path"].get<std::string>();
+                if (records[k]["method"] == "PUT" && path.size() >= suffix.size() &&
+                    path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                    return k;
+                }
+            }
+            return records.size();
+        };
+        const auto cas_at = position("/" + n + ".mhl");  // the sha256/ key ends the same way
+        const auto flat_at = position("/chains/" + n + ".mhl");
+        const auto sidecar_at = position("/" + n + ".mhl.mip.json");
+        CHECK(cas_at < flat_at);
+        CHECK(flat_at < sidecar_at);
+        CHECK(sidecar_at < records.size());
+    }
+    for (const auto& r : servers.records()) {
+        CHECK(r["expect"].is_null());
+    }
 }

@@ -105,19 +105,20 @@ LOCAL_POINTS = [
     ("prepare", ": done — built", None),
     ("bundle", "bundled crl", None),
     ("bundle", "bundle: ", 2),
-    ("upload:sha256", "upload:sha256: 0/", 1),
-    ("upload:mhl", "upload:mhl: 0/", 1),
-    ("upload:sidecar", "upload:sidecar: 0/", 1),
+    # A local store runs the per-package chains step by step: bundle, flat copy, sidecar.
+    ("upload:bundles", "upload: 0/", 1),
+    ("upload:flat-copies", "upload: 0/", 2),
+    ("upload:sidecars", "upload: 0/", 3),
     ("index", "index: 0/", 1),
 ]
 
 S3_POINTS = [
     ("prepare", "GetObject s3://test/", None),
     ("bundle", "bundled crs", None),
-    ("upload:check", "GetObject s3://test/", None),
-    ("upload:sha256", "PutObject s3://test/crash", None),
-    ("upload:mhl", "PutObject s3://test/crash", None),
-    ("upload:sidecar", "PutObject s3://test/crash", None),
+    # (publish's upload check sends nothing: it reuses the prepare stage's reads)
+    # One pipelined batch: each package's bundle PUT, then its flat CopyObject, then its sidecar.
+    ("upload", "PutObject s3://test/crash", None),
+    ("upload", "CopyObject s3://test/crash", None),
     ("index", "ListObjectsV2", 1),
 ]
 
@@ -173,7 +174,7 @@ def test_rerun_removes_temp_files_of_a_killed_run(tmp_path, recipes, mip_build_e
     assert temp_leftovers(build) == []
 
 
-@pytest.mark.parametrize("stage,marker,k", S3_POINTS, ids=[f"s3-{p[0]}" for p in S3_POINTS])
+@pytest.mark.parametrize("stage,marker,k", S3_POINTS, ids=[f"s3-{p[0]}-{p[1].split()[0]}" for p in S3_POINTS])
 def test_sigkill_then_rerun_s3_store(stage, marker, k, tmp_path, recipes, mip_build_exe, stack):
     build = tmp_path / "build"
     prefix = f"crash{S3_POINTS.index((stage, marker, k))}/packages"

@@ -81,8 +81,10 @@ def test_publish_100_packages_through_20_percent_faults(tmp_path, run_cli, stack
     print_figures("20% run", stats, f"; exit {r.returncode}")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
 
-    # The plan really was ~20% of requests, and every kind of fault happened.
-    assert stats["requests"] >= 700
+    # The plan really was ~20% of requests, and every kind of fault happened. At least 501
+    # requests reach the proxy without faults: 100 sidecar reads (prepare's cache check, reused
+    # by the upload), 100 × (bundle PUT, flat CopyObject, sidecar PUT), a listing and 100 GETs.
+    assert stats["requests"] - stats["faulted"] >= 501, stats
     assert 0.12 * stats["requests"] <= stats["faulted"] <= 0.3 * stats["requests"], stats
     for kind in ("500", "503", "429", "reset", "truncate", "stall"):
         assert stats["by_kind"][kind] > 0, (kind, stats)

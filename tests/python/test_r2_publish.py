@@ -116,3 +116,32 @@ def test_publish_to_s3_matches_a_local_publish(tmp_path, run_cli, source_dir, st
         if "/sha256/" in r["path"]:
             assert r["if_none_match"] == "*", r
             assert "immutable" in (r["cache_control"] or ""), r
+
+    # Per package, in order: the create-only bundle (its known digest signed as the payload
+    # hash), the flat name as a server-side copy (no body), then the sidecar.
+    # Before the first write, publish reads each published sidecar once: the upload's check
+    # reuses the prepare stage's read (the index reads the new ones afterwards).
+    first_put = next(i for i, r in enumerate(records) if r["method"] == "PUT")
+    sidecar_gets = {}
+    for r in records[:first_put]:
+        if r["method"] == "GET" and r["path"].endswith(".mhl.mip.json") and not r["query"]:
+            sidecar_gets[r["path"]] = sidecar_gets.get(r["path"], 0) + 1
+    assert len(sidecar_gets) == len(selection) // 2, sidecar_gets
+    assert set(sidecar_gets.values()) == {1}, sidecar_gets
+    for entry in remote_index["packages"]:
+        wheel = "-".join(entry[k] for k in ("name", "version", "matlab_tag", "abi_tag", "platform_tag"))
+        position = {}
+        for i, r in enumerate(records):
+            if r["method"] != "PUT" or r["status"] != 200:
+                continue
+            if r["path"].endswith(f"/sha256/{entry['mhl_sha256']}/{wheel}.mhl"):
+                position["bundle"] = i
+                assert r["content_sha256"] == entry["mhl_sha256"], r
+                assert r["body_bytes"] == entry["mhl_size"], r
+            elif r["path"].endswith(f"/core/packages/{wheel}.mhl"):
+                position["flat"] = i
+                assert r["body_bytes"] == 0, r  # CopyObject: the bytes are not sent twice
+                assert r["cache_control"] == "no-cache", r
+            elif r["path"].endswith(f"/core/packages/{wheel}.mhl.mip.json"):
+                position["sidecar"] = i
+        assert position["bundle"] < position["flat"] < position["sidecar"], (wheel, position)

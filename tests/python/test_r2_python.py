@@ -57,6 +57,33 @@ def test_conditional_put_answers_412_as_a_result(stack):
     assert c.get("once.txt") == b"first"
 
 
+def test_copy_known_digest_and_content_addressed_puts(stack, tmp_path):
+    c = client(stack)
+    body = os.urandom(70_000)
+    digest = hashlib.sha256(body).hexdigest()
+    (tmp_path / "b.mhl").write_bytes(body)
+    cas = f"sha256/{digest}/b.mhl"
+    r = c.put(cas, file=tmp_path / "b.mhl", sha256=digest, if_none_match=True,
+              accept_existing_size=len(body))
+    assert r.written
+    again = c.put(cas, body, if_none_match=True, accept_existing_size=len(body))
+    assert again.precondition_failed and not again.written
+    with pytest.raises(mip_native.RemoteError, match="different size"):
+        c.put(cas, b"short", if_none_match=True, accept_existing_size=5)
+    # A wrong digest is refused by the (verifying) server; nothing is written.
+    with pytest.raises(mip_native.RemoteError):
+        c.put("wrong.mhl", body, sha256="0" * 64)
+    assert c.head("wrong.mhl") is None
+    copied = c.put("b.mhl", copy_from=cas, content_type="application/zip", cache_control="no-cache")
+    assert copied.written and c.get("b.mhl") == body
+    with pytest.raises(ValueError):
+        c.put("x", b"data", copy_from=cas)
+    # The same API on a local store.
+    local = mip_native.LocalStore(tmp_path / "store")
+    assert local.put(cas, body, if_none_match=True, accept_existing_size=len(body)).written
+    assert local.put("b.mhl", copy_from=cas).written and local.get("b.mhl") == body
+
+
 def test_multipart_upload_reads_back_byte_identical(stack, tmp_path):
     data = os.urandom(5 * 1024 * 1024 * 2 + 12345)  # three parts of 5 MiB at the minimum size
     src = tmp_path / "big.bin"

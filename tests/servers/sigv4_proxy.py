@@ -19,7 +19,7 @@ R2 mode (default on): never sends `100 Continue` (logs any `Expect`), caps ListO
 
 Test hooks (unsigned, under /__proxy__/): POST /__proxy__/faults with a JSON list of faults,
 each {"method": "PUT", "path_contains": "...", "query_contains": "...", "count": 1,
-"action": "status"|"reset"|"reset_after", "status": 503, "code": "SlowDown", "retry_after": "0"};
+"action": "status"|"reset"|"reset_after"|"delay" ("seconds": answer normally, that much later), "status": 503, "code": "SlowDown", "retry_after": "0"};
 DELETE /__proxy__/faults clears them. Faults apply after a successful signature check;
 "reset" drops the connection instead of forwarding, "reset_after" forwards and then drops it
 (the request landed, its answer is lost).
@@ -351,6 +351,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         state = self.state
         fault = state.take_fault(self.command, raw_path, raw_query)
         lose_answer = False
+        if fault and fault.get("action") == "delay":  # a slow but correct answer
+            time.sleep(float(fault.get("seconds", 0.5)))
+            fault = None
         if fault:
             self.fault_injected = True
             if fault.get("action") == "reset":

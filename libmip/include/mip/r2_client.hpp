@@ -128,10 +128,12 @@ public:
     /// "" (an R2 bucket's public URL is not derivable from its API endpoint).
     [[nodiscard]] std::string default_base_url() const override;
 
-    /// PutObject from `data`, or streamed from `file` (never read whole into memory); files of
+    /// PutObject from `data`, or streamed from `file` (never read whole into memory), or
+    /// CopyObject from `copy_from`; files of
     /// at least `multipart_threshold` bytes go multipart (parts in parallel, aborted on failure;
     /// conditions are checked with a HEAD first). `x-amz-content-sha256` carries the body's
-    /// SHA-256; a single-part upload's ETag is checked against its MD5.
+    /// SHA-256 (the request's `sha256` when given, else computed); when computed, a single-part
+    /// upload's ETag is also checked against the body's MD5.
     PutResult put(const PutRequest& request) override;
     [[nodiscard]] std::optional<std::string> get(const std::string& key) override;
     bool get_to_file(const std::string& key, const std::filesystem::path& destination) override;
@@ -145,6 +147,15 @@ public:
     /// Up to `min(options.max_in_flight, config.max_in_flight)` requests at once.
     [[nodiscard]] std::vector<PutResult> put_many(const std::vector<PutRequest>& requests,
                                                   const BatchOptions& options = {}) override;
+    /// Each chain's next step starts as soon as its previous one succeeded, all on the same
+    /// connections (no waiting for the slowest package between steps).
+    [[nodiscard]] std::vector<std::vector<PutResult>> put_chains(
+        const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options = {}) override;
+    /// ListObjectsV2 pages, each next page requested ahead of the GETs the previous one
+    /// produced, which run meanwhile on the other connections.
+    [[nodiscard]] std::vector<ListedObject> list_and_get(const std::string& prefix, bool recursive,
+                                                         const ListedGetFilter& want,
+                                                         const BatchOptions& options = {}) override;
     [[nodiscard]] std::vector<GetResult> get_many(const std::vector<GetRequest>& requests,
                                                   const BatchOptions& options = {}) override;
     [[nodiscard]] std::vector<HeadResult> head_many(const std::vector<std::string>& keys,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,12 +32,23 @@ struct PutOptions {
     std::string cache_control;  ///< "" = none
     bool if_none_match = false;  ///< create only (`If-None-Match: *`)
     std::string if_match;        ///< replace only this ETag ("" = unconditional)
+    /// With `if_none_match`, for content-addressed keys: an object already there with exactly
+    /// this many bytes is accepted as this content (`precondition_failed`, no error); one of
+    /// any other size is a `RemoteError` ("exists with a different size").
+    std::optional<std::uint64_t> accept_existing_size;
 };
 
 struct PutRequest {
     std::string key;
     std::optional<std::filesystem::path> file;  ///< stream this file, or else...
-    std::string data;                           ///< ...upload these bytes
+    std::string data;                           ///< ...upload these bytes, or else...
+    /// ...copy this object of the same store (S3 CopyObject: no bytes are sent; the options'
+    /// content type and cache control replace the source's).
+    std::string copy_from;
+    /// The body's SHA-256 (64 lowercase hex digits) when the caller already knows it, e.g. a
+    /// bundle's `mhl_sha256`. The S3 client then signs it instead of reading the file to hash
+    /// it, and the server's check of `x-amz-content-sha256` guards the bytes ("" = compute).
+    std::string sha256;
     PutOptions options;
 };
 
@@ -70,6 +82,15 @@ struct HeadResult {
     std::uint32_t attempts = 0;
     std::exception_ptr error;
 };
+
+/// One object of a `list_and_get` listing, with its body when it was asked for.
+struct ListedObject {
+    ObjectInfo info;
+    std::optional<GetResult> got;  ///< set when `want` returned a request for it
+};
+
+/// For `list_and_get`: the GET to make for a listed object, or nullopt to skip it.
+using ListedGetFilter = std::function<std::optional<GetRequest>(const ObjectInfo&)>;
 
 struct BatchOptions {
     std::size_t max_in_flight = 32;  ///< requests in flight at once (stores may cap it)
@@ -116,6 +137,21 @@ public:
                                                           const BatchOptions& options = {});
     [[nodiscard]] virtual std::vector<HeadResult> head_many(const std::vector<std::string>& keys,
                                                             const BatchOptions& options = {});
+    /// Chains of puts: each chain's steps run in order, a step starting once the one before
+    /// succeeded (a 412 is not a failure); chains run concurrently. The first failed step ends
+    /// its chain: later steps are not attempted (`attempts == 0`, no error). Results are
+    /// `[chain][step]`. Publishing uses it for "bundle, then its flat copy, then its sidecar"
+    /// per package without waiting for every package at each step. The default runs step 1 of
+    /// every chain as one `put_many`, then step 2, ...; network stores pipeline each chain.
+    /// `list(prefix, recursive)` and a GET of every listed object `want` asks for. Network
+    /// stores start the GETs of each listing page while the next page is being fetched, so a
+    /// long listing costs about one page of waiting instead of all of them. Results sorted by
+    /// key; `want` runs on the calling thread. The default lists, then calls `get_many`.
+    [[nodiscard]] virtual std::vector<ListedObject> list_and_get(const std::string& prefix, bool recursive,
+                                                                 const ListedGetFilter& want,
+                                                                 const BatchOptions& options = {});
+    [[nodiscard]] virtual std::vector<std::vector<PutResult>> put_chains(
+        const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options = {});
 };
 
 struct StoreOptions {

@@ -143,6 +143,15 @@ std::string parse_complete_multipart(std::string_view body) {
     return unquote_etag(text(root, "ETag"));
 }
 
+std::string parse_copy_object(std::string_view body) {
+    const auto doc = load(body, "CopyObject");
+    const auto root = doc.document_element();
+    if (local_name(root) != "CopyObjectResult") {
+        throw S3XmlError("unexpected CopyObject document <" + std::string(root.name()) + ">");
+    }
+    return unquote_etag(text(root, "ETag"));
+}
+
 std::string complete_multipart_body(
     const std::vector<std::pair<std::uint32_t, std::string>>& parts) {
     std::string out =

@@ -45,6 +45,9 @@ struct ListPage {
 /// parse_error(), which callers check first.
 [[nodiscard]] std::string parse_complete_multipart(std::string_view body);
 
+/// ETag of a CopyObjectResult (unquoted).
+[[nodiscard]] std::string parse_copy_object(std::string_view body);
+
 /// `<CompleteMultipartUpload>` with one `<Part>` per (part number, ETag as returned).
 [[nodiscard]] std::string complete_multipart_body(
     const std::vector<std::pair<std::uint32_t, std::string>>& parts);
