@@ -69,6 +69,10 @@ std::unique_ptr<Store> open_pipeline_store(const PipelineOptions& o) {
     return open_store(o.store_url(), so);
 }
 
+/// The upload check lists the store instead of reading each sidecar above this many packages
+/// (one round of requests at the default 32 in flight).
+constexpr std::size_t check_by_listing_above = 32;
+
 bool is_s3(const PipelineOptions& o) { return o.store_url().rfind("s3://", 0) == 0; }
 
 /// The store a stage uses: the publish run's shared one, else its own.
@@ -506,9 +510,49 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
             gets.push_back({u.wheel + ".mhl.mip.json", {}});
         }
         batch.stage = "upload:check";
-        auto got = store->get_many(gets, batch);
+        std::vector<GetResult> got(uploads.size());
+        std::vector<bool> identical(uploads.size(), false);
+        if (uploads.size() > check_by_listing_above) {
+            // Many packages: one listing (1,000 keys a page) says which sidecars exist, and an
+            // ETag equal to the MD5 of our sidecar (S3/R2 single-part objects) proves it is
+            // byte-identical; only the others are read.
+            std::map<std::string, std::size_t> index_of;
+            std::vector<std::string> md5(uploads.size());
+            for (std::size_t i = 0; i < uploads.size(); ++i) {
+                index_of[gets[i].key] = i;
+                md5[i] = detail::md5_hex(uploads[i].sidecar.to_json());
+            }
+            auto listed = store->list_and_get(
+                "", false,
+                [&](const ObjectInfo& info) -> std::optional<GetRequest> {
+                    auto it = index_of.find(info.key);
+                    if (it == index_of.end()) {
+                        return std::nullopt;
+                    }
+                    if (info.etag == md5[it->second]) {
+                        identical[it->second] = true;
+                        return std::nullopt;
+                    }
+                    return GetRequest{info.key, {}};
+                },
+                batch);
+            for (auto& l : listed) {
+                if (l.got) {
+                    got[index_of[l.info.key]] = std::move(*l.got);
+                }
+            }
+        } else {
+            got = store->get_many(gets, batch);
+        }
         for (std::size_t i = 0; i < uploads.size(); ++i) {
             auto& u = uploads[i];
+            if (identical[i]) {
+                auto& item = report.items[u.item];
+                item.status = ItemStatus::skipped;
+                item.detail = "unchanged in " + store->describe();
+                u.active = false;
+                continue;
+            }
             if (got[i].error || !got[i].found) {
                 continue;
             }

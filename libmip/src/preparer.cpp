@@ -210,10 +210,12 @@ struct Preparer::Impl {
     detail::Environment env;
     std::string host_tag;
     std::optional<Json> lock;  ///< the parsed `from_lock`
-    /// Sidecars fetched for the cache check in one batch before any build starts, by key
-    /// (`<wheel>.mhl.mip.json`); read-only while workers run. A wheel whose name changes once its
-    /// sources are pinned is not in here and is fetched on its own.
+    /// Sidecars fetched for the cache check in one batch, by key (`<wheel>.mhl.mip.json`),
+    /// while the workers do their local work up to the cache decision; written only by that
+    /// batch and read after `prefetch_done`. A wheel whose name changes once its sources are
+    /// pinned is not in here and is fetched on its own.
     std::map<std::string, GetResult> prefetched;
+    std::shared_future<void> prefetch_done;
     std::once_flag toolchain_once;
     detail::Toolchain toolchain;
     /// The recipe repositories' HEAD facts, asked of git once per repository per run.
@@ -280,6 +282,9 @@ struct Preparer::Impl {
         std::string text;
         std::string key = wheel + ".mhl.mip.json";
         if (options.store != nullptr) {
+            if (prefetch_done.valid()) {
+                prefetch_done.get();  // rethrows if the batch itself failed
+            }
             if (auto it = prefetched.find(key); it != prefetched.end()) {
                 if (it->second.error) {
                     std::rethrow_exception(it->second.error);
@@ -963,6 +968,7 @@ StageReport Preparer::prepare() {
 
     // The cache check's reads, all at once: one batch over the store's connections instead of
     // one round trip per package inside the workers.
+    impl_->prefetched.clear();  // nothing from an earlier prepare() of this Preparer
     if (o.store != nullptr && !o.force && !impl_->lock) {
         std::vector<GetRequest> requests;
         std::set<std::string> keys;
@@ -972,14 +978,29 @@ StageReport Preparer::prepare() {
             }
         }
         if (!requests.empty()) {
-            BatchOptions batch;
-            batch.stage = "prepare:cache";
-            auto got = o.store->get_many(requests, batch);
-            for (std::size_t i = 0; i < got.size() && i < requests.size(); ++i) {
-                impl_->prefetched.emplace(requests[i].key, std::move(got[i]));
-            }
+            // On its own thread: the workers copy and hash recipes and pin sources meanwhile,
+            // and wait for it only at their cache decision.
+            impl_->prefetch_done =
+                std::async(std::launch::async, [impl = impl_.get(), store = o.store, requests = std::move(requests)] {
+                    BatchOptions batch;
+                    batch.stage = "prepare:cache";
+                    auto got = store->get_many(requests, batch);
+                    for (std::size_t i = 0; i < got.size() && i < requests.size(); ++i) {
+                        impl->prefetched.emplace(requests[i].key, std::move(got[i]));
+                    }
+                }).share();
         }
     }
+    // Never return (or throw) while the batch still runs: it writes into this run's state.
+    struct JoinPrefetch {
+        std::shared_future<void>& done;
+        ~JoinPrefetch() {
+            if (done.valid()) {
+                done.wait();
+            }
+            done = {};
+        }
+    } join_prefetch{impl_->prefetch_done};
 
     // Phases 2–3: pin sources + cache check, then build; both in parallel, progress here.
     ProgressEvent event;

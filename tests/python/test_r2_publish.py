@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
 
+import faults  # noqa: E402
 import s3  # noqa: E402
 
 BASE_URL = "https://example.invalid/core/packages"
@@ -145,3 +146,48 @@ def test_publish_to_s3_matches_a_local_publish(tmp_path, run_cli, source_dir, st
             elif r["path"].endswith(f"/core/packages/{wheel}.mhl.mip.json"):
                 position["sidecar"] = i
         assert position["bundle"] < position["flat"] < position["sidecar"], (wheel, position)
+
+
+def test_upload_of_many_packages_checks_by_listing(tmp_path, run_cli, stack):
+    """Above 32 packages the upload's "already published?" check is one listing: a sidecar whose
+    ETag is the MD5 of ours is skipped unread, a missing one is uploaded, a different one is read
+    and compared."""
+    recipes = tmp_path / "recipes"
+    names = faults.make_recipes(recipes, 40)
+    build = tmp_path / "build"
+    prefix = "many/packages"
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "AWS_ACCESS_KEY_ID": s3.ACCESS_KEY,
+           "AWS_SECRET_ACCESS_KEY": s3.SECRET_KEY}
+    store = ["--store", f"s3://test/{prefix}", "--endpoint", stack.endpoint, "--allow-insecure-loopback",
+             "--base-url", f"https://example.invalid/{prefix}"]
+    for verb in (["prepare", "--recipes", recipes, "--force"], ["bundle"], ["upload", *store]):
+        r = run_cli(*verb, "--build-dir", build, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert "upload: 40 done" in r.stdout + r.stderr
+
+    def upload_again():
+        stack.clear_log()
+        r = run_cli("upload", "--build-dir", build, *store, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        records = stack.records()
+        lists = [x for x in records if x["method"] == "GET" and "list-type=2" in x["query"]]
+        sidecar_gets = [x["path"] for x in records if x["method"] == "GET" and x["path"].endswith(".mip.json")]
+        puts = [x["path"] for x in records if x["method"] == "PUT"]
+        return r.stdout + r.stderr, lists, sidecar_gets, puts
+
+    out, lists, gets, puts = upload_again()
+    assert "0 done, 40 skipped" in out
+    assert len(lists) == 1 and gets == [] and puts == []
+
+    wheel = f"{names[0]}-1.0.1-any-none-any"
+    stack.aws("s3", "rm", f"s3://test/{prefix}/{wheel}.mhl.mip.json")
+    spaced = tmp_path / "spaced.json"
+    other = f"{names[1]}-1.0.2-any-none-any"
+    spaced.write_text((build / "bundled" / f"{other}.mhl.mip.json").read_text() + "\n")
+    stack.aws("s3", "cp", str(spaced), f"s3://test/{prefix}/{other}.mhl.mip.json")
+    out, lists, gets, puts = upload_again()
+    assert "1 done, 39 skipped" in out, out
+    assert len(lists) == 1
+    assert gets == [f"/test/{prefix}/{other}.mhl.mip.json"]  # read: same fields, so skipped
+    assert sorted(p.rsplit("/", 1)[1] for p in puts) == sorted([f"{wheel}.mhl", f"{wheel}.mhl",
+                                                               f"{wheel}.mhl.mip.json"])

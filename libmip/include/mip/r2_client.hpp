@@ -47,7 +47,7 @@ struct R2Config {
     std::chrono::milliseconds backoff_cap{20000};
     std::uint64_t part_size = 8 * mebibyte;             ///< multipart part size (≥ 5 MiB)
     std::uint64_t multipart_threshold = 64 * mebibyte;  ///< files this big go multipart
-    std::size_t parts_in_flight = 4;                    ///< parts of one upload at once, 1–64
+    std::size_t parts_in_flight = 8;                    ///< parts of one upload at once, 1–64
     bool allow_insecure_loopback = false;
     std::string ca_file;  ///< CA bundle for TLS verification ("" = system default)
     std::chrono::milliseconds connect_timeout{10000};
