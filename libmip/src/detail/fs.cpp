@@ -63,6 +63,25 @@ void remove_stale_temps(const fs::path& path) {
     }
 }
 
+std::error_code write_all(int fd, const void* data, std::size_t size) noexcept {
+    const auto* p = static_cast<const char*>(data);
+    while (size > 0) {
+        const auto n = ::write(fd, p, size);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return last_error();
+        }
+        if (n == 0) {
+            return std::make_error_code(std::errc::io_error);
+        }
+        p += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
 void write_file_atomic(const fs::path& path, std::string_view data, bool durable, unsigned mode) {
     remove_stale_temps(path);
     auto tmp = temp_sibling(path);
@@ -71,18 +90,9 @@ void write_file_atomic(const fs::path& path, std::string_view data, bool durable
         if (f.fd < 0) {
             throw IoError("cannot create file", tmp.string(), last_error());
         }
-        std::size_t off = 0;
-        while (off < data.size()) {
-            auto n = ::write(f.fd, data.data() + off, data.size() - off);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                auto ec = last_error();
-                ::unlink(tmp.c_str());
-                throw IoError("cannot write file", path.string(), ec);
-            }
-            off += static_cast<std::size_t>(n);
+        if (auto ec = write_all(f.fd, data.data(), data.size())) {
+            ::unlink(tmp.c_str());
+            throw IoError("cannot write file", path.string(), ec);
         }
         if (durable && ::fsync(f.fd) != 0) {
             auto ec = last_error();
@@ -106,16 +116,8 @@ void append_file(const fs::path& path, std::string_view data) {
     if (f.fd < 0) {
         throw IoError("cannot open file for appending", path.string(), last_error());
     }
-    std::size_t off = 0;
-    while (off < data.size()) {
-        auto n = ::write(f.fd, data.data() + off, data.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw IoError("cannot write file", path.string(), last_error());
-        }
-        off += static_cast<std::size_t>(n);
+    if (auto ec = write_all(f.fd, data.data(), data.size())) {
+        throw IoError("cannot write file", path.string(), ec);
     }
 }
 
@@ -146,16 +148,8 @@ void copy_file_checked(const fs::path& from, const fs::path& to, unsigned mode) 
         if (n == 0) {
             break;
         }
-        std::size_t off = 0;
-        while (off < static_cast<std::size_t>(n)) {
-            auto w = ::write(out.fd, buffer.data() + off, static_cast<std::size_t>(n) - off);
-            if (w < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                fail("cannot write", last_error());
-            }
-            off += static_cast<std::size_t>(w);
+        if (auto ec = write_all(out.fd, buffer.data(), static_cast<std::size_t>(n))) {
+            fail("cannot write", ec);
         }
     }
     if (::fchmod(out.fd, static_cast<mode_t>(mode)) != 0 || ::close(out.fd) != 0) {

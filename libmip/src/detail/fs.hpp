@@ -2,6 +2,7 @@
 // Private file-system helpers: atomic writes, temp dirs, tree hashes. Errors are mip::IoError.
 
 #include <filesystem>
+#include <system_error>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,10 @@ namespace fs = std::filesystem;
 /// and fsyncs the directory. Readers see the old or the new file, never a partial one.
 void write_file_atomic(const fs::path& path, std::string_view data, bool durable = true,
                        unsigned mode = 0644);
+
+/// Writes all `size` bytes to `fd` (retrying EINTR and short writes). Returns the error, or
+/// an empty error_code; a write of 0 bytes counts as EIO.
+[[nodiscard]] std::error_code write_all(int fd, const void* data, std::size_t size) noexcept;
 
 /// Appends `data` to `path` (created 0644 if missing) with O_APPEND: for logs, not atomic.
 void append_file(const fs::path& path, std::string_view data);

@@ -14,6 +14,7 @@
 #include <new>
 
 #include "detail/crypto.hpp"
+#include "detail/fs.hpp"
 
 // The archive bytes (and so every published mhl_sha256) depend on the deflate implementation:
 // the build pins libdeflate 1.14 (cmake/MipDependencies.cmake); catch a mismatched header too.
@@ -123,20 +124,8 @@ public:
 
 private:
     void write_fully(const char* p, std::size_t n) {
-        while (n > 0) {
-            auto w = ::write(fd_, p, n);
-            if (w < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                throw IoError("cannot write archive", error_path_, last_error());
-            }
-            if (w == 0) {
-                throw IoError("cannot write archive", error_path_,
-                              std::make_error_code(std::errc::io_error));
-            }
-            p += w;
-            n -= static_cast<std::size_t>(w);
+        if (auto ec = write_all(fd_, p, n)) {
+            throw IoError("cannot write archive", error_path_, ec);
         }
     }
 
