@@ -1,7 +1,8 @@
 // Bundler (bundler.hpp): prepared <wheel>.dir -> deterministic <wheel>.mhl + sidecar.
 
-#include <mip/bundler.hpp>
 #include <string>
+
+#include <mip/bundler.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

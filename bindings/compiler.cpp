@@ -1,7 +1,8 @@
 // Compiler (compiler.hpp): runs compile scripts with MATLAB or GNU Octave.
 
-#include <mip/compiler.hpp>
 #include <string>
+
+#include <mip/compiler.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

@@ -13,10 +13,11 @@
 //   ├── LockMismatch                      .differences
 //   └── Cancelled
 
-#include <mip/error.hpp>
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include <mip/error.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

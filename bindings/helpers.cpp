@@ -3,11 +3,12 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <mip/helpers.hpp>
-#include <mip/recipe.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <mip/helpers.hpp>
+#include <mip/recipe.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

@@ -1,7 +1,8 @@
 // IndexAssembler (index_assembler.hpp): index.json + packages.html from a store's sidecars.
 
-#include <mip/index_assembler.hpp>
 #include <string>
+
+#include <mip/index_assembler.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

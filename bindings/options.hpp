@@ -5,8 +5,9 @@
 // conversions and type errors are the bound ones) and rejects unknown names.
 
 #include <chrono>
-#include <mip/recipe.hpp>
 #include <string>
+
+#include <mip/recipe.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

@@ -1,10 +1,11 @@
 // PackageSpec, WheelName, the name checks and the cache comparison (package_spec.hpp), and
 // Shard (shard.hpp).
 
-#include <mip/package_spec.hpp>
-#include <mip/shard.hpp>
 #include <string>
 #include <vector>
+
+#include <mip/package_spec.hpp>
+#include <mip/shard.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

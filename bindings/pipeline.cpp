@@ -2,8 +2,9 @@
 // takes the CLI's options as keyword arguments (PipelineOptions fields, C++ defaults), releases
 // the GIL, and returns a report.
 
-#include <mip/pipeline.hpp>
 #include <string>
+
+#include <mip/pipeline.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

@@ -1,8 +1,9 @@
 // Preparer (preparer.hpp): recipes -> <output>/<wheel>.dir.
 
 #include <memory>
-#include <mip/preparer.hpp>
 #include <string>
+
+#include <mip/preparer.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

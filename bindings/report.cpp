@@ -1,7 +1,8 @@
 // StageReport / ItemResult / ItemStatus (report.hpp).
 
-#include <mip/report.hpp>
 #include <string>
+
+#include <mip/report.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

@@ -3,12 +3,13 @@
 
 #include <map>
 #include <memory>
-#include <mip/local_store.hpp>
-#include <mip/r2_client.hpp>
-#include <mip/store.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <mip/local_store.hpp>
+#include <mip/r2_client.hpp>
+#include <mip/store.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"

@@ -7,15 +7,21 @@ namespace mip::cli {
 int exit_code_for(ErrorCode code) {
     switch (code) {
         case ErrorCode::build_failed:
-        case ErrorCode::internal: return exit_build_failed;
+        case ErrorCode::internal:
+            return exit_build_failed;
         case ErrorCode::invalid_spec:
-        case ErrorCode::lock_mismatch: return exit_spec;
+        case ErrorCode::lock_mismatch:
+            return exit_spec;
         case ErrorCode::io:
-        case ErrorCode::archive: return exit_io;
+        case ErrorCode::archive:
+            return exit_io;
         case ErrorCode::network:
-        case ErrorCode::remote: return exit_remote;
-        case ErrorCode::auth: return exit_auth;
-        case ErrorCode::cancelled: return exit_cancelled;
+        case ErrorCode::remote:
+            return exit_remote;
+        case ErrorCode::auth:
+            return exit_auth;
+        case ErrorCode::cancelled:
+            return exit_cancelled;
     }
     return exit_build_failed;
 }
@@ -23,8 +29,11 @@ int exit_code_for(ErrorCode code) {
 void add_selection_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
     sub.add_option("--package", p.packages, "Only this package (repeatable)")->type_name("NAME");
-    sub.add_option("--shard", g.shard_text, "Only the packages of shard K of N (K/N)")->type_name("K/N")->expected(1);
-    sub.add_option("-j,--jobs", p.jobs, "Packages in parallel (0 = number of cores)")->capture_default_str();
+    sub.add_option("--shard", g.shard_text, "Only the packages of shard K of N (K/N)")
+        ->type_name("K/N")
+        ->expected(1);
+    sub.add_option("-j,--jobs", p.jobs, "Packages in parallel (0 = number of cores)")
+        ->capture_default_str();
     sub.add_flag("--keep-going", p.keep_going, "Carry on after a failure and report every failure");
     sub.add_flag("--dry-run", p.dry_run, "Decide and report; change nothing");
 }
@@ -32,42 +41,58 @@ void add_selection_options(CLI::App& sub, GlobalOptions& g) {
 void add_store_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
     sub.add_option("--store", p.store,
-                   "Store URL: a directory, file:///dir or s3://bucket/prefix (default <build-dir>/store; env MIP_STORE)")
+                   "Store URL: a directory, file:///dir or s3://bucket/prefix (default "
+                   "<build-dir>/store; env MIP_STORE)")
         ->type_name("URL");
-    sub.add_option("--base-url", p.base_url, "Public https:// URL of the store prefix (env MIP_BASE_URL)")->type_name("URL");
-    sub.add_option("--endpoint", p.endpoint, "S3 endpoint URL (default: env AWS_ENDPOINT_URL)")->type_name("URL");
+    sub.add_option("--base-url", p.base_url,
+                   "Public https:// URL of the store prefix (env MIP_BASE_URL)")
+        ->type_name("URL");
+    sub.add_option("--endpoint", p.endpoint, "S3 endpoint URL (default: env AWS_ENDPOINT_URL)")
+        ->type_name("URL");
     sub.add_flag("--allow-insecure-loopback", p.allow_insecure_loopback,
                  "Allow a plain http:// S3 endpoint on 127.0.0.1/localhost (tests only)");
     sub.add_option("--ca-file", p.ca_file, "CA bundle for TLS verification")->type_name("FILE");
     sub.add_option("--max-in-flight", p.max_in_flight, "Requests in flight at once (1-256)")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
-    sub.add_flag("--flat-urls", p.flat_urls, "mhl_url = <base>/<wheel>.mhl instead of the content-addressed key");
-    sub.add_flag("--allow-overwrite", p.allow_overwrite, "With --flat-urls: replace a published .mhl with other bytes");
-    sub.add_flag("--allow-octave-builds", p.allow_octave_builds, "Upload packages compiled with GNU Octave to S3");
+    sub.add_flag("--flat-urls", p.flat_urls,
+                 "mhl_url = <base>/<wheel>.mhl instead of the content-addressed key");
+    sub.add_flag("--allow-overwrite", p.allow_overwrite,
+                 "With --flat-urls: replace a published .mhl with other bytes");
+    sub.add_flag("--allow-octave-builds", p.allow_octave_builds,
+                 "Upload packages compiled with GNU Octave to S3");
 }
 
 void add_recipe_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
-    sub.add_option("--recipes", p.recipes_dir, "Directory of recipe directories")->capture_default_str();
+    sub.add_option("--recipes", p.recipes_dir, "Directory of recipe directories")
+        ->capture_default_str();
     sub.add_flag("--force", p.force, "Rebuild even when the published metadata matches");
-    sub.add_option("--build-type", p.build_type, "Build type to prepare (env BUILD_TYPE)")->capture_default_str();
-    sub.add_option("--source-date-epoch", p.source_date_epoch, "Fixed time for reproducible output (env SOURCE_DATE_EPOCH)");
-    sub.add_option("--recipe-timeout", p.recipe_timeout_seconds, "Seconds a Python recipe may run")->capture_default_str();
-    sub.add_option("--python", g.python, "Python interpreter for package.py/packages.py recipes (env MIP_PYTHON)");
+    sub.add_option("--build-type", p.build_type, "Build type to prepare (env BUILD_TYPE)")
+        ->capture_default_str();
+    sub.add_option("--source-date-epoch", p.source_date_epoch,
+                   "Fixed time for reproducible output (env SOURCE_DATE_EPOCH)");
+    sub.add_option("--recipe-timeout", p.recipe_timeout_seconds, "Seconds a Python recipe may run")
+        ->capture_default_str();
+    sub.add_option("--python", g.python,
+                   "Python interpreter for package.py/packages.py recipes (env MIP_PYTHON)");
 }
 
 void add_compile_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
-    sub.add_option("--engine", p.engine, "auto, matlab, octave, or the path of either")->capture_default_str();
-    sub.add_option("--compile-timeout", p.compile_timeout_seconds, "Seconds one compile may run")->capture_default_str();
-    sub.add_option("--pass-env", p.pass_env, "Also pass this environment variable to the engine (repeatable)")
+    sub.add_option("--engine", p.engine, "auto, matlab, octave, or the path of either")
+        ->capture_default_str();
+    sub.add_option("--compile-timeout", p.compile_timeout_seconds, "Seconds one compile may run")
+        ->capture_default_str();
+    sub.add_option("--pass-env", p.pass_env,
+                   "Also pass this environment variable to the engine (repeatable)")
         ->type_name("NAME");
 }
 
 void add_index_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
-    sub.add_flag("--strict", p.strict, "Fail on a bad sidecar or a missing dependency instead of skipping");
+    sub.add_flag("--strict", p.strict,
+                 "Fail on a bad sidecar or a missing dependency instead of skipping");
     sub.add_flag("--verify", p.verify, "Re-download every .mhl and check its size and sha256");
 }
 
@@ -82,8 +107,9 @@ void print_stage_lines(const StageReport& report) {
         std::cout << "\n";
     }
     std::cout << prefix << report.stage << ": " << report.count(ItemStatus::done) << " done, "
-              << report.count(ItemStatus::skipped) << " skipped, " << report.count(ItemStatus::planned)
-              << " planned, " << report.count(ItemStatus::failed) << " failed\n";
+              << report.count(ItemStatus::skipped) << " skipped, "
+              << report.count(ItemStatus::planned) << " planned, "
+              << report.count(ItemStatus::failed) << " failed\n";
 }
 
 int stage_exit_code(const GlobalOptions& g, const StageReport& report) {
@@ -112,8 +138,8 @@ int print_index(const GlobalOptions& g, const IndexReport& report) {
         return exit_ok;
     }
     const char* prefix = report.written ? "" : "[dry-run] ";
-    std::cout << prefix << "index: " << report.total_packages << " package(s), " << report.skipped.size()
-              << " skipped sidecar(s)\n";
+    std::cout << prefix << "index: " << report.total_packages << " package(s), "
+              << report.skipped.size() << " skipped sidecar(s)\n";
     for (const auto& s : report.skipped) {
         std::cout << prefix << "index: skipped " << s.key << " — " << s.reason << "\n";
     }

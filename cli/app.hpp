@@ -1,12 +1,13 @@
 #pragma once
 // Shared CLI state: the options every verb fills, how results are printed, exit codes.
 
-#include <CLI/CLI.hpp>
-#include <mip/pipeline.hpp>
-#include <mip/report.hpp>
-
 #include <functional>
 #include <string>
+
+#include <CLI/CLI.hpp>
+
+#include <mip/pipeline.hpp>
+#include <mip/report.hpp>
 
 namespace mip::cli {
 
@@ -15,11 +16,11 @@ enum ExitCode : int {
     exit_ok = 0,
     exit_build_failed = 1,  ///< a recipe or compile script failed; internal errors
     exit_usage = 2,
-    exit_spec = 3,          ///< invalid recipe or metadata
-    exit_io = 4,            ///< local file system or archive
-    exit_remote = 5,        ///< network or server error
-    exit_auth = 6,          ///< credentials missing or rejected
-    exit_partial = 7,       ///< --keep-going: some items failed, others succeeded
+    exit_spec = 3,     ///< invalid recipe or metadata
+    exit_io = 4,       ///< local file system or archive
+    exit_remote = 5,   ///< network or server error
+    exit_auth = 6,     ///< credentials missing or rejected
+    exit_partial = 7,  ///< --keep-going: some items failed, others succeeded
     exit_cancelled = 130,
 };
 
@@ -32,15 +33,16 @@ struct GlobalOptions {
     bool quiet = false;
     std::vector<std::string> shard_text;  ///< raw --shard, parsed after CLI11
     std::string python;
-    std::function<int()> action;          ///< set by the chosen verb
+    std::function<int()> action;  ///< set by the chosen verb
 };
 
 /// Option groups shared by the verbs (each adds to `sub`, binding into `g`).
-void add_selection_options(CLI::App& sub, GlobalOptions& g);   // --package --shard -j --keep-going --dry-run
-void add_store_options(CLI::App& sub, GlobalOptions& g);       // --store --base-url --endpoint ...
-void add_recipe_options(CLI::App& sub, GlobalOptions& g);      // --recipes --force --build-type ...
-void add_compile_options(CLI::App& sub, GlobalOptions& g);     // --engine --compile-timeout
-void add_index_options(CLI::App& sub, GlobalOptions& g);       // --strict --verify
+void add_selection_options(CLI::App& sub,
+                           GlobalOptions& g);  // --package --shard -j --keep-going --dry-run
+void add_store_options(CLI::App& sub, GlobalOptions& g);    // --store --base-url --endpoint ...
+void add_recipe_options(CLI::App& sub, GlobalOptions& g);   // --recipes --force --build-type ...
+void add_compile_options(CLI::App& sub, GlobalOptions& g);  // --engine --compile-timeout
+void add_index_options(CLI::App& sub, GlobalOptions& g);    // --strict --verify
 
 /// The exit code a stage report stands for (0, a failure's category, or 7 with --keep-going).
 [[nodiscard]] int stage_exit_code(const GlobalOptions& g, const StageReport& report);

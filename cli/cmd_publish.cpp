@@ -6,7 +6,8 @@
 namespace mip::cli {
 
 void add_publish_command(CLI::App& app, GlobalOptions& g) {
-    auto* sub = app.add_subcommand("publish", "All stages in order: prepare, compile, bundle, upload, index");
+    auto* sub = app.add_subcommand("publish",
+                                   "All stages in order: prepare, compile, bundle, upload, index");
     add_recipe_options(*sub, g);
     add_selection_options(*sub, g);
     add_store_options(*sub, g);
@@ -33,7 +34,8 @@ void add_publish_command(CLI::App& app, GlobalOptions& g) {
                     (void)print_index(g, *report.index);
                 }
             } else if (!g.json) {
-                std::cout << "index: not assembled (a stage failed; the previous index stays valid)\n";
+                std::cout
+                    << "index: not assembled (a stage failed; the previous index stays valid)\n";
             }
             return code;
         };

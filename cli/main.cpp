@@ -1,9 +1,9 @@
 // mip-build: the command-line front end. Parses arguments, dispatches to one verb, and is the
 // only place that catches exceptions and chooses exit codes (docs/cli.md).
-#include <unistd.h>
-
 #include <cstdlib>
 #include <iostream>
+
+#include <unistd.h>
 
 #include <mip/error.hpp>
 
@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("mip-build (libmip) ") + mip::version());
     app.require_subcommand(1);
     app.fallthrough();
-    app.add_option("--build-dir", g.pipeline.build_dir, "Root of prepared/, bundled/, gh-pages/, cache/, store/")
+    app.add_option("--build-dir", g.pipeline.build_dir,
+                   "Root of prepared/, bundled/, gh-pages/, cache/, store/")
         ->capture_default_str();
     app.add_flag("-v,--verbose", g.verbose, "More logging (-vv for debug)");
     app.add_flag("-q,--quiet", g.quiet, "Errors only, no progress");
@@ -69,7 +70,8 @@ int main(int argc, char** argv) {
         },
         level);
     g.pipeline.progress = [&bar](const mip::ProgressEvent& e) { bar(e); };
-    g.pipeline.python.python = g.python.empty() ? env_or("MIP_PYTHON", MIP_DEFAULT_PYTHON) : g.python;
+    g.pipeline.python.python =
+        g.python.empty() ? env_or("MIP_PYTHON", MIP_DEFAULT_PYTHON) : g.python;
 #ifdef MIP_DEFAULT_PYTHONPATH
     g.pipeline.python.python_path = env_or("MIP_PYTHONPATH", MIP_DEFAULT_PYTHONPATH);
 #else

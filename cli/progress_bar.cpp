@@ -1,10 +1,10 @@
 #include "progress_bar.hpp"
 
-#include <mip/error.hpp>
-
 #include <atomic>
 #include <csignal>
 #include <iostream>
+
+#include <mip/error.hpp>
 
 namespace mip::cli {
 
@@ -41,8 +41,8 @@ void ProgressBar::operator()(const ProgressEvent& e) {
         std::string bar(static_cast<std::size_t>(filled), '#');
         bar.resize(width, '-');
         std::string item = e.item.size() > 40 ? e.item.substr(0, 37) + "..." : e.item;
-        std::cerr << "\r\033[K" << e.stage << " [" << bar << "] " << e.done << "/" << e.total << " " << item << retries
-                  << std::flush;
+        std::cerr << "\r\033[K" << e.stage << " [" << bar << "] " << e.done << "/" << e.total << " "
+                  << item << retries << std::flush;
         drawn_ = true;
         if (e.phase == ProgressPhase::finished) {
             clear();

@@ -2,10 +2,10 @@
 // Draws library progress events on stderr: a one-line bar on a TTY, plain throttled lines
 // otherwise. Also the Ctrl-C bridge: after SIGINT the next event throws mip::Cancelled.
 
-#include <mip/progress.hpp>
-
 #include <chrono>
 #include <string>
+
+#include <mip/progress.hpp>
 
 namespace mip::cli {
 

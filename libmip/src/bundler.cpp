@@ -1,13 +1,13 @@
-#include <mip/bundler.hpp>
-#include <mip/error.hpp>
-#include <mip/package_spec.hpp>
-
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <ctime>
 #include <map>
 #include <set>
+
+#include <sys/stat.h>
+
+#include <mip/bundler.hpp>
+#include <mip/error.hpp>
+#include <mip/package_spec.hpp>
 
 #include "detail/convert.hpp"
 #include "detail/fs.hpp"
@@ -37,8 +37,8 @@ constexpr std::int64_t zip_epoch_max = 4354819198;  // 2107-12-31T23:59:58Z
 constexpr std::uint64_t zip32_limit = 0xFFFFFFFFULL;
 
 struct Entry {
-    std::string name;      ///< archive name
-    fs::path source;       ///< file to read ("" for mip.json, which comes from memory)
+    std::string name;  ///< archive name
+    fs::path source;   ///< file to read ("" for mip.json, which comes from memory)
     bool executable = false;
     std::uint64_t size = 0;
 };
@@ -103,7 +103,8 @@ std::string printable(const std::string& s) {
 }
 
 std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
 }
 
@@ -125,20 +126,24 @@ void collect(const fs::path& root, const fs::path& dir, std::vector<Entry>& out)
             std::error_code cec;
             auto target = fs::canonical(p, cec);
             struct stat tst {};
-            if (cec || !detail::is_within(target, fs::canonical(root)) || ::stat(target.c_str(), &tst) != 0 ||
-                !S_ISREG(tst.st_mode)) {
-                throw ArchiveError("symlink '" + rel + "' in " + root.filename().string() +
-                                   " does not point to a regular file inside the package directory");
+            if (cec || !detail::is_within(target, fs::canonical(root)) ||
+                ::stat(target.c_str(), &tst) != 0 || !S_ISREG(tst.st_mode)) {
+                throw ArchiveError(
+                    "symlink '" + rel + "' in " + root.filename().string() +
+                    " does not point to a regular file inside the package directory");
             }
             source = target;
             st = tst;
         } else if (!S_ISREG(st.st_mode)) {
-            throw ArchiveError("'" + rel + "' in " + root.filename().string() + " is not a regular file");
+            throw ArchiveError("'" + rel + "' in " + root.filename().string() +
+                               " is not a regular file");
         }
         if (static_cast<std::uint64_t>(st.st_size) >= zip32_limit) {
-            throw ArchiveError("'" + rel + "' is 4 GiB or larger; mip clients refuse ZIP64 archives");
+            throw ArchiveError("'" + rel +
+                               "' is 4 GiB or larger; mip clients refuse ZIP64 archives");
         }
-        out.push_back({rel, source, (st.st_mode & 0111) != 0, static_cast<std::uint64_t>(st.st_size)});
+        out.push_back(
+            {rel, source, (st.st_mode & 0111) != 0, static_cast<std::uint64_t>(st.st_size)});
     }
     if (ec) {
         throw IoError("cannot list directory", dir.string(), ec);
@@ -187,7 +192,9 @@ std::int64_t clamp_zip_epoch(std::int64_t epoch) noexcept {
     return epoch - (epoch % 2);
 }
 
-std::string Bundler::mhl_url(const std::string& base_url, const std::string& wheel, const std::string& sha256,
+std::string Bundler::mhl_url(const std::string& base_url,
+                             const std::string& wheel,
+                             const std::string& sha256,
                              bool flat_urls) {
     std::string base = base_url;
     while (!base.empty() && base.back() == '/') {
@@ -208,12 +215,14 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
     }
     auto dir_name = dir.filename().string();
     if (dir_name.size() < 5 || dir_name.substr(dir_name.size() - 4) != ".dir") {
-        throw SpecError(dir.string(), {{"", "a prepared package directory must be named <wheel>.dir"}});
+        throw SpecError(dir.string(),
+                        {{"", "a prepared package directory must be named <wheel>.dir"}});
     }
     auto wheel = WheelName::parse(dir_name).str();
     auto failed_marker = dir.parent_path() / (wheel + ".work") / "compile.failed";
     if (fs::exists(failed_marker)) {
-        throw BuildError(wheel, "refusing to bundle: its compile step failed (" + failed_marker.string() + ")");
+        throw BuildError(
+            wheel, "refusing to bundle: its compile step failed (" + failed_marker.string() + ")");
     }
     auto mip_json_path = dir / "mip.json";
     if (!fs::is_regular_file(mip_json_path)) {
@@ -222,7 +231,8 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
     auto spec = PackageSpec::from_json(detail::read_file(mip_json_path), mip_json_path.string());
     if (spec.wheel_name() != wheel) {
         throw SpecError(mip_json_path.string(),
-                        {{"name", "mip.json describes " + spec.wheel_name() + " but the directory is " + dir_name}});
+                        {{"name", "mip.json describes " + spec.wheel_name() +
+                                      " but the directory is " + dir_name}});
     }
     if (spec.compile_script) {
         std::string engine;
@@ -233,8 +243,9 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
             }
         }
         if (engine.empty()) {
-            throw BuildError(spec.name, "has a compile script (" + *spec.compile_script +
-                                            ") but was never compiled; run `mip-build compile` first");
+            throw BuildError(spec.name,
+                             "has a compile script (" + *spec.compile_script +
+                                 ") but was never compiled; run `mip-build compile` first");
         }
     }
     for (const char* required : {"load_package.m", "unload_package.m"}) {
@@ -249,30 +260,34 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
     for (const auto& e : entries) {
         auto why = detail::check_entry_name(e.name);
         if (!why.empty() || e.name.find('\\') != std::string::npos) {
-            throw ArchiveError("unsafe file name '" + printable(e.name) + "' in " + dir_name + ": " +
-                               (why.empty() ? "backslash in name" : why));
+            throw ArchiveError("unsafe file name '" + printable(e.name) + "' in " + dir_name +
+                               ": " + (why.empty() ? "backslash in name" : why));
         }
         if (!valid_utf8(e.name)) {
             throw ArchiveError("file name '" + printable(e.name) + "' in " + dir_name +
                                " is not valid UTF-8 (mip archives hold UTF-8 names)");
         }
         if (!lowered.insert(lower(e.name)).second) {
-            throw ArchiveError("file names in " + dir_name + " collide ignoring case: '" + e.name + "'");
+            throw ArchiveError("file names in " + dir_name + " collide ignoring case: '" + e.name +
+                               "'");
         }
     }
     if (entries.size() > 65535) {
         throw ArchiveError(dir_name + " has " + std::to_string(entries.size()) +
                            " files; a non-ZIP64 archive holds at most 65535");
     }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.name < b.name; });
 
     const std::int64_t epoch = clamp_zip_epoch(epoch_for(spec, options_.source_date_epoch));
     const std::string archived_json = archive_mip_json(spec, epoch);
     std::tm tm{};
     auto t = static_cast<std::time_t>(epoch);
     gmtime_r(&t, &tm);
-    auto dos_time = static_cast<std::uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
-    auto dos_date = static_cast<std::uint16_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
+    auto dos_time =
+        static_cast<std::uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
+    auto dos_date =
+        static_cast<std::uint16_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
 
     detail::create_dirs(output_dir);
     auto mhl_path = output_dir / (wheel + ".mhl");
@@ -305,7 +320,8 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
                                ".mhl (its size on disk differs from the bytes written)");
         }
         if (size >= zip32_limit) {
-            throw ArchiveError(wheel + ".mhl would be 4 GiB or larger; mip clients refuse ZIP64 archives");
+            throw ArchiveError(wheel +
+                               ".mhl would be 4 GiB or larger; mip clients refuse ZIP64 archives");
         }
         auto raw = detail::read_raw_zip(tmp);
         if (raw.has_zip64 || raw.entries.size() != entries.size()) {
@@ -319,7 +335,8 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
                 r.local_extra_length != 0 || (r.flags & 0x0008) != 0 || r.dos_time != dos_time ||
                 r.dos_date != dos_date || r.version_made_by != 0x0314 || r.version_needed != 20 ||
                 r.size != expected_size) {
-                throw ArchiveError("archive check failed for " + wheel + ".mhl at entry '" + r.name + "'");
+                throw ArchiveError("archive check failed for " + wheel + ".mhl at entry '" +
+                                   r.name + "'");
             }
         }
         detail::fsync_path(tmp);
@@ -341,8 +358,8 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
             sidecar.mhl_url.reset();
         }
         detail::write_file_atomic(sidecar_path, sidecar.to_json());
-        options_.logger.info("bundled " + wheel + ".mhl (" + std::to_string(result.entries) + " files, " +
-                             std::to_string(result.size) + " bytes)");
+        options_.logger.info("bundled " + wheel + ".mhl (" + std::to_string(result.entries) +
+                             " files, " + std::to_string(result.size) + " bytes)");
         return result;
     } catch (...) {
         std::error_code ignore;

@@ -519,7 +519,8 @@ void write_failure_marker(const Candidate& c, const std::string& reason, const L
 ItemResult compile_one(const Candidate& c,
                        const CompileEngine& engine,
                        const Environment& source,
-                       const CompileOptions& options, const std::atomic<bool>* cancel) {
+                       const CompileOptions& options,
+                       const std::atomic<bool>* cancel) {
     ItemResult r;
     r.package = c.package;
     r.wheel = c.wheel;

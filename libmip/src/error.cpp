@@ -1,26 +1,37 @@
-#include <mip/error.hpp>
-
 #include <utility>
+
+#include <mip/error.hpp>
 
 namespace mip {
 
 const char* to_string(ErrorCode code) noexcept {
     switch (code) {
-        case ErrorCode::internal: return "internal";
-        case ErrorCode::build_failed: return "build_failed";
-        case ErrorCode::invalid_spec: return "invalid_spec";
-        case ErrorCode::io: return "io";
-        case ErrorCode::archive: return "archive";
-        case ErrorCode::network: return "network";
-        case ErrorCode::remote: return "remote";
-        case ErrorCode::auth: return "auth";
-        case ErrorCode::cancelled: return "cancelled";
-        case ErrorCode::lock_mismatch: return "lock_mismatch";
+        case ErrorCode::internal:
+            return "internal";
+        case ErrorCode::build_failed:
+            return "build_failed";
+        case ErrorCode::invalid_spec:
+            return "invalid_spec";
+        case ErrorCode::io:
+            return "io";
+        case ErrorCode::archive:
+            return "archive";
+        case ErrorCode::network:
+            return "network";
+        case ErrorCode::remote:
+            return "remote";
+        case ErrorCode::auth:
+            return "auth";
+        case ErrorCode::cancelled:
+            return "cancelled";
+        case ErrorCode::lock_mismatch:
+            return "lock_mismatch";
     }
     return "unknown";
 }
 
-Error::Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+Error::Error(ErrorCode code, const std::string& message)
+    : std::runtime_error(message), code_(code) {}
 
 namespace {
 std::string join_issues(const std::string& subject, const std::vector<Issue>& issues) {

@@ -1,11 +1,11 @@
-#include <mip/error.hpp>
-#include <mip/index_assembler.hpp>
-
 #include <algorithm>
-#include <functional>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
+
+#include <mip/error.hpp>
+#include <mip/index_assembler.hpp>
 
 #include "detail/convert.hpp"
 #include "detail/crypto.hpp"
@@ -83,12 +83,23 @@ std::string html_escape(const std::string& s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -194,12 +205,16 @@ bool index_order_less(const PackageSpec& a, const PackageSpec& b) {
     return a.mhl_url.value_or("") < b.mhl_url.value_or("");
 }
 
-IndexAssembler::IndexAssembler(Store& store, IndexOptions options) : store_(store), options_(std::move(options)) {}
+IndexAssembler::IndexAssembler(Store& store, IndexOptions options)
+    : store_(store), options_(std::move(options)) {}
 
 IndexResult IndexAssembler::assemble() {
-    const std::string base = trim_slash(options_.base_url.empty() ? store_.default_base_url() : options_.base_url);
+    const std::string base =
+        trim_slash(options_.base_url.empty() ? store_.default_base_url() : options_.base_url);
     if (base.empty()) {
-        throw SpecError("index", {{"base_url", "is required for this store (the public URL of the store prefix)"}});
+        throw SpecError(
+            "index",
+            {{"base_url", "is required for this store (the public URL of the store prefix)"}});
     }
     if (base.rfind("http://", 0) == 0) {
         throw SpecError("index", {{"base_url", "must use https:// (plain http is refused)"}});
@@ -225,7 +240,8 @@ IndexResult IndexAssembler::assemble() {
     }
     auto is_sidecar = [](const std::string& key) {
         return key.size() > sidecar_suffix.size() &&
-               key.compare(key.size() - sidecar_suffix.size(), sidecar_suffix.size(), sidecar_suffix) == 0;
+               key.compare(key.size() - sidecar_suffix.size(), sidecar_suffix.size(),
+                           sidecar_suffix) == 0;
     };
     // A sidecar whose listed ETag equals the cached one is served from the cache without a
     // request: the listing already revalidated it, so an incremental run costs the listing plus
@@ -238,8 +254,8 @@ IndexResult IndexAssembler::assemble() {
         }
         std::string cached_etag;
         bool cached = false;
-        if (auto it = cache.find(s.key); it != cache.end() && it->is_object() && it->contains("data") &&
-                                         (*it)["data"].is_string()) {
+        if (auto it = cache.find(s.key); it != cache.end() && it->is_object() &&
+                                         it->contains("data") && (*it)["data"].is_string()) {
             cached = true;
             if (it->contains("etag") && (*it)["etag"].is_string()) {
                 cached_etag = (*it)["etag"].get<std::string>();
@@ -279,7 +295,8 @@ IndexResult IndexAssembler::assemble() {
         sidecars.push_back(std::move(o.info));
     }
     result.sidecars_listed = sidecars.size();
-    options_.logger.info("listed " + std::to_string(sidecars.size()) + " sidecar(s) in " + store_.describe());
+    options_.logger.info("listed " + std::to_string(sidecars.size()) + " sidecar(s) in " +
+                         store_.describe());
 
     Json new_cache = Json::object();
     std::vector<PackageSpec> packages;
@@ -358,7 +375,9 @@ IndexResult IndexAssembler::assemble() {
     for (const auto& p : packages) {
         auto [it, inserted] = spelling.emplace(normalize_package_name(p.name), p.name);
         if (!inserted && it->second != p.name) {
-            collisions.push_back({"name", "'" + p.name + "' and '" + it->second + "' collide (names compare lower-cased with '-' as '_')"});
+            collisions.push_back(
+                {"name", "'" + p.name + "' and '" + it->second +
+                             "' collide (names compare lower-cased with '-' as '_')"});
         }
     }
     if (!collisions.empty()) {
@@ -367,7 +386,8 @@ IndexResult IndexAssembler::assemble() {
     for (const auto& p : packages) {
         for (const auto& d : p.dependencies) {
             if (spelling.find(normalize_package_name(d)) == spelling.end()) {
-                std::string w = p.wheel_name() + " depends on '" + d + "', which is not in the index";
+                std::string w =
+                    p.wheel_name() + " depends on '" + d + "', which is not in the index";
                 if (options_.strict) {
                     throw SpecError("index", {{"dependencies", w}});
                 }
@@ -391,15 +411,19 @@ IndexResult IndexAssembler::assemble() {
         for (const auto& p : packages) {
             const auto& url = *p.mhl_url;
             if (url.rfind(base + "/", 0) != 0) {
-                throw SpecError(p.wheel_name(), {{"mhl_url", "'" + url + "' is outside the store; cannot verify"}});
+                throw SpecError(p.wheel_name(),
+                                {{"mhl_url", "'" + url + "' is outside the store; cannot verify"}});
             }
             auto data = store_.get(url.substr(base.size() + 1));
             if (!data) {
-                throw SpecError(p.wheel_name(), {{"mhl_url", "'" + url + "' does not exist in the store"}});
+                throw SpecError(p.wheel_name(),
+                                {{"mhl_url", "'" + url + "' does not exist in the store"}});
             }
             if ((p.mhl_size && *p.mhl_size != data->size()) ||
                 (p.mhl_sha256 && *p.mhl_sha256 != detail::sha256_hex(*data))) {
-                throw SpecError(p.wheel_name(), {{"mhl_sha256", "the stored .mhl does not match its sidecar's size/sha256"}});
+                throw SpecError(
+                    p.wheel_name(),
+                    {{"mhl_sha256", "the stored .mhl does not match its sidecar's size/sha256"}});
             }
         }
     }
@@ -433,8 +457,10 @@ std::string IndexResult::packages_html() const {
     std::string h;
     h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
     h += "<title>mip packages</title>\n<style>\n";
-    h += "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}\n";
-    h += "th,td{border-bottom:1px solid #ddd;padding:.4em .6em;text-align:left;vertical-align:top}\n";
+    h += "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:"
+         "100%}\n";
+    h += "th,td{border-bottom:1px solid #ddd;padding:.4em "
+         ".6em;text-align:left;vertical-align:top}\n";
     h += "th{background:#f4f4f4}\n</style>\n</head>\n<body>\n";
     h += "<h1>mip packages</h1>\n<p>" + std::to_string(packages.size()) + " package(s), updated " +
          html_escape(last_updated) + "</p>\n";
@@ -446,16 +472,18 @@ std::string IndexResult::packages_html() const {
         if (truncated) {
             desc += "...";
         }
-        std::string platform = (p.matlab_tag == "any" && p.abi_tag == "none" && p.platform_tag == "any")
-                                   ? "All"
-                                   : p.matlab_tag + " / " + p.abi_tag + " / " + p.platform_tag;
+        std::string platform =
+            (p.matlab_tag == "any" && p.abi_tag == "none" && p.platform_tag == "any")
+                ? "All"
+                : p.matlab_tag + " / " + p.abi_tag + " / " + p.platform_tag;
         std::string name = html_escape(p.name);
         if (!p.homepage.empty()) {
             name = "<a href=\"" + html_escape(p.homepage) + "\">" + name + "</a>";
         }
-        h += "<tr><td>" + name + "</td><td>" + html_escape(p.version) + "</td><td>" + html_escape(desc) +
-             "</td><td>" + html_escape(platform) + "</td><td><a href=\"" + html_escape(p.mhl_url.value_or("")) +
-             "\">.mhl</a> · <a href=\"" + html_escape(p.mip_json_url.value_or("")) + "\">metadata</a></td></tr>\n";
+        h += "<tr><td>" + name + "</td><td>" + html_escape(p.version) + "</td><td>" +
+             html_escape(desc) + "</td><td>" + html_escape(platform) + "</td><td><a href=\"" +
+             html_escape(p.mhl_url.value_or("")) + "\">.mhl</a> · <a href=\"" +
+             html_escape(p.mip_json_url.value_or("")) + "\">metadata</a></td></tr>\n";
     }
     h += "</tbody>\n</table>\n</body>\n</html>\n";
     return h;

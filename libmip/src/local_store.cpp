@@ -1,13 +1,13 @@
-#include <mip/error.hpp>
-#include <mip/local_store.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <cstdio>
+#include <mip/error.hpp>
+#include <mip/local_store.hpp>
 
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
@@ -25,7 +25,8 @@ std::vector<std::string> split_key(const std::string& key) {
     std::size_t start = 0;
     while (true) {
         auto slash = key.find('/', start);
-        parts.push_back(key.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+        parts.push_back(
+            key.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
         if (slash == std::string::npos) {
             break;
         }
@@ -79,7 +80,8 @@ std::string decode_segment(const std::string& seg) {
     }
     std::string out;
     for (std::size_t i = 0; i < seg.size(); ++i) {
-        if (seg[i] == '%' && i + 2 < seg.size() + 0 && hexval(seg[i + 1]) >= 0 && hexval(seg[i + 2]) >= 0) {
+        if (seg[i] == '%' && i + 2 < seg.size() + 0 && hexval(seg[i + 1]) >= 0 &&
+            hexval(seg[i + 2]) >= 0) {
             out += static_cast<char>(hexval(seg[i + 1]) * 16 + hexval(seg[i + 2]));
             i += 2;
         } else {
@@ -116,7 +118,8 @@ void check_key(const std::string& key) {
 
 }  // namespace
 
-LocalStore::LocalStore(fs::path root, Logger logger) : root_(fs::absolute(root).lexically_normal()), logger_(std::move(logger)) {
+LocalStore::LocalStore(fs::path root, Logger logger)
+    : root_(fs::absolute(root).lexically_normal()), logger_(std::move(logger)) {
     if (root_.filename().empty()) {
         root_ = root_.parent_path();
     }
@@ -130,7 +133,9 @@ fs::path LocalStore::path_for(const std::string& key) const {
     for (std::size_t i = 0; i < parts.size(); ++i) {
         auto enc = encode_segment(parts[i], i == 0);
         if (enc.size() > 255) {
-            throw SpecError("store key", {{"key", "has a path segment longer than 255 bytes, which a local directory store cannot hold"}});
+            throw SpecError("store key", {{"key",
+                                           "has a path segment longer than 255 bytes, which a "
+                                           "local directory store cannot hold"}});
         }
         p /= enc;
     }
@@ -151,9 +156,10 @@ void check_existing_size(const PutRequest& request, const fs::path& target) {
     }
     struct stat st {};
     if (::stat(target.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != *expected) {
-        throw RemoteError("'" + request.key + "' exists with a different size (" +
-                              std::to_string(st.st_size) + " bytes, expected " + std::to_string(*expected) + ")",
-                          RemoteErrorInfo{412, "PreconditionFailed", "", "", request.key, "PutObject"});
+        throw RemoteError(
+            "'" + request.key + "' exists with a different size (" + std::to_string(st.st_size) +
+                " bytes, expected " + std::to_string(*expected) + ")",
+            RemoteErrorInfo{412, "PreconditionFailed", "", "", request.key, "PutObject"});
     }
 }
 
@@ -167,18 +173,21 @@ PutResult LocalStore::put(const PutRequest& request) {
     auto tmp_dir = root_ / tmp_dir_name;
     detail::create_dirs(tmp_dir);
     // A key "a/b" cannot coexist with a key "a" in a directory: say so plainly.
-    for (auto p = target.parent_path(); p != root_ && p.has_relative_path() && p.string().size() > root_.string().size();
+    for (auto p = target.parent_path();
+         p != root_ && p.has_relative_path() && p.string().size() > root_.string().size();
          p = p.parent_path()) {
         struct stat pst {};
         if (::lstat(p.c_str(), &pst) == 0 && !S_ISDIR(pst.st_mode)) {
             throw IoError("store key '" + request.key + "' conflicts with the existing key '" +
-                              detail::relative_generic(p, root_) + "' (a local store cannot hold both)",
+                              detail::relative_generic(p, root_) +
+                              "' (a local store cannot hold both)",
                           p.string());
         }
     }
     detail::create_dirs(target.parent_path());
     if (fs::is_directory(target)) {
-        throw IoError("store key '" + request.key + "' conflicts with an existing key prefix", target.string());
+        throw IoError("store key '" + request.key + "' conflicts with an existing key prefix",
+                      target.string());
     }
     if (!request.options.if_match.empty()) {
         auto info = head(request.key);
@@ -192,9 +201,10 @@ PutResult LocalStore::put(const PutRequest& request) {
         if (!request.copy_from.empty()) {
             auto source = path_for(request.copy_from);
             if (!fs::is_regular_file(source)) {
-                throw RemoteError("cannot copy '" + request.copy_from + "' to '" + request.key + "' in " + describe() +
-                                      ": the source object does not exist",
-                                  RemoteErrorInfo{404, "NoSuchKey", "", "", request.copy_from, "CopyObject"});
+                throw RemoteError(
+                    "cannot copy '" + request.copy_from + "' to '" + request.key + "' in " +
+                        describe() + ": the source object does not exist",
+                    RemoteErrorInfo{404, "NoSuchKey", "", "", request.copy_from, "CopyObject"});
             }
             detail::copy_file_checked(source, tmp, 0644);
             detail::fsync_path(tmp);
@@ -260,7 +270,8 @@ std::optional<ObjectInfo> LocalStore::head(const std::string& key) {
     if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return std::nullopt;
     }
-    return ObjectInfo{key, static_cast<std::uint64_t>(st.st_size), etag_of(st), iso_time(st.st_mtime)};
+    return ObjectInfo{key, static_cast<std::uint64_t>(st.st_size), etag_of(st),
+                      iso_time(st.st_mtime)};
 }
 
 std::vector<ObjectInfo> LocalStore::list(const std::string& prefix, bool recursive) {
@@ -294,8 +305,9 @@ std::vector<ObjectInfo> LocalStore::list(const std::string& prefix, bool recursi
             }
             if (S_ISDIR(st.st_mode)) {
                 auto child_prefix = key + "/";
-                bool relevant = child_prefix.compare(0, std::min(child_prefix.size(), prefix.size()), prefix, 0,
-                                                     std::min(child_prefix.size(), prefix.size())) == 0;
+                bool relevant =
+                    child_prefix.compare(0, std::min(child_prefix.size(), prefix.size()), prefix, 0,
+                                         std::min(child_prefix.size(), prefix.size())) == 0;
                 if (recursive && relevant) {
                     stack.push_back({it->path(), child_prefix});
                 }
@@ -307,13 +319,15 @@ std::vector<ObjectInfo> LocalStore::list(const std::string& prefix, bool recursi
             if (!recursive && key.find('/', prefix.size()) != std::string::npos) {
                 continue;
             }
-            out.push_back({key, static_cast<std::uint64_t>(st.st_size), etag_of(st), iso_time(st.st_mtime)});
+            out.push_back(
+                {key, static_cast<std::uint64_t>(st.st_size), etag_of(st), iso_time(st.st_mtime)});
         }
         if (ec) {
             throw IoError("cannot list store directory", frame.dir.string(), ec);
         }
     }
-    std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+    std::sort(out.begin(), out.end(),
+              [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
     return out;
 }
 

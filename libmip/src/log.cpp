@@ -1,16 +1,21 @@
-#include <mip/log.hpp>
-
 #include <utility>
+
+#include <mip/log.hpp>
 
 namespace mip {
 
 const char* to_string(LogLevel level) noexcept {
     switch (level) {
-        case LogLevel::debug: return "debug";
-        case LogLevel::info: return "info";
-        case LogLevel::warning: return "warning";
-        case LogLevel::error: return "error";
-        case LogLevel::off: return "off";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warning:
+            return "warning";
+        case LogLevel::error:
+            return "error";
+        case LogLevel::off:
+            return "off";
     }
     return "unknown";
 }
@@ -23,7 +28,8 @@ Logger::Logger(LogSink sink, LogLevel level)
 }
 
 bool Logger::enabled(LogLevel level) const noexcept {
-    return shared_ && level_ != LogLevel::off && static_cast<int>(level) >= static_cast<int>(level_);
+    return shared_ && level_ != LogLevel::off &&
+           static_cast<int>(level) >= static_cast<int>(level_);
 }
 
 void Logger::log(LogLevel level, std::string_view message) const {

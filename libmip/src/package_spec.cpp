@@ -1,13 +1,13 @@
-#include <mip/package_spec.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <set>
 #include <type_traits>
 
-#include "detail/fs.hpp"
+#include <mip/package_spec.hpp>
+
 #include "detail/convert.hpp"
+#include "detail/fs.hpp"
 #include "detail/json.hpp"
 
 namespace mip {
@@ -46,7 +46,8 @@ std::string common_part_problem(std::string_view s, std::string_view what) {
     if (s.find("..") != std::string_view::npos) {
         return "must not contain '..'";
     }
-    if (std::any_of(s.begin(), s.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; })) {
+    if (std::any_of(s.begin(), s.end(),
+                    [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; })) {
         return "must not contain whitespace";
     }
     (void)what;
@@ -93,7 +94,8 @@ bool valid_timestamp(const std::string& t) {
     }
     static const std::string shape = "dddd-dd-ddTdd:dd:dd";
     for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (shape[i] == 'd' ? std::isdigit(static_cast<unsigned char>(t[i])) == 0 : t[i] != shape[i]) {
+        if (shape[i] == 'd' ? std::isdigit(static_cast<unsigned char>(t[i])) == 0
+                            : t[i] != shape[i]) {
             return false;
         }
     }
@@ -103,7 +105,8 @@ bool valid_timestamp(const std::string& t) {
     if (t[19] != '.' || t.size() < 22) {
         return false;
     }
-    return std::all_of(t.begin() + 20, t.end() - 1, [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
+    return std::all_of(t.begin() + 20, t.end() - 1,
+                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
 }
 
 std::string url_problem(const std::string& url, bool allow_file) {
@@ -112,7 +115,7 @@ std::string url_problem(const std::string& url, bool allow_file) {
     }
     if (url.rfind("https://", 0) == 0 || (allow_file && url.rfind("file://", 0) == 0)) {
         for (char ch : url) {
-        auto c = static_cast<unsigned char>(ch);
+            auto c = static_cast<unsigned char>(ch);
             if (c <= 0x20 || c == 0x7f) {
                 return "must not contain whitespace or control characters";
             }
@@ -132,7 +135,8 @@ std::string web_url_problem(const std::string& url) {
     if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
         return "must be an http(s) URL or empty";
     }
-    if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= 0x20 || c == 0x7f; })) {
+    if (std::any_of(url.begin(), url.end(),
+                    [](unsigned char c) { return c <= 0x20 || c == 0x7f; })) {
         return "must not contain whitespace or control characters";
     }
     return {};
@@ -162,7 +166,9 @@ std::string check_package_name(std::string_view name) {
     return {};
 }
 
-std::string check_version(std::string_view version) { return token_problem(version, "version", 64); }
+std::string check_version(std::string_view version) {
+    return token_problem(version, "version", 64);
+}
 
 std::string check_tag(std::string_view tag) { return token_problem(tag, "tag", 64); }
 
@@ -211,7 +217,9 @@ WheelName WheelName::parse(std::string_view text) {
     for (int i = 0; i < 4; ++i) {
         auto dash = end == 0 ? std::string_view::npos : base.rfind('-', end - 1);
         if (dash == std::string_view::npos) {
-            throw SpecError(subject, {{"", "needs five '-'-separated parts: <name>-<version>-<matlab_tag>-<abi_tag>-<platform_tag>"}});
+            throw SpecError(subject, {{"",
+                                       "needs five '-'-separated parts: "
+                                       "<name>-<version>-<matlab_tag>-<abi_tag>-<platform_tag>"}});
         }
         parts.emplace_back(base.substr(dash + 1, end - dash - 1));
         end = dash;
@@ -348,7 +356,8 @@ struct Reader {
             out.clear();
             for (std::size_t i = 0; i < v->size(); ++i) {
                 if (!(*v)[i].is_string()) {
-                    issues.push_back({std::string(key) + "[" + std::to_string(i) + "]", "must be a string"});
+                    issues.push_back(
+                        {std::string(key) + "[" + std::to_string(i) + "]", "must be a string"});
                 } else {
                     out.push_back((*v)[i].get<std::string>());
                 }
@@ -390,11 +399,29 @@ struct Reader {
 };
 
 const std::vector<std::string>& known_keys() {
-    static const std::vector<std::string> keys = {
-        "name", "description", "version", "build_number", "dependencies", "homepage", "repository",
-        "license", "matlab_tag", "abi_tag", "platform_tag", "usage_examples", "exposed_symbols",
-        "compile_script", "timestamp", "prepare_duration", "compile_duration", "mhl_url",
-        "mhl_sha256", "mhl_size", "mip_json_url", "source", "build_info"};
+    static const std::vector<std::string> keys = {"name",
+                                                  "description",
+                                                  "version",
+                                                  "build_number",
+                                                  "dependencies",
+                                                  "homepage",
+                                                  "repository",
+                                                  "license",
+                                                  "matlab_tag",
+                                                  "abi_tag",
+                                                  "platform_tag",
+                                                  "usage_examples",
+                                                  "exposed_symbols",
+                                                  "compile_script",
+                                                  "timestamp",
+                                                  "prepare_duration",
+                                                  "compile_duration",
+                                                  "mhl_url",
+                                                  "mhl_sha256",
+                                                  "mhl_size",
+                                                  "mip_json_url",
+                                                  "source",
+                                                  "build_info"};
     return keys;
 }
 
@@ -461,7 +488,8 @@ PackageSpec parse_spec(std::string_view json_text, std::string_view origin, bool
         issues = s.validate();
     }
     if (!issues.empty()) {
-        throw SpecError(std::string(origin) + (s.name.empty() ? "" : " (package " + s.name + ")"), issues);
+        throw SpecError(std::string(origin) + (s.name.empty() ? "" : " (package " + s.name + ")"),
+                        issues);
     }
     return s;
 }
@@ -532,7 +560,9 @@ Json spec_to_json(const PackageSpec& s) {
 }
 }  // namespace detail
 
-std::string PackageSpec::to_json() const { return detail::dump_pretty(detail::spec_to_json(*this)); }
+std::string PackageSpec::to_json() const {
+    return detail::dump_pretty(detail::spec_to_json(*this));
+}
 
 namespace {
 
@@ -591,10 +621,13 @@ Json recipe_sha(const PackageSpec& s) {
 }  // namespace
 
 const std::vector<std::string>& cached_field_names() {
-    static const std::vector<std::string> names = {
-        "name", "description", "version", "build_number", "dependencies", "homepage", "repository",
-        "license", "matlab_tag", "abi_tag", "platform_tag", "usage_examples", "source",
-        "build_info.recipe_sha256"};
+    static const std::vector<std::string> names = {"name",         "description",
+                                                   "version",      "build_number",
+                                                   "dependencies", "homepage",
+                                                   "repository",   "license",
+                                                   "matlab_tag",   "abi_tag",
+                                                   "platform_tag", "usage_examples",
+                                                   "source",       "build_info.recipe_sha256"};
     return names;
 }
 

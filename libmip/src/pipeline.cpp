@@ -1,16 +1,16 @@
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
 #include <mip/bundler.hpp>
 #include <mip/compiler.hpp>
 #include <mip/error.hpp>
 #include <mip/pipeline.hpp>
 #include <mip/preparer.hpp>
 #include <mip/store.hpp>
-
-#include <algorithm>
-#include <atomic>
-#include <map>
-#include <optional>
-#include <mutex>
-#include <thread>
 
 #include "detail/convert.hpp"
 #include "detail/crypto.hpp"
@@ -47,9 +47,15 @@ PipelineOptions PipelineOptions::from_environment() {
     return o;
 }
 
-fs::path PipelineOptions::prepared() const { return prepared_dir.empty() ? build_dir / "prepared" : prepared_dir; }
-fs::path PipelineOptions::bundled() const { return bundled_dir.empty() ? build_dir / "bundled" : bundled_dir; }
-fs::path PipelineOptions::index_output() const { return index_dir.empty() ? build_dir / "gh-pages" : index_dir; }
+fs::path PipelineOptions::prepared() const {
+    return prepared_dir.empty() ? build_dir / "prepared" : prepared_dir;
+}
+fs::path PipelineOptions::bundled() const {
+    return bundled_dir.empty() ? build_dir / "bundled" : bundled_dir;
+}
+fs::path PipelineOptions::index_output() const {
+    return index_dir.empty() ? build_dir / "gh-pages" : index_dir;
+}
 std::string PipelineOptions::store_url() const {
     return store.empty() ? fs::absolute(build_dir / "store").lexically_normal().string() : store;
 }
@@ -105,16 +111,22 @@ public:
     [[nodiscard]] Store& inner() const { return *inner_; }
 
     [[nodiscard]] std::string describe() const override { return inner_->describe(); }
-    [[nodiscard]] std::string default_base_url() const override { return inner_->default_base_url(); }
+    [[nodiscard]] std::string default_base_url() const override {
+        return inner_->default_base_url();
+    }
     PutResult put(const PutRequest& request) override {
         forget(request.key);
         return inner_->put(request);
     }
-    [[nodiscard]] std::optional<std::string> get(const std::string& key) override { return inner_->get(key); }
+    [[nodiscard]] std::optional<std::string> get(const std::string& key) override {
+        return inner_->get(key);
+    }
     bool get_to_file(const std::string& key, const fs::path& destination) override {
         return inner_->get_to_file(key, destination);
     }
-    [[nodiscard]] std::optional<ObjectInfo> head(const std::string& key) override { return inner_->head(key); }
+    [[nodiscard]] std::optional<ObjectInfo> head(const std::string& key) override {
+        return inner_->head(key);
+    }
     [[nodiscard]] std::vector<ObjectInfo> list(const std::string& prefix, bool recursive) override {
         return inner_->list(prefix, recursive);
     }
@@ -129,8 +141,8 @@ public:
         }
         return inner_->put_many(requests, options);
     }
-    [[nodiscard]] std::vector<std::vector<PutResult>> put_chains(const std::vector<std::vector<PutRequest>>& chains,
-                                                                 const BatchOptions& options) override {
+    [[nodiscard]] std::vector<std::vector<PutResult>> put_chains(
+        const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options) override {
         for (const auto& chain : chains) {
             for (const auto& r : chain) {
                 forget(r.key);
@@ -151,7 +163,8 @@ public:
         {
             std::lock_guard lock(mutex_);
             for (std::size_t i = 0; i < requests.size(); ++i) {
-                auto it = requests[i].if_none_match.empty() ? memo_.find(requests[i].key) : memo_.end();
+                auto it =
+                    requests[i].if_none_match.empty() ? memo_.find(requests[i].key) : memo_.end();
                 if (it != memo_.end()) {
                     results[i] = it->second;
                 } else {
@@ -191,7 +204,9 @@ std::string base_url_for(const PipelineOptions& o, Store& store) {
         base.pop_back();
     }
     if (base.empty()) {
-        throw SpecError("--base-url", {{"base_url", "is required with " + store.describe() + " (the public https:// URL of the store prefix)"}});
+        throw SpecError("--base-url",
+                        {{"base_url", "is required with " + store.describe() +
+                                          " (the public https:// URL of the store prefix)"}});
     }
     if (base.rfind("http://", 0) == 0) {
         throw SpecError("--base-url", {{"base_url", "must use https:// (plain http is refused)"}});
@@ -203,7 +218,8 @@ std::string base_url_for(const PipelineOptions& o, Store& store) {
 }
 
 bool selected(const PipelineOptions& o, const std::string& package) {
-    if (!o.packages.empty() && std::find(o.packages.begin(), o.packages.end(), package) == o.packages.end()) {
+    if (!o.packages.empty() &&
+        std::find(o.packages.begin(), o.packages.end(), package) == o.packages.end()) {
         return false;
     }
     return !o.shard || o.shard->contains(package);
@@ -274,7 +290,8 @@ std::vector<std::pair<fs::path, std::string>> prepared_dirs(const PipelineOption
     }
     for (const auto& e : fs::directory_iterator(dir)) {
         auto name = e.path().filename().string();
-        if (!e.is_directory() || name.size() < 5 || name.substr(name.size() - 4) != ".dir" || name[0] == '.') {
+        if (!e.is_directory() || name.size() < 5 || name.substr(name.size() - 4) != ".dir" ||
+            name[0] == '.') {
             continue;
         }
         std::string package;
@@ -403,7 +420,8 @@ StageReport run_bundle(const PipelineOptions& o) {
                     o.logger.error(item.detail);
                 }
             }
-            item.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            item.seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             progress.item_done(item.wheel);
             return item.status != ItemStatus::failed || o.keep_going;
         },
@@ -411,7 +429,8 @@ StageReport run_bundle(const PipelineOptions& o) {
     for (std::size_t i = 0; i < dirs.size(); ++i) {
         if (!ran[i]) {
             report.items[i].package = dirs[i].second;
-            report.items[i].wheel = std::string(strip_wheel_suffix(dirs[i].first.filename().string()));
+            report.items[i].wheel =
+                std::string(strip_wheel_suffix(dirs[i].first.filename().string()));
             report.items[i].status = ItemStatus::skipped;
             report.items[i].detail = "not run: an earlier package failed";
         }
@@ -442,7 +461,8 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
         std::vector<fs::path> mhls;
         for (const auto& e : fs::directory_iterator(bundled)) {
             auto n = e.path().filename().string();
-            if (e.is_regular_file() && n.size() > 4 && n.substr(n.size() - 4) == ".mhl" && n[0] != '.') {
+            if (e.is_regular_file() && n.size() > 4 && n.substr(n.size() - 4) == ".mhl" &&
+                n[0] != '.') {
                 mhls.push_back(e.path());
             }
         }
@@ -457,20 +477,29 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
                 }
                 auto sidecar_path = fs::path(mhl.string() + ".mip.json");
                 if (!fs::is_regular_file(sidecar_path)) {
-                    throw SpecError(mhl.filename().string(), {{"sidecar", "is missing: " + sidecar_path.filename().string()}});
+                    throw SpecError(
+                        mhl.filename().string(),
+                        {{"sidecar", "is missing: " + sidecar_path.filename().string()}});
                 }
-                auto spec = PackageSpec::from_json(detail::read_file(sidecar_path), sidecar_path.string());
+                auto spec =
+                    PackageSpec::from_json(detail::read_file(sidecar_path), sidecar_path.string());
                 if (spec.wheel_name() != item.wheel) {
-                    throw SpecError(sidecar_path.string(), {{"name", "describes " + spec.wheel_name()}});
+                    throw SpecError(sidecar_path.string(),
+                                    {{"name", "describes " + spec.wheel_name()}});
                 }
                 if (!spec.mhl_sha256 || !spec.mhl_size || *spec.mhl_size != fs::file_size(mhl)) {
-                    throw SpecError(sidecar_path.string(), {{"mhl_sha256", "does not match " + mhl.filename().string() + " (re-run bundle)"}});
+                    throw SpecError(sidecar_path.string(),
+                                    {{"mhl_sha256", "does not match " + mhl.filename().string() +
+                                                        " (re-run bundle)"}});
                 }
                 if (is_s3(o) && !o.allow_octave_builds && !spec.build_info_json.empty()) {
                     auto bi = Json::parse(spec.build_info_json);
                     if (bi.value("compile_engine", Json(nullptr)).is_string() &&
                         bi["compile_engine"].get<std::string>().rfind("octave", 0) == 0) {
-                        throw BuildError(spec.name, "was compiled with GNU Octave, whose MEX files do not load in MATLAB; pass --allow-octave-builds to upload it anyway");
+                        throw BuildError(
+                            spec.name,
+                            "was compiled with GNU Octave, whose MEX files do not load in MATLAB; "
+                            "pass --allow-octave-builds to upload it anyway");
                     }
                 }
                 spec.mhl_url = Bundler::mhl_url(base, item.wheel, *spec.mhl_sha256, o.flat_urls);
@@ -558,7 +587,8 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
             }
             try {
                 auto published = PackageSpec::from_json_unchecked(got[i].data, gets[i].key);
-                if (published.mhl_sha256 == u.sidecar.mhl_sha256 && published.mhl_url == u.sidecar.mhl_url &&
+                if (published.mhl_sha256 == u.sidecar.mhl_sha256 &&
+                    published.mhl_url == u.sidecar.mhl_url &&
                     compare_cached_fields(u.sidecar, published).equal) {
                     auto& item = report.items[u.item];
                     item.status = ItemStatus::skipped;
@@ -567,7 +597,8 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
                 } else if (o.flat_urls && !o.allow_overwrite && published.mhl_sha256 &&
                            published.mhl_sha256 != u.sidecar.mhl_sha256) {
                     fail(u, std::make_exception_ptr(RemoteError(
-                                u.wheel + ".mhl is already published with other bytes; with --flat-urls, replacing it needs --allow-overwrite",
+                                u.wheel + ".mhl is already published with other bytes; with "
+                                          "--flat-urls, replacing it needs --allow-overwrite",
                                 RemoteErrorInfo{412, "", "", "", u.wheel + ".mhl", "PutObject"})));
                 }
             } catch (const std::exception&) {  // an unreadable old sidecar is simply replaced
@@ -584,10 +615,13 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
             uploads.size(), par,
             [&](std::size_t i) {
                 try {
-                    if (uploads[i].active && detail::sha256_file_hex(uploads[i].mhl) != *uploads[i].sidecar.mhl_sha256) {
+                    if (uploads[i].active &&
+                        detail::sha256_file_hex(uploads[i].mhl) != *uploads[i].sidecar.mhl_sha256) {
                         auto sidecar = uploads[i].mhl.string() + ".mip.json";
-                        throw SpecError(sidecar, {{"mhl_sha256", "does not match " + uploads[i].mhl.filename().string() +
-                                                                     " (re-run bundle)"}});
+                        throw SpecError(
+                            sidecar,
+                            {{"mhl_sha256", "does not match " + uploads[i].mhl.filename().string() +
+                                                " (re-run bundle)"}});
                     }
                 } catch (...) {
                     bad[i] = std::current_exception();
@@ -634,7 +668,11 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
             cas.key = cas_key;
             cas.file = u.mhl;
             cas.sha256 = *u.sidecar.mhl_sha256;
-            cas.options = {"application/zip", "public, max-age=31536000, immutable", true, {}, *u.sidecar.mhl_size};
+            cas.options = {"application/zip",
+                           "public, max-age=31536000, immutable",
+                           true,
+                           {},
+                           *u.sidecar.mhl_size};
             chain.push_back(std::move(cas));
             flat.copy_from = cas_key;
         } else {
@@ -672,7 +710,8 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
             item.detail = "uploaded to " + store->describe();
             // Keep the local sidecar in step with what was published.
             try {
-                detail::write_file_atomic(fs::path(u.mhl.string() + ".mip.json"), chains[i].back().data);
+                detail::write_file_atomic(fs::path(u.mhl.string() + ".mip.json"),
+                                          chains[i].back().data);
             } catch (...) {
                 fail(u, std::current_exception());
             }
@@ -739,7 +778,8 @@ std::string IndexReport::to_json() const {
 }
 
 bool PublishReport::ok() const {
-    return index.has_value() && std::all_of(stages.begin(), stages.end(), [](const StageReport& s) { return s.ok(); });
+    return index.has_value() &&
+           std::all_of(stages.begin(), stages.end(), [](const StageReport& s) { return s.ok(); });
 }
 
 std::string PublishReport::to_json() const {
@@ -777,9 +817,12 @@ PublishReport run_publish(const PipelineOptions& o) {
     }
     report.stages.push_back(upload_stage(o, &store));
     // The index only after every upload succeeded: an earlier failure leaves the old index valid.
-    bool all_ok = std::all_of(report.stages.begin(), report.stages.end(), [](const StageReport& s) { return s.ok(); });
+    bool all_ok = std::all_of(report.stages.begin(), report.stages.end(),
+                              [](const StageReport& s) { return s.ok(); });
     if (!all_ok) {
-        o.logger.error("publish: not assembling the index because a stage failed; the previous index stays valid");
+        o.logger.error(
+            "publish: not assembling the index because a stage failed; the previous index stays "
+            "valid");
         return report;
     }
     report.index = index_stage(o, &store.inner());

@@ -1,14 +1,14 @@
-#include <mip/error.hpp>
-#include <mip/preparer.hpp>
-
 #include <algorithm>
 #include <atomic>
-#include <future>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <regex>
 #include <set>
+
+#include <mip/error.hpp>
+#include <mip/preparer.hpp>
 
 #include "detail/build_info.hpp"
 #include "detail/convert.hpp"
@@ -31,7 +31,8 @@ using detail::Json;
 namespace {
 
 const std::vector<const char*> pass_through_names = {
-    "PATH", "HOME", "USER", "USERNAME", "LOGNAME", "TMPDIR", "TMP", "TEMP", "SYSTEMROOT", "SYSTEMDRIVE",
+    "PATH",   "HOME",    "USER",    "USERNAME",         "LOGNAME",
+    "TMPDIR", "TMP",     "TEMP",    "SYSTEMROOT",       "SYSTEMDRIVE",
     "WINDIR", "COMSPEC", "PATHEXT", "MLM_LICENSE_FILE", "LM_LICENSE_FILE"};
 
 /// One package build scheduled in this run.
@@ -99,7 +100,10 @@ std::string message_of(std::exception_ptr e) {
 
 /// Byte copy of a recipe directory, modes kept; `.git` skipped; a symlink or special file is a
 /// SpecError naming the package and path.
-void copy_recipe(const fs::path& from, const fs::path& to, const fs::path& root, const std::string& subject) {
+void copy_recipe(const fs::path& from,
+                 const fs::path& to,
+                 const fs::path& root,
+                 const std::string& subject) {
     detail::create_dirs(to);
     std::vector<fs::directory_entry> entries;
     std::error_code ec;
@@ -117,12 +121,15 @@ void copy_recipe(const fs::path& from, const fs::path& to, const fs::path& root,
         auto rel = detail::relative_generic(e.path(), root);
         auto st = e.symlink_status();
         if (fs::is_symlink(st)) {
-            throw SpecError(subject, {{rel, "is a symbolic link; recipe directories must not contain symlinks"}});
+            throw SpecError(
+                subject,
+                {{rel, "is a symbolic link; recipe directories must not contain symlinks"}});
         }
         if (fs::is_directory(st)) {
             copy_recipe(e.path(), to / name, root, subject);
         } else if (fs::is_regular_file(st)) {
-            detail::copy_file_checked(e.path(), to / name, static_cast<unsigned>(st.permissions()) & 07777U);
+            detail::copy_file_checked(e.path(), to / name,
+                                      static_cast<unsigned>(st.permissions()) & 07777U);
         } else {
             throw SpecError(subject, {{rel, "is not a regular file or directory"}});
         }
@@ -139,7 +146,10 @@ Json hash_files(const fs::path& root) {
 }
 
 /// Every difference between two JSON values, as "path: lock X, now Y" lines.
-void diff_json(const Json& lock, const Json& now, const std::string& path, std::vector<std::string>& out) {
+void diff_json(const Json& lock,
+               const Json& now,
+               const std::string& path,
+               std::vector<std::string>& out) {
     if (lock.is_object() && now.is_object()) {
         for (auto it = lock.begin(); it != lock.end(); ++it) {
             auto sub = path.empty() ? it.key() : path + "." + it.key();
@@ -151,8 +161,8 @@ void diff_json(const Json& lock, const Json& now, const std::string& path, std::
         }
         for (auto it = now.begin(); it != now.end(); ++it) {
             if (!lock.contains(it.key())) {
-                out.push_back((path.empty() ? it.key() : path + "." + it.key()) + ": not in the lock, now " +
-                              it.value().dump());
+                out.push_back((path.empty() ? it.key() : path + "." + it.key()) +
+                              ": not in the lock, now " + it.value().dump());
             }
         }
         return;
@@ -228,7 +238,8 @@ struct Preparer::Impl {
 
     const detail::Toolchain& probed_toolchain() {
         std::call_once(toolchain_once, [this]() {
-            toolchain = toolchain_probe.valid() ? toolchain_probe.get() : detail::probe_toolchain(env);
+            toolchain =
+                toolchain_probe.valid() ? toolchain_probe.get() : detail::probe_toolchain(env);
         });
         return toolchain;
     }
@@ -249,8 +260,9 @@ struct Preparer::Impl {
             auto repo = detail::env_get(env, "GITHUB_REPOSITORY");
             auto run = detail::env_get(env, "GITHUB_RUN_ID");
             if (!repo.empty() && !run.empty()) {
-                return detail::redact_url((server.empty() ? std::string("https://github.com") : server) + "/" + repo +
-                                          "/actions/runs/" + run);
+                return detail::redact_url(
+                    (server.empty() ? std::string("https://github.com") : server) + "/" + repo +
+                    "/actions/runs/" + run);
             }
         }
         if (build_type == "travis") {
@@ -263,7 +275,8 @@ struct Preparer::Impl {
     }
 
     /// The environment recipe code sees (§3.9): pass-through names, fixed values, script_env.
-    detail::Environment minimal_environment(const std::string& arch, std::optional<std::int64_t> epoch) const {
+    detail::Environment minimal_environment(const std::string& arch,
+                                            std::optional<std::int64_t> epoch) const {
         detail::Environment out;
         for (const char* name : pass_through_names) {
             if (auto v = detail::env_find(env, name)) {
@@ -316,7 +329,8 @@ struct Preparer::Impl {
                 return std::nullopt;
             }
             if (r.status != 200) {
-                throw NetworkError("cache check GET returned HTTP " + std::to_string(r.status), base + "/" + key);
+                throw NetworkError("cache check GET returned HTTP " + std::to_string(r.status),
+                                   base + "/" + key);
             }
             text = std::move(r.body);
         } else {
@@ -326,13 +340,15 @@ struct Preparer::Impl {
         return PackageSpec::from_json_unchecked(text, key);
     }
 
-
     /// The lock's value for `key`, or null.
     Json lock_value(const std::string& key) const {
         return lock && lock->contains(key) ? (*lock)[key] : Json(nullptr);
     }
 
-    void run_prescript(const fs::path& work, const std::string& arch, StageLog& log, Json& prescript_entry) const {
+    void run_prescript(const fs::path& work,
+                       const std::string& arch,
+                       StageLog& log,
+                       Json& prescript_entry) const {
         auto name = "prescript." + arch + ".sh";
         auto script = work / "recipe" / name;
         if (!fs::is_regular_file(script)) {
@@ -356,8 +372,8 @@ struct Preparer::Impl {
         }
         log.append("status: " + r.status_text());
         if (!r.ok()) {
-            throw BuildError("", "stage prescript: " + name + " failed (" + r.status_text() + "): " +
-                                     detail::tail_lines(r.output, 10));
+            throw BuildError("", "stage prescript: " + name + " failed (" + r.status_text() +
+                                     "): " + detail::tail_lines(r.output, 10));
         }
     }
 
@@ -373,8 +389,8 @@ struct Preparer::Impl {
         const auto& want = job.build->spec();
         for (auto& b : kinds.at(job.recipe_file)->load(rctx)) {
             const auto& s = b->spec();
-            if (s.name == want.name && s.matlab_tag == want.matlab_tag && s.abi_tag == want.abi_tag &&
-                s.platform_tag == want.platform_tag) {
+            if (s.name == want.name && s.matlab_tag == want.matlab_tag &&
+                s.abi_tag == want.abi_tag && s.platform_tag == want.platform_tag) {
                 return std::move(b);
             }
         }
@@ -394,7 +410,8 @@ struct Preparer::Impl {
         try {
             static const std::regex arch_pattern("^[a-z0-9_]+$");
             if (!std::regex_match(arch, arch_pattern)) {  // validated before any write
-                throw SpecError(package, {{"platform_tag", "'" + arch + "' must match ^[a-z0-9_]+$"}});
+                throw SpecError(package,
+                                {{"platform_tag", "'" + arch + "' must match ^[a-z0-9_]+$"}});
             }
             detail::create_dirs(out_dir);
             detail::remove_tree(work);  // a stale .partial
@@ -404,11 +421,13 @@ struct Preparer::Impl {
             // §2: the recipe copy.
             log.begin("recipe");
             auto recipe_copy = work / "recipe";
-            copy_recipe(job.recipe_dir, recipe_copy, job.recipe_dir, package + ": recipe directory");
+            copy_recipe(job.recipe_dir, recipe_copy, job.recipe_dir,
+                        package + ": recipe directory");
             Json input_files = hash_files(recipe_copy);
             if (lock) {
                 std::vector<std::string> diffs;
-                diff_json(lock_value("recipe_input_files"), input_files, "recipe_input_files", diffs);
+                diff_json(lock_value("recipe_input_files"), input_files, "recipe_input_files",
+                          diffs);
                 if (!diffs.empty()) {
                     throw LockMismatch(diffs);
                 }
@@ -475,8 +494,8 @@ struct Preparer::Impl {
             log.begin("build_info");
             auto build_type = detail::detect_build_type(env);
             std::string warning;
-            auto local_source =
-                detail::local_recipe_source(job.recipe_dir, options.abbrev, env, warning, &recipe_repos);
+            auto local_source = detail::local_recipe_source(job.recipe_dir, options.abbrev, env,
+                                                            warning, &recipe_repos);
             if (!warning.empty()) {
                 options.logger.warning(package + ": " + warning);
                 log.append("warning: " + warning);
@@ -509,8 +528,9 @@ struct Preparer::Impl {
                         value = locked_env[name].get<std::string>();
                         auto now = detail::env_find(env, name);
                         if (now != value) {
-                            options.logger.warning(package + ": script_env " + name +
-                                                   " differs from the environment; the lock's value is used");
+                            options.logger.warning(
+                                package + ": script_env " + name +
+                                " differs from the environment; the lock's value is used");
                         }
                     }
                 } else {
@@ -518,16 +538,19 @@ struct Preparer::Impl {
                 }
                 if (!value) {
                     log.append("script_env " + name + " is unset; dropped");
-                    options.logger.info(package + ": script_env variable " + name + " is unset; dropped");
+                    options.logger.info(package + ": script_env variable " + name +
+                                        " is unset; dropped");
                     continue;
                 }
                 if (!detail::is_valid_utf8(*value)) {
-                    throw SpecError(package + ": script_env", {{name, "the value is not valid UTF-8"}});
+                    throw SpecError(package + ": script_env",
+                                    {{name, "the value is not valid UTF-8"}});
                 }
                 script_env[name] = *value;
                 set_names.push_back(name);
             }
-            detail::write_file_atomic(work / "script_env.json", detail::dump_pretty(script_env), false);
+            detail::write_file_atomic(work / "script_env.json", detail::dump_pretty(script_env),
+                                      false);
 
             // §3.10 SOURCE_DATE_EPOCH (pins known for declarative recipes; after build for others).
             auto epoch_of = [&]() -> std::pair<std::int64_t, std::string> {
@@ -561,12 +584,14 @@ struct Preparer::Impl {
                 throw BuildError(package, "the recipe left no load_package.m at the package root");
             }
             if (!fs::is_regular_file(stage_dir / "unload_package.m")) {
-                throw BuildError(package, "the recipe left no unload_package.m at the package root");
+                throw BuildError(package,
+                                 "the recipe left no unload_package.m at the package root");
             }
             std::tie(epoch, epoch_source) = epoch_of();  // Python recipes pin while building
 
             log.begin("metadata");
-            auto info = detail::build_info_document(build_type, recipe_source, env, arch, epoch, tools);
+            auto info =
+                detail::build_info_document(build_type, recipe_source, env, arch, epoch, tools);
             detail::write_file_atomic(work / "build_info.json", detail::dump_pretty(info), false);
             fill_build_info(job, spec, recipe_source, build_type, epoch, epoch_source);
             // Late cache check for recipes whose pins are known only after building.
@@ -594,7 +619,8 @@ struct Preparer::Impl {
             if (lock) {
                 compare_with_lock(doc, package);
             }
-            detail::write_file_atomic(work / "mip.lock.yaml", detail::render_lock(doc, MIP_VERSION), false);
+            detail::write_file_atomic(work / "mip.lock.yaml", detail::render_lock(doc, MIP_VERSION),
+                                      false);
 
             // The one final rename.
             log.begin("rename");
@@ -625,7 +651,9 @@ struct Preparer::Impl {
         job.result.seconds = seconds_since(t0);
     }
 
-    [[nodiscard]] BuildContext context_for(const Job& job, const fs::path& work, bool staged) const {
+    [[nodiscard]] BuildContext context_for(const Job& job,
+                                           const fs::path& work,
+                                           bool staged) const {
         BuildContext ctx;
         ctx.cancel = &cancel;
         ctx.recipe_dir = work / "recipe";
@@ -639,7 +667,8 @@ struct Preparer::Impl {
         // prescript and the compile stage get the minimal §3.9 environment.
         ctx.environment = env;
         if (!staged) {
-            for (auto& [k, v] : minimal_environment(job.build->spec().platform_tag, explicit_epoch())) {
+            for (auto& [k, v] :
+                 minimal_environment(job.build->spec().platform_tag, explicit_epoch())) {
                 if (k == "TZ" || k == "TOOLCHAIN_ARCH" || k == "SOURCE_DATE_EPOCH") {
                     ctx.environment[k] = v;
                 }
@@ -662,7 +691,8 @@ struct Preparer::Impl {
             try {
                 job.published = fetch_published(job.wheel, job.cache_note);
             } catch (const std::exception& e) {
-                options.logger.warning(spec.name + ": cache check failed, building anyway: " + e.what());
+                options.logger.warning(spec.name +
+                                       ": cache check failed, building anyway: " + e.what());
                 job.cache_note = "cache check failed";
             }
             if (job.published) {
@@ -672,22 +702,30 @@ struct Preparer::Impl {
                     job.result.detail = job.cache_note = "published metadata matches";
                     return false;
                 }
-                job.cache_note = cmp.equal ? "published metadata matches so far (sources pinned after building)"
-                                           : "published '" + cmp.first_difference + "' differs";
+                job.cache_note =
+                    cmp.equal ? "published metadata matches so far (sources pinned after building)"
+                              : "published '" + cmp.first_difference + "' differs";
             }
         }
         if (options.dry_run) {
             job.result.status = ItemStatus::planned;
-            job.result.detail = "would build (" +
-                                (job.cache_note.empty() ? std::string("no published metadata") : job.cache_note) + ")";
+            job.result.detail =
+                "would build (" +
+                (job.cache_note.empty() ? std::string("no published metadata") : job.cache_note) +
+                ")";
             return false;
         }
         return true;
     }
 
-    void fill_build_info(Job& job, PackageSpec& spec, const detail::RecipeSource& source,
-                         const std::string& build_type, std::int64_t epoch, const std::string& epoch_source) const {
-        Json previous = spec.build_info_json.empty() ? Json::object() : Json::parse(spec.build_info_json);
+    void fill_build_info(Job& job,
+                         PackageSpec& spec,
+                         const detail::RecipeSource& source,
+                         const std::string& build_type,
+                         std::int64_t epoch,
+                         const std::string& epoch_source) const {
+        Json previous =
+            spec.build_info_json.empty() ? Json::object() : Json::parse(spec.build_info_json);
         Json bi = Json::object();  // §3 order
         bi["source_date_epoch"] = epoch;
         bi["epoch_source"] = epoch_source;
@@ -708,20 +746,27 @@ struct Preparer::Impl {
         spec.build_info_json = detail::dump_compact(bi);
     }
 
-    Json lock_document(const Job& job, detail::StagedBuild* staged, const std::vector<std::string>& set_names,
-                       const Json& script_env, std::int64_t epoch, const std::string& epoch_source,
-                       const detail::Toolchain& tc, const Json& prescript_entry, const Json& input_files,
+    Json lock_document(const Job& job,
+                       detail::StagedBuild* staged,
+                       const std::vector<std::string>& set_names,
+                       const Json& script_env,
+                       std::int64_t epoch,
+                       const std::string& epoch_source,
+                       const detail::Toolchain& tc,
+                       const Json& prescript_entry,
+                       const Json& input_files,
                        const Json& recipe_files) const {
         const auto& spec = job.build->spec();
         Json doc = Json::object();
         doc["lock_version"] = 1;
-        doc["package"] = {{"name", spec.name},
-                          {"version", spec.version},
-                          {"version_source", staged ? staged->version_source() : std::string("recipe")},
-                          {"build_number", spec.build_number},
-                          {"matlab_tag", spec.matlab_tag},
-                          {"abi_tag", spec.abi_tag},
-                          {"platform_tag", spec.platform_tag}};
+        doc["package"] = {
+            {"name", spec.name},
+            {"version", spec.version},
+            {"version_source", staged ? staged->version_source() : std::string("recipe")},
+            {"build_number", spec.build_number},
+            {"matlab_tag", spec.matlab_tag},
+            {"abi_tag", spec.abi_tag},
+            {"platform_tag", spec.platform_tag}};
         if (staged) {
             doc["recipe"] = staged->resolved_recipe(set_names);
             doc["sources"] = staged->lock_sources();
@@ -754,7 +799,8 @@ struct Preparer::Impl {
         doc["recipe_input_files"] = input_files;
         doc["recipe_files"] = recipe_files;
         auto text = detail::read_file(job.recipe_dir / job.recipe_file);
-        doc["original_recipe"] = {{"path", job.recipe_file}, {"sha256", detail::sha256_hex(text)}, {"text", text}};
+        doc["original_recipe"] = {
+            {"path", job.recipe_file}, {"sha256", detail::sha256_hex(text)}, {"text", text}};
         return doc;
     }
 
@@ -767,7 +813,8 @@ struct Preparer::Impl {
                 diffs.push_back(it.key() + ": in the lock, missing now");
                 continue;
             }
-            diff_json(it.value(), doc[it.key()], it.key(), it.key() == "toolchain" ? toolchain_diffs : diffs);
+            diff_json(it.value(), doc[it.key()], it.key(),
+                      it.key() == "toolchain" ? toolchain_diffs : diffs);
         }
         for (const auto& d : toolchain_diffs) {
             if (options.strict_toolchain) {
@@ -808,8 +855,8 @@ StageReport Preparer::prepare() {
     impl_->host_tag = host_platform_tag(o.platform_tag_override);
     if (!impl_->toolchain_started) {
         impl_->toolchain_started = true;
-        impl_->toolchain_probe =
-            std::async(std::launch::async, [env = impl_->env] { return detail::probe_toolchain(env); });
+        impl_->toolchain_probe = std::async(
+            std::launch::async, [env = impl_->env] { return detail::probe_toolchain(env); });
     }
     StageReport report;
     report.stage = "prepare";
@@ -826,12 +873,15 @@ StageReport Preparer::prepare() {
         auto lock_path = fs::absolute(o.from_lock).lexically_normal();
         impl_->lock = detail::parse_lock(detail::read_file(lock_path), lock_path.string());
         const auto& lk = *impl_->lock;
-        if (lk.value("lock_version", Json(0)) != Json(1) || !lk.contains("package") || !lk["package"].is_object() ||
-            !lk.contains("source_date_epoch") || !lk["source_date_epoch"].is_number_integer()) {
-            throw SpecError(lock_path.string(), {{"lock_version", "is not a version 1 mip.lock.yaml"}});
+        if (lk.value("lock_version", Json(0)) != Json(1) || !lk.contains("package") ||
+            !lk["package"].is_object() || !lk.contains("source_date_epoch") ||
+            !lk["source_date_epoch"].is_number_integer()) {
+            throw SpecError(lock_path.string(),
+                            {{"lock_version", "is not a version 1 mip.lock.yaml"}});
         }
         locked_package = lk["package"];
-        auto dir = o.lock_recipe_dir.empty() ? lock_path.parent_path() / "recipe" : fs::absolute(o.lock_recipe_dir);
+        auto dir = o.lock_recipe_dir.empty() ? lock_path.parent_path() / "recipe"
+                                             : fs::absolute(o.lock_recipe_dir);
         dir = dir.lexically_normal();
         if (!fs::is_directory(dir)) {
             throw IoError("recipe directory does not exist", dir.string());
@@ -890,7 +940,8 @@ StageReport Preparer::prepare() {
             }
             item.status = ItemStatus::failed;
             item.error_code = ErrorCode::invalid_spec;
-            item.detail = dir_name + ": holds more than one recipe file (" + present[0] + ", " + present[1] + ")";
+            item.detail = dir_name + ": holds more than one recipe file (" + present[0] + ", " +
+                          present[1] + ")";
             jobs.push_back(Job{dir, {}, nullptr, {}, item});
             continue;
         }
@@ -922,31 +973,35 @@ StageReport Preparer::prepare() {
             if (o.shard && !o.shard->contains(spec.name)) {
                 continue;
             }
-            if (impl_->lock && (spec.name != locked_package.value("name", std::string()) ||
-                                spec.matlab_tag != locked_package.value("matlab_tag", std::string()) ||
-                                spec.abi_tag != locked_package.value("abi_tag", std::string()) ||
-                                spec.platform_tag != locked_package.value("platform_tag", std::string()))) {
+            if (impl_->lock &&
+                (spec.name != locked_package.value("name", std::string()) ||
+                 spec.matlab_tag != locked_package.value("matlab_tag", std::string()) ||
+                 spec.abi_tag != locked_package.value("abi_tag", std::string()) ||
+                 spec.platform_tag != locked_package.value("platform_tag", std::string()))) {
                 continue;
             }
             Job job;
             job.recipe_dir = dir;
             job.recipe_file = present[0];
             job.wheel = spec.wheel_name();
-            job.partial = spec.name + "." + spec.matlab_tag + "-" + spec.abi_tag + "-" + spec.platform_tag + ".partial";
+            job.partial = spec.name + "." + spec.matlab_tag + "-" + spec.abi_tag + "-" +
+                          spec.platform_tag + ".partial";
             job.result.package = spec.name;
             job.result.wheel = job.wheel;
             if (auto [it, inserted] = wheels_seen.emplace(job.wheel, dir_name); !inserted) {
                 job.result.status = ItemStatus::failed;
                 job.result.error_code = ErrorCode::invalid_spec;
-                job.result.detail = job.wheel + " is built by both " + it->second + " and " + dir_name;
+                job.result.detail =
+                    job.wheel + " is built by both " + it->second + " and " + dir_name;
                 jobs.push_back(std::move(job));
                 continue;
             }
             if (auto [it, inserted] = partials_seen.emplace(job.partial, dir_name); !inserted) {
                 job.result.status = ItemStatus::failed;
                 job.result.error_code = ErrorCode::invalid_spec;
-                job.result.detail = spec.name + " with tags " + spec.matlab_tag + "-" + spec.abi_tag + "-" +
-                                    spec.platform_tag + " is built twice in one run (" + it->second + " and " +
+                job.result.detail = spec.name + " with tags " + spec.matlab_tag + "-" +
+                                    spec.abi_tag + "-" + spec.platform_tag +
+                                    " is built twice in one run (" + it->second + " and " +
                                     dir_name + " would share the work area " + job.partial + ")";
                 jobs.push_back(std::move(job));
                 continue;
@@ -957,12 +1012,14 @@ StageReport Preparer::prepare() {
     }
     if (impl_->lock && jobs.empty()) {
         throw LockMismatch({"package: the recipe in " + dirs.front().string() + " has no build " +
-                            locked_package.value("name", std::string()) + " with the locked tags for build type " +
-                            o.build_type});
+                            locked_package.value("name", std::string()) +
+                            " with the locked tags for build type " + o.build_type});
     }
     for (const auto& w : wanted) {
         if (matched.count(w) == 0) {
-            throw SpecError("--package", {{"package", "'" + w + "' matches no recipe directory or package in " + recipes_dir.string()}});
+            throw SpecError("--package",
+                            {{"package", "'" + w + "' matches no recipe directory or package in " +
+                                             recipes_dir.string()}});
         }
     }
 
@@ -981,7 +1038,8 @@ StageReport Preparer::prepare() {
             // On its own thread: the workers copy and hash recipes and pin sources meanwhile,
             // and wait for it only at their cache decision.
             impl_->prefetch_done =
-                std::async(std::launch::async, [impl = impl_.get(), store = o.store, requests = std::move(requests)] {
+                std::async(std::launch::async, [impl = impl_.get(), store = o.store,
+                                                requests = std::move(requests)] {
                     BatchOptions batch;
                     batch.stage = "prepare:cache";
                     auto got = store->get_many(requests, batch);
@@ -1055,7 +1113,8 @@ StageReport Preparer::prepare() {
                 o.logger.error(job.result.detail);
                 return o.keep_going;
             }
-            o.logger.info(job.wheel + ": " + to_string(job.result.status) + " — " + job.result.detail);
+            o.logger.info(job.wheel + ": " + to_string(job.result.status) + " — " +
+                          job.result.detail);
             return true;
         },
         [&]() { emit(ProgressPhase::advanced); });

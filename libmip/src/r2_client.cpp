@@ -144,8 +144,9 @@ std::string quote_etag(const std::string& etag) {
 }
 
 bool is_sha256_hex(const std::string& s) {
-    return s.size() == 64 &&
-           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
 }
 
 bool looks_like_md5(const std::string& etag) {
@@ -801,7 +802,8 @@ struct PutJob : std::enable_shared_from_this<PutJob> {
         }
         try {
             if (!request.sha256.empty() && !is_sha256_hex(request.sha256)) {
-                throw SpecError("put " + request.key, {{"sha256", "must be 64 lowercase hex digits"}});
+                throw SpecError("put " + request.key,
+                                {{"sha256", "must be 64 lowercase hex digits"}});
             }
             if (request.file) {
                 file = open_for_reading(*request.file, size);
@@ -928,7 +930,8 @@ struct PutJob : std::enable_shared_from_this<PutJob> {
         auto c = make_call("CopyObject", "PUT", key);
         c->has_body = true;  // empty: S3 wants a Content-Length on PUT
         c->headers.push_back(
-            {"x-amz-copy-source", sv::object_path(impl.config.bucket, impl.full_key(request.copy_from))});
+            {"x-amz-copy-source",
+             sv::object_path(impl.config.bucket, impl.full_key(request.copy_from))});
         c->headers.push_back({"x-amz-metadata-directive", "REPLACE"});
         add_put_headers(*c, request.options, true);
         c->accepted = {};
@@ -1248,7 +1251,10 @@ struct ItemDone {
 /// twice the request limit ahead (so a batch of 10,000 files holds a bounded number of open
 /// files), and `done` must be called once per item. `requests` is the progress total.
 template <typename Submit>
-void run_batch(ClientState& impl, std::size_t n, const BatchOptions& options, Submit submit,
+void run_batch(ClientState& impl,
+               std::size_t n,
+               const BatchOptions& options,
+               Submit submit,
                std::size_t requests = 0) {
     const std::size_t limit =
         std::clamp<std::size_t>(std::min(options.max_in_flight, impl.config.max_in_flight), 1, 256);
@@ -1425,8 +1431,8 @@ std::vector<PutResult> R2Client::put_many(const std::vector<PutRequest>& request
     return results;
 }
 
-std::vector<std::vector<PutResult>> R2Client::put_chains(const std::vector<std::vector<PutRequest>>& chains,
-                                                        const BatchOptions& options) {
+std::vector<std::vector<PutResult>> R2Client::put_chains(
+    const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options) {
     std::lock_guard lock(impl_->operation_mutex);
     std::vector<std::vector<PutResult>> results(chains.size());
     std::size_t requests = 0;
@@ -1643,12 +1649,15 @@ std::vector<ObjectInfo> R2Client::list(const std::string& prefix, bool recursive
     return out;
 }
 
-std::vector<ListedObject> R2Client::list_and_get(const std::string& prefix, bool recursive,
-                                                 const ListedGetFilter& want, const BatchOptions& options) {
+std::vector<ListedObject> R2Client::list_and_get(const std::string& prefix,
+                                                 bool recursive,
+                                                 const ListedGetFilter& want,
+                                                 const BatchOptions& options) {
     std::lock_guard lock(impl_->operation_mutex);
-    const std::string s3_prefix = impl_->config.prefix.empty() ? prefix : impl_->config.prefix + "/" + prefix;
-    const std::size_t limit =
-        std::clamp<std::size_t>(std::min(options.max_in_flight, impl_->config.max_in_flight), 1, 256);
+    const std::string s3_prefix =
+        impl_->config.prefix.empty() ? prefix : impl_->config.prefix + "/" + prefix;
+    const std::size_t limit = std::clamp<std::size_t>(
+        std::min(options.max_in_flight, impl_->config.max_in_flight), 1, 256);
     BatchProgress progress(options, 0);  // the total grows page by page
     Engine engine(*impl_, limit);
     std::deque<ListedObject> out;  // stable addresses for the GETs' continuations
@@ -1663,7 +1672,8 @@ std::vector<ListedObject> R2Client::list_and_get(const std::string& prefix, bool
             // The next page first, ahead of this page's GETs.
             if (page.truncated) {
                 if (!seen_tokens.insert(page.next_continuation_token).second) {
-                    std::rethrow_exception(malformed(*impl_, call, "ListObjectsV2 repeated a continuation token"));
+                    std::rethrow_exception(
+                        malformed(*impl_, call, "ListObjectsV2 repeated a continuation token"));
                 }
                 request_page(page.next_continuation_token);
             }
@@ -1694,7 +1704,8 @@ std::vector<ListedObject> R2Client::list_and_get(const std::string& prefix, bool
     request_page("");
     engine.run([&] { progress.tick(engine.retries()); }, options.progress_interval);
     progress.finished(engine.retries());
-    std::vector<ListedObject> sorted(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
+    std::vector<ListedObject> sorted(std::make_move_iterator(out.begin()),
+                                     std::make_move_iterator(out.end()));
     std::sort(sorted.begin(), sorted.end(),
               [](const ListedObject& a, const ListedObject& b) { return a.info.key < b.info.key; });
     return sorted;

@@ -12,15 +12,16 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mip/error.hpp>
-#include <mip/log.hpp>
-#include <mip/package_spec.hpp>
-#include <mip/recipe.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <mip/error.hpp>
+#include <mip/log.hpp>
+#include <mip/package_spec.hpp>
+#include <mip/recipe.hpp>
 
 #include "detail/env.hpp"
 #include "detail/fs.hpp"
@@ -287,9 +288,11 @@ std::set<std::string> foreign_entries(const fs::path& dir) {
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         auto name = it->path().filename().string();
         auto ends = [&name](std::string_view suffix) {
-            return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+            return name.size() > suffix.size() &&
+                   name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
         };
-        static const std::set<std::string> pipeline_dirs = {"prepared", "bundled", "gh-pages", "cache", "store"};
+        static const std::set<std::string> pipeline_dirs = {"prepared", "bundled", "gh-pages",
+                                                            "cache", "store"};
         if (name.empty() || name[0] == '.' || ends(".dir") || ends(".work") || ends(".partial") ||
             pipeline_dirs.count(name) != 0) {
             continue;
@@ -373,8 +376,9 @@ public:
             for (const auto& n : strays) {
                 list += (list.empty() ? "" : ", ") + n;
             }
-            throw BuildError(package, setup_->file_name + " wrote outside its package directory (" + list +
-                                          "; removed). Write into mhl_dir or a temporary directory.");
+            throw BuildError(package,
+                             setup_->file_name + " wrote outside its package directory (" + list +
+                                 "; removed). Write into mhl_dir or a temporary directory.");
         }
         if (!outcome.result) {
             throw_worker_failure(package, setup_->file_name + " " + method_name(), outcome, timeout,

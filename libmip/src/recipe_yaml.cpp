@@ -1,21 +1,21 @@
 // The declarative recipe kind: prepare.yaml (format spec §7(c)).
-#include <mip/error.hpp>
-#include <mip/helpers.hpp>
-#include <mip/recipe.hpp>
+#include <algorithm>
+#include <set>
 
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
-#include <set>
+#include <mip/error.hpp>
+#include <mip/helpers.hpp>
+#include <mip/recipe.hpp>
 
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
 #include "detail/git_source.hpp"
 #include "detail/git_tags.hpp"
-#include "detail/lock.hpp"
-#include "detail/staged_build.hpp"
 #include "detail/http.hpp"
 #include "detail/json.hpp"
+#include "detail/lock.hpp"
+#include "detail/staged_build.hpp"
 #include "detail/zip_reader.hpp"
 
 namespace mip {
@@ -46,7 +46,9 @@ public:
 
     bool is_set(const YAML::Node& n) const { return n.IsDefined() && !n.IsNull(); }
 
-    std::string str(const YAML::Node& n, const std::string& field, const std::string& fallback = {}) {
+    std::string str(const YAML::Node& n,
+                    const std::string& field,
+                    const std::string& fallback = {}) {
         if (!is_set(n)) {
             return fallback;
         }
@@ -100,7 +102,9 @@ public:
         }
         return out;
     }
-    void known_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& keys) {
+    void known_keys(const YAML::Node& map,
+                    const std::string& where,
+                    const std::set<std::string>& keys) {
         if (!map.IsMap()) {
             return;
         }
@@ -131,8 +135,13 @@ bool safe_relative(const std::string& p) {
 
 class YamlBuild final : public RecipeBuild, public detail::StagedBuild {
 public:
-    YamlBuild(PackageSpec spec, SourceSpec source, std::vector<AddPath> addpaths, std::vector<std::string> extensions,
-              std::vector<std::string> keep_prebuilt, std::vector<std::string> script_env, std::string version_mode,
+    YamlBuild(PackageSpec spec,
+              SourceSpec source,
+              std::vector<AddPath> addpaths,
+              std::vector<std::string> extensions,
+              std::vector<std::string> keep_prebuilt,
+              std::vector<std::string> script_env,
+              std::string version_mode,
               std::string recipe_text)
         : spec_(std::move(spec)),
           source_(std::move(source)),
@@ -216,7 +225,8 @@ public:
         r["version"] = spec_.version;
         if (r.contains("prepare") && r["prepare"].is_object()) {
             auto& prep = r["prepare"];
-            if (source_.kind == "clone_git" && prep.contains("clone_git") && prep["clone_git"].is_object()) {
+            if (source_.kind == "clone_git" && prep.contains("clone_git") &&
+                prep["clone_git"].is_object()) {
                 prep["clone_git"]["commit"] = rev_.commit;
             } else if (source_.kind == "download_zip" && prep.contains("download_zip") &&
                        prep["download_zip"].is_object()) {
@@ -231,7 +241,8 @@ public:
 
     /// The lock's entry for this source (from `--from-lock`), if any.
     std::optional<Json> locked_source() const {
-        if (!stage_.locked_sources || !stage_.locked_sources->is_array() || stage_.locked_sources->empty()) {
+        if (!stage_.locked_sources || !stage_.locked_sources->is_array() ||
+            stage_.locked_sources->empty()) {
             return std::nullopt;
         }
         return (*stage_.locked_sources)[0];
@@ -245,11 +256,17 @@ public:
         if (source_.kind == "path") {
             auto from = (ctx.recipe_dir / source_.url).lexically_normal();
             if (!detail::is_within(from, ctx.recipe_dir) || !fs::is_directory(from)) {
-                throw SpecError(spec_.name + ": prepare.yaml",
-                                {{"prepare.path.path", "'" + source_.url + "' must be a directory inside the recipe directory"}});
+                throw SpecError(
+                    spec_.name + ": prepare.yaml",
+                    {{"prepare.path.path",
+                      "'" + source_.url + "' must be a directory inside the recipe directory"}});
             }
             path_sha256_ = detail::tree_hash(from);
-            src = {{"type", "path"}, {"url", source_.url}, {"ref", nullptr}, {"commit", nullptr}, {"sha256", path_sha256_}};
+            src = {{"type", "path"},
+                   {"url", source_.url},
+                   {"ref", nullptr},
+                   {"commit", nullptr},
+                   {"sha256", path_sha256_}};
         } else if (source_.kind == "download_zip") {
             // Downloaded into the work area (outside the .dir) and pinned by its digest.
             auto downloads = ctx.work_dir / "downloads";
@@ -261,19 +278,27 @@ public:
             http.logger = ctx.logger;
             http.ca_file = ctx.ca_file;
             if (source_.url.rfind("http://", 0) == 0) {
-                ctx.logger.warning(spec_.name + ": downloading over plain http: " + detail::redact_url(source_.url));
+                ctx.logger.warning(spec_.name + ": downloading over plain http: " +
+                                   detail::redact_url(source_.url));
             }
             auto digest = detail::http_download(source_.url, archive, http);
             if (locked && locked->value("sha256", std::string()) != digest) {
-                throw LockMismatch({"sources[0].sha256: lock " + locked->value("sha256", std::string()) + ", downloaded " + digest});
+                throw LockMismatch({"sources[0].sha256: lock " +
+                                    locked->value("sha256", std::string()) + ", downloaded " +
+                                    digest});
             }
             if (source_.sha256 && *source_.sha256 != digest) {
-                throw SpecError(spec_.name + ": prepare.yaml",
-                                {{"prepare.download_zip.sha256", "mismatch: expected " + *source_.sha256 + ", downloaded " + digest}});
+                throw SpecError(
+                    spec_.name + ": prepare.yaml",
+                    {{"prepare.download_zip.sha256",
+                      "mismatch: expected " + *source_.sha256 + ", downloaded " + digest}});
             }
             archive_sha256_ = digest;
             archive_size_ = static_cast<std::uint64_t>(fs::file_size(archive));
-            src = {{"type", "zip"}, {"url", detail::redact_url(source_.url)}, {"ref", nullptr}, {"commit", nullptr},
+            src = {{"type", "zip"},
+                   {"url", detail::redact_url(source_.url)},
+                   {"ref", nullptr},
+                   {"commit", nullptr},
                    {"sha256", digest}};
         } else if (source_.kind == "clone_git") {
             // Clone fully first, then resolve inside the clone (never resolve-then-clone).
@@ -283,8 +308,8 @@ public:
                 stage_.on_cloned(source_.url);
             }
             if (locked) {
-                rev_ = detail::resolve_locked(clone, source_.ref.value_or(""), locked->value("commit", std::string()), env,
-                                              timeout);
+                rev_ = detail::resolve_locked(clone, source_.ref.value_or(""),
+                                              locked->value("commit", std::string()), env, timeout);
                 rev_.rev_kind = locked->value("rev_kind", std::string("commit"));
             } else {
                 rev_ = detail::resolve_rev(clone, source_.ref.value_or(""), env);
@@ -303,11 +328,15 @@ public:
                 derived_ = true;
                 auto issues = spec_.validate();
                 if (!issues.empty()) {
-                    throw SpecError(spec_.name + ": version from git describe '" + describe_ + "'", issues);
+                    throw SpecError(spec_.name + ": version from git describe '" + describe_ + "'",
+                                    issues);
                 }
             }
-            src = {{"type", "git"}, {"url", detail::redact_url(source_.url)},
-                   {"ref", source_.ref ? Json(*source_.ref) : Json(nullptr)}, {"commit", rev_.commit}, {"sha256", nullptr}};
+            src = {{"type", "git"},
+                   {"url", detail::redact_url(source_.url)},
+                   {"ref", source_.ref ? Json(*source_.ref) : Json(nullptr)},
+                   {"commit", rev_.commit},
+                   {"sha256", nullptr}};
         }
         spec_.source_json = src.is_null() ? std::string() : detail::dump_compact(src);
     }
@@ -318,25 +347,29 @@ public:
         if (source_.kind == "path") {
             detail::copy_tree(ctx.recipe_dir / source_.url, dest, true);
         } else if (source_.kind == "download_zip") {
-            detail::extract_zip(ctx.work_dir / "downloads" / archive_name_, dest, source_.strip_top_level);
+            detail::extract_zip(ctx.work_dir / "downloads" / archive_name_, dest,
+                                source_.strip_top_level);
         } else if (source_.kind == "clone_git") {
             auto repos = ctx.work_dir / "git-repos";
             auto clone = repos / clone_key_;
             submodules_ = detail::list_submodules(clone, rev_.commit, source_.url, ctx.environment);
             for (const auto& sm : submodules_) {
-                if (!sm.key.empty()) {  // relative: a full sibling clone, where git will look for it
+                if (!sm.key
+                         .empty()) {  // relative: a full sibling clone, where git will look for it
                     (void)detail::clone_full(sm.resolved_url, repos, ctx.environment, timeout);
                 }
             }
             auto checkout = ctx.work_dir / "checkouts" / "0";
-            for (auto& w : detail::checkout_commit(clone, rev_.commit, checkout, !submodules_.empty(), ctx.environment,
-                                                   timeout)) {
+            for (auto& w :
+                 detail::checkout_commit(clone, rev_.commit, checkout, !submodules_.empty(),
+                                         ctx.environment, timeout)) {
                 ctx.logger.warning(spec_.name + ": " + w);
                 notes_.push_back(w);
             }
             detail::copy_tree(checkout, dest, true);
         }
-        auto removed = strip_prebuilt_binaries(ctx.dir, spec_.compile_script.has_value(), keep_prebuilt_);
+        auto removed =
+            strip_prebuilt_binaries(ctx.dir, spec_.compile_script.has_value(), keep_prebuilt_);
         for (const auto& r : removed) {
             ctx.logger.info(spec_.name + ": removed prebuilt binary " + r);
         }
@@ -344,7 +377,8 @@ public:
         if (!keep_prebuilt_.empty() &&
             std::none_of(spec_.extra_fields.begin(), spec_.extra_fields.end(),
                          [](const auto& kv) { return kv.first == "keep_prebuilt"; })) {
-            spec_.extra_fields.emplace_back("keep_prebuilt", detail::dump_compact(Json(keep_prebuilt_)));
+            spec_.extra_fields.emplace_back("keep_prebuilt",
+                                            detail::dump_compact(Json(keep_prebuilt_)));
         }
         std::vector<AddPath> items = addpaths_;
         if (items.empty()) {
@@ -356,10 +390,13 @@ public:
         if (spec_.compile_script) {
             auto script = ctx.recipe_dir / *spec_.compile_script;
             if (!fs::is_regular_file(script)) {
-                throw SpecError(spec_.name + ": prepare.yaml",
-                                {{"builds.compile_script", "'" + *spec_.compile_script + "' does not exist beside the recipe"}});
+                throw SpecError(
+                    spec_.name + ": prepare.yaml",
+                    {{"builds.compile_script",
+                      "'" + *spec_.compile_script + "' does not exist beside the recipe"}});
             }
-            fs::copy_file(script, ctx.dir / *spec_.compile_script, fs::copy_options::overwrite_existing);
+            fs::copy_file(script, ctx.dir / *spec_.compile_script,
+                          fs::copy_options::overwrite_existing);
         }
     }
 
@@ -387,14 +424,19 @@ private:
     std::optional<std::int64_t> source_epoch_;
 };
 
-const std::set<std::string> credential_names = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                                                "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"};
+const std::set<std::string> credential_names = {
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",         "AWS_SESSION_TOKEN", "GITHUB_TOKEN",
+    "GH_TOKEN",          "ACTIONS_ID_TOKEN_REQUEST_TOKEN"};
 
-std::optional<std::string> map_platform_tag(const std::string& tag, const Logger& logger, const std::string& who) {
+std::optional<std::string> map_platform_tag(const std::string& tag,
+                                            const Logger& logger,
+                                            const std::string& who) {
     static const std::map<std::string, std::string> legacy = {
-        {"macosx_10_9_x86_64", "macos_x86_64"}, {"macosx_11_0_arm64", "macos_arm64"}, {"win_amd64", "windows_x86_64"}};
-    static const std::set<std::string> ours = {"any", "linux_x86_64", "linux_aarch64", "macos_arm64", "macos_x86_64",
-                                               "windows_x86_64"};
+        {"macosx_10_9_x86_64", "macos_x86_64"},
+        {"macosx_11_0_arm64", "macos_arm64"},
+        {"win_amd64", "windows_x86_64"}};
+    static const std::set<std::string> ours = {"any",         "linux_x86_64", "linux_aarch64",
+                                               "macos_arm64", "macos_x86_64", "windows_x86_64"};
     if (auto it = legacy.find(tag); it != legacy.end()) {
         logger.warning(who + ": platform tag '" + tag + "' mapped to '" + it->second + "'");
         return it->second;
@@ -424,9 +466,10 @@ public:
         }
         std::vector<Issue> issues;
         YamlReader r(issues);
-        r.known_keys(root, "", {"name", "description", "version", "build_number", "dependencies", "homepage",
-                                "repository", "license", "symbol_extensions", "usage_examples", "prepare", "addpaths",
-                                "keep_prebuilt", "script_env", "builds"});
+        r.known_keys(root, "",
+                     {"name", "description", "version", "build_number", "dependencies", "homepage",
+                      "repository", "license", "symbol_extensions", "usage_examples", "prepare",
+                      "addpaths", "keep_prebuilt", "script_env", "builds"});
         PackageSpec base;
         if (!r.is_set(root["name"])) {
             issues.push_back({"name", "is required"});
@@ -440,8 +483,10 @@ public:
         if (base.version.empty()) {
             base.version = "unspecified";
         }
-        // version: git → derived from git describe; unspecified → the same when a git source exists.
-        std::string version_mode = base.version == "git" ? "git" : (base.version == "unspecified" ? "auto" : "recipe");
+        // version: git → derived from git describe; unspecified → the same when a git source
+        // exists.
+        std::string version_mode =
+            base.version == "git" ? "git" : (base.version == "unspecified" ? "auto" : "recipe");
         base.build_number = r.integer(root["build_number"], "build_number", 0);
         base.dependencies = r.str_list(root["dependencies"], "dependencies");
         base.homepage = r.str(root["homepage"], "homepage");
@@ -454,7 +499,8 @@ public:
         }
         for (std::size_t i = 0; i < extensions.size(); ++i) {
             if (extensions[i].size() < 2 || extensions[i][0] != '.') {
-                issues.push_back({"symbol_extensions[" + std::to_string(i) + "]", "must look like \".m\""});
+                issues.push_back(
+                    {"symbol_extensions[" + std::to_string(i) + "]", "must look like \".m\""});
             }
         }
         auto keep = r.str_list(root["keep_prebuilt"], "keep_prebuilt");
@@ -463,12 +509,16 @@ public:
         for (std::size_t i = 0; i < script_env.size(); ++i) {
             const auto& n = script_env[i];
             std::string field = "script_env[" + std::to_string(i) + "]";
-            bool ident = !n.empty() && (std::isalpha(static_cast<unsigned char>(n[0])) != 0 || n[0] == '_') &&
-                         std::all_of(n.begin(), n.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; });
+            bool ident = !n.empty() &&
+                         (std::isalpha(static_cast<unsigned char>(n[0])) != 0 || n[0] == '_') &&
+                         std::all_of(n.begin(), n.end(), [](char c) {
+                             return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+                         });
             if (!ident) {
                 issues.push_back({field, "'" + n + "' is not a valid variable name"});
             } else if (credential_names.count(n) != 0) {
-                issues.push_back({field, "'" + n + "' is a credential and cannot be passed to recipes"});
+                issues.push_back(
+                    {field, "'" + n + "' is a credential and cannot be passed to recipes"});
             } else if (std::find(env_names.begin(), env_names.end(), n) == env_names.end()) {
                 env_names.push_back(n);
             }
@@ -479,7 +529,8 @@ public:
         YAML::Node prep = root["prepare"];
         if (r.is_set(prep)) {
             if (!prep.IsMap()) {
-                issues.push_back({"prepare", "must be a mapping with one of download_zip, clone_git, path"});
+                issues.push_back(
+                    {"prepare", "must be a mapping with one of download_zip, clone_git, path"});
             } else {
                 r.known_keys(prep, "prepare", {"download_zip", "clone_git", "path"});
                 int kinds = 0;
@@ -490,7 +541,9 @@ public:
                     }
                 }
                 if (kinds != 1) {
-                    issues.push_back({"prepare", "must name exactly one source kind (download_zip, clone_git or path)"});
+                    issues.push_back(
+                        {"prepare",
+                         "must name exactly one source kind (download_zip, clone_git or path)"});
                 } else {
                     std::string f = "prepare." + source.kind;
                     YAML::Node s = prep[source.kind];
@@ -500,13 +553,16 @@ public:
                         r.known_keys(s, f, {"url", "destination", "sha256", "strip_top_level"});
                         source.url = r.str(s["url"], f + ".url");
                         source.sha256 = r.opt_str(s["sha256"], f + ".sha256");
-                        source.strip_top_level = r.boolean(s["strip_top_level"], f + ".strip_top_level", false);
-                        if (source.url.rfind("https://", 0) != 0 && source.url.rfind("http://", 0) != 0 &&
+                        source.strip_top_level =
+                            r.boolean(s["strip_top_level"], f + ".strip_top_level", false);
+                        if (source.url.rfind("https://", 0) != 0 &&
+                            source.url.rfind("http://", 0) != 0 &&
                             source.url.rfind("file://", 0) != 0) {
                             issues.push_back({f + ".url", "must be an https:// (or file://) URL"});
                         }
                         if (source.sha256 && (source.sha256->size() != 64 ||
-                                              source.sha256->find_first_not_of("0123456789abcdef") != std::string::npos)) {
+                                              source.sha256->find_first_not_of(
+                                                  "0123456789abcdef") != std::string::npos)) {
                             issues.push_back({f + ".sha256", "must be 64 lowercase hex digits"});
                         }
                     } else if (source.kind == "clone_git") {
@@ -520,13 +576,18 @@ public:
                         r.known_keys(s, f, {"path", "destination"});
                         source.url = r.str(s["path"], f + ".path");
                         if (!safe_relative(source.url)) {
-                            issues.push_back({f + ".path", "'" + source.url + "' must be a relative path inside the recipe directory"});
+                            issues.push_back(
+                                {f + ".path",
+                                 "'" + source.url +
+                                     "' must be a relative path inside the recipe directory"});
                         }
                     }
                     if (s.IsMap()) {
                         source.destination = r.str(s["destination"], f + ".destination");
                         if (!source.destination.empty() && !safe_relative(source.destination)) {
-                            issues.push_back({f + ".destination", "'" + source.destination + "' must be a relative path inside the package"});
+                            issues.push_back({f + ".destination",
+                                              "'" + source.destination +
+                                                  "' must be a relative path inside the package"});
                         }
                     }
                 }
@@ -555,7 +616,8 @@ public:
                         continue;
                     }
                     if (!item.path.empty() && item.path != "." && !safe_relative(item.path)) {
-                        issues.push_back({f, "'" + item.path + "' must be a relative path inside the package"});
+                        issues.push_back(
+                            {f, "'" + item.path + "' must be a relative path inside the package"});
                     }
                     addpaths.push_back(std::move(item));
                 }
@@ -576,7 +638,9 @@ public:
                     issues.push_back({f, "must be a mapping"});
                     continue;
                 }
-                r.known_keys(b[i], f, {"build_type", "matlab_tag", "abi_tag", "platform_tag", "compile_script", "comment"});
+                r.known_keys(b[i], f,
+                             {"build_type", "matlab_tag", "abi_tag", "platform_tag",
+                              "compile_script", "comment"});
                 BuildSpec bs;
                 if (!r.is_set(b[i]["build_type"])) {
                     issues.push_back({f + ".build_type", "is required"});
@@ -590,7 +654,11 @@ public:
                 if (bs.platform_tag) {
                     auto mapped = map_platform_tag(*bs.platform_tag, ctx.logger, subject);
                     if (!mapped) {
-                        issues.push_back({f + ".platform_tag", "'" + *bs.platform_tag + "' is not a platform tag (any, linux_x86_64, linux_aarch64, macos_arm64, macos_x86_64, windows_x86_64)"});
+                        issues.push_back(
+                            {f + ".platform_tag",
+                             "'" + *bs.platform_tag +
+                                 "' is not a platform tag (any, linux_x86_64, linux_aarch64, "
+                                 "macos_arm64, macos_x86_64, windows_x86_64)"});
                     } else {
                         bs.platform_tag = mapped;
                     }
@@ -609,7 +677,9 @@ public:
                                                   n.compare(n.size() - 3, 3, ".sh") == 0);
             }
             if (!has_prescript) {
-                issues.push_back({"prepare.path.path", "'" + source.url + "' must be a directory inside the recipe directory"});
+                issues.push_back(
+                    {"prepare.path.path",
+                     "'" + source.url + "' must be a directory inside the recipe directory"});
             }
         }
         if (version_mode == "git" && source.kind != "clone_git") {
@@ -635,13 +705,14 @@ public:
             spec.compile_script = bs.compile_script;
             spec.matlab_tag = bs.matlab_tag.value_or("any");
             spec.abi_tag = bs.abi_tag.value_or("none");
-            spec.platform_tag = bs.platform_tag.value_or(bs.compile_script ? ctx.host_platform_tag : "any");
+            spec.platform_tag =
+                bs.platform_tag.value_or(bs.compile_script ? ctx.host_platform_tag : "any");
             auto tag_issues = spec.wheel().validate();
             if (!tag_issues.empty()) {
                 throw SpecError(subject, tag_issues);
             }
-            out.push_back(std::make_unique<YamlBuild>(std::move(spec), source, addpaths, extensions, keep, env_names,
-                                                     version_mode, recipe_text));
+            out.push_back(std::make_unique<YamlBuild>(std::move(spec), source, addpaths, extensions,
+                                                      keep, env_names, version_mode, recipe_text));
         }
         return out;
     }

@@ -1,6 +1,6 @@
-#include <mip/report.hpp>
-
 #include <algorithm>
+
+#include <mip/report.hpp>
 
 #include "detail/convert.hpp"
 #include "detail/json.hpp"
@@ -9,10 +9,14 @@ namespace mip {
 
 const char* to_string(ItemStatus status) noexcept {
     switch (status) {
-        case ItemStatus::done: return "done";
-        case ItemStatus::skipped: return "skipped";
-        case ItemStatus::planned: return "planned";
-        case ItemStatus::failed: return "failed";
+        case ItemStatus::done:
+            return "done";
+        case ItemStatus::skipped:
+            return "skipped";
+        case ItemStatus::planned:
+            return "planned";
+        case ItemStatus::failed:
+            return "failed";
     }
     return "unknown";
 }
@@ -55,7 +59,8 @@ Json report_to_json(const StageReport& report) {
     }
     j["items"] = std::move(items);
     Json counts;
-    for (auto s : {ItemStatus::done, ItemStatus::skipped, ItemStatus::planned, ItemStatus::failed}) {
+    for (auto s :
+         {ItemStatus::done, ItemStatus::skipped, ItemStatus::planned, ItemStatus::failed}) {
         counts[to_string(s)] = report.count(s);
     }
     j["counts"] = std::move(counts);
@@ -63,6 +68,8 @@ Json report_to_json(const StageReport& report) {
 }
 }  // namespace detail
 
-std::string StageReport::to_json() const { return detail::dump_pretty(detail::report_to_json(*this)); }
+std::string StageReport::to_json() const {
+    return detail::dump_pretty(detail::report_to_json(*this));
+}
 
 }  // namespace mip

@@ -1,9 +1,9 @@
+#include <charconv>
+#include <cstdint>
+
 #include <mip/error.hpp>
 #include <mip/package_spec.hpp>
 #include <mip/shard.hpp>
-
-#include <charconv>
-#include <cstdint>
 
 namespace mip {
 

@@ -1,8 +1,8 @@
+#include <algorithm>
+
 #include <mip/error.hpp>
 #include <mip/local_store.hpp>
 #include <mip/store.hpp>
-
-#include <algorithm>
 
 #include "detail/parallel.hpp"
 #include "detail/s3_store.hpp"
@@ -43,7 +43,8 @@ std::vector<Result> sequential_batch(std::size_t n, const BatchOptions& options,
 
 }  // namespace
 
-std::vector<PutResult> Store::put_many(const std::vector<PutRequest>& requests, const BatchOptions& options) {
+std::vector<PutResult> Store::put_many(const std::vector<PutRequest>& requests,
+                                       const BatchOptions& options) {
     return sequential_batch<PutResult>(requests.size(), options, [&](std::size_t i) {
         PutResult r;
         r.key = requests[i].key;
@@ -56,7 +57,8 @@ std::vector<PutResult> Store::put_many(const std::vector<PutRequest>& requests, 
     });
 }
 
-std::vector<GetResult> Store::get_many(const std::vector<GetRequest>& requests, const BatchOptions& options) {
+std::vector<GetResult> Store::get_many(const std::vector<GetRequest>& requests,
+                                       const BatchOptions& options) {
     return sequential_batch<GetResult>(requests.size(), options, [&](std::size_t i) {
         GetResult r;
         r.key = requests[i].key;
@@ -85,7 +87,8 @@ std::vector<GetResult> Store::get_many(const std::vector<GetRequest>& requests, 
     });
 }
 
-std::vector<HeadResult> Store::head_many(const std::vector<std::string>& keys, const BatchOptions& options) {
+std::vector<HeadResult> Store::head_many(const std::vector<std::string>& keys,
+                                         const BatchOptions& options) {
     return sequential_batch<HeadResult>(keys.size(), options, [&](std::size_t i) {
         HeadResult r;
         r.key = keys[i];
@@ -99,8 +102,10 @@ std::vector<HeadResult> Store::head_many(const std::vector<std::string>& keys, c
     });
 }
 
-std::vector<ListedObject> Store::list_and_get(const std::string& prefix, bool recursive, const ListedGetFilter& want,
-                                             const BatchOptions& options) {
+std::vector<ListedObject> Store::list_and_get(const std::string& prefix,
+                                              bool recursive,
+                                              const ListedGetFilter& want,
+                                              const BatchOptions& options) {
     std::vector<ListedObject> out;
     std::vector<GetRequest> requests;
     std::vector<std::size_t> owners;
@@ -118,8 +123,8 @@ std::vector<ListedObject> Store::list_and_get(const std::string& prefix, bool re
     return out;
 }
 
-std::vector<std::vector<PutResult>> Store::put_chains(const std::vector<std::vector<PutRequest>>& chains,
-                                                     const BatchOptions& options) {
+std::vector<std::vector<PutResult>> Store::put_chains(
+    const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options) {
     std::vector<std::vector<PutResult>> results(chains.size());
     std::size_t steps = 0;
     for (std::size_t c = 0; c < chains.size(); ++c) {
@@ -158,14 +163,19 @@ std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& op
     if (url.rfind("file://", 0) == 0) {
         std::string path = url.substr(7);
         if (path.empty() || path[0] != '/') {
-            throw SpecError("--store", {{"store", "'" + url + "': a file:// URL needs an absolute path (file:///dir)"}});
+            throw SpecError(
+                "--store",
+                {{"store", "'" + url + "': a file:// URL needs an absolute path (file:///dir)"}});
         }
         return std::make_unique<LocalStore>(path, options.logger);
     }
     auto scheme = url.find("://");
     if (scheme != std::string::npos) {
-        throw SpecError("--store", {{"store", "'" + url.substr(0, scheme) +
-                                                  "://' is not supported (use a directory, file:///dir or s3://bucket/prefix)"}});
+        throw SpecError(
+            "--store",
+            {{"store",
+              "'" + url.substr(0, scheme) +
+                  "://' is not supported (use a directory, file:///dir or s3://bucket/prefix)"}});
     }
     return std::make_unique<LocalStore>(url, options.logger);
 }

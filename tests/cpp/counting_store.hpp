@@ -14,13 +14,15 @@ class CountingStore final : public Store {
 public:
     explicit CountingStore(Store& inner) : inner_(inner) {}
 
-    std::size_t single_gets = 0;      ///< get() calls
-    std::size_t batch_gets = 0;       ///< get_many() calls
+    std::size_t single_gets = 0;       ///< get() calls
+    std::size_t batch_gets = 0;        ///< get_many() calls
     std::size_t batched_requests = 0;  ///< GetRequests over all get_many() calls
     std::vector<GetRequest> last_batch;
 
     [[nodiscard]] std::string describe() const override { return inner_.describe(); }
-    [[nodiscard]] std::string default_base_url() const override { return inner_.default_base_url(); }
+    [[nodiscard]] std::string default_base_url() const override {
+        return inner_.default_base_url();
+    }
     PutResult put(const PutRequest& request) override { return inner_.put(request); }
     [[nodiscard]] std::optional<std::string> get(const std::string& key) override {
         ++single_gets;
@@ -29,8 +31,11 @@ public:
     bool get_to_file(const std::string& key, const std::filesystem::path& destination) override {
         return inner_.get_to_file(key, destination);
     }
-    [[nodiscard]] std::optional<ObjectInfo> head(const std::string& key) override { return inner_.head(key); }
-    [[nodiscard]] std::vector<ObjectInfo> list(const std::string& prefix, bool recursive = true) override {
+    [[nodiscard]] std::optional<ObjectInfo> head(const std::string& key) override {
+        return inner_.head(key);
+    }
+    [[nodiscard]] std::vector<ObjectInfo> list(const std::string& prefix,
+                                               bool recursive = true) override {
         return inner_.list(prefix, recursive);
     }
     void remove(const std::string& key) override { inner_.remove(key); }

@@ -1,17 +1,16 @@
-#include <catch2/catch.hpp>
-
-#include <mip/bundler.hpp>
-#include <mip/error.hpp>
-#include <mip/package_spec.hpp>
-
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <map>
 #include <random>
 #include <set>
+
+#include <catch2/catch.hpp>
+#include <sys/resource.h>
+
+#include <mip/bundler.hpp>
+#include <mip/error.hpp>
+#include <mip/package_spec.hpp>
 
 #include "detail/crypto.hpp"
 #include "detail/process.hpp"
@@ -32,7 +31,8 @@ std::uint16_t le16(const std::string& b, std::size_t o) {
                                       (static_cast<unsigned char>(b.at(o + 1)) << 8));
 }
 std::uint32_t le32(const std::string& b, std::size_t o) {
-    return static_cast<std::uint32_t>(le16(b, o)) | (static_cast<std::uint32_t>(le16(b, o + 2)) << 16);
+    return static_cast<std::uint32_t>(le16(b, o)) |
+           (static_cast<std::uint32_t>(le16(b, o + 2)) << 16);
 }
 
 /// Deterministic MATLAB-like source text of about `bytes` bytes (compresses well).
@@ -40,7 +40,8 @@ std::string matlab_text(std::size_t bytes) {
     std::string out;
     for (std::size_t i = 0; out.size() < bytes; ++i) {
         auto n = std::to_string(i);
-        out += "function y = helper_" + n + "(x, opts)\n% HELPER_" + n + " scales x by " + n + ".\n";
+        out +=
+            "function y = helper_" + n + "(x, opts)\n% HELPER_" + n + " scales x by " + n + ".\n";
         out += "if nargin < 2\n    opts = struct('scale', " + n + ");\nend\n";
         out += "y = x .* opts.scale + " + std::to_string(i % 7) + ";\nend\n\n";
     }
@@ -91,7 +92,10 @@ fs::path make_mixed_dir(const fs::path& parent, const std::string& name) {
     write_file(dir / "src" / "tiny.m", "a\n");
     write_file(dir / "data" / "noise.bin", noise(65536, 42));
     write_file(dir / "bin" / "tool.sh", "#!/bin/sh\necho tool\n", true);
-    write_file(dir / "src" / "donn\xc3\xa9" "es.m", matlab_text(3000));
+    write_file(dir / "src" /
+                   "donn\xc3\xa9"
+                   "es.m",
+               matlab_text(3000));
     return dir;
 }
 
@@ -129,7 +133,7 @@ TEST_CASE("archives have every property mip clients need", "[bundler]") {
     write_file(dir / "src" / "a.m", "a\n");
     write_file(dir / "src" / "tool.sh", "#!/bin/sh\n", true);
     write_file(dir / "src" / "données.m", "x\n");
-    fs::create_directories(dir / "empty" / "nested");  // empty dirs are dropped
+    fs::create_directories(dir / "empty" / "nested");    // empty dirs are dropped
     fs::create_symlink("a.m", dir / "src" / "alias.m");  // stored as content
     auto r = Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, tmp / "out");
     auto raw = detail::read_raw_zip(r.mhl_path);
@@ -147,7 +151,8 @@ TEST_CASE("archives have every property mip clients need", "[bundler]") {
         CHECK(e.internal_attributes == 0);
         CHECK((e.version_made_by >> 8) == 3);  // Unix
         bool utf8 = (e.flags & 0x0800) != 0;
-        bool ascii = std::all_of(e.name.begin(), e.name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+        bool ascii = std::all_of(e.name.begin(), e.name.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
         CHECK(utf8 == !ascii);
         // 2023-11-14T22:13:20Z (1700000000, the odd epoch rounded down), as DOS fields.
         CHECK(e.dos_date == ((2023 - 1980) << 9 | 11 << 5 | 14));
@@ -184,7 +189,8 @@ TEST_CASE("archives have every property mip clients need", "[bundler]") {
         CHECK(sidecar.mhl_sha256 == r.sha256);
         CHECK(sidecar.mhl_size == r.size);
         CHECK(sidecar.timestamp == "2024-01-02T03:04:05Z");  // measured values kept
-        CHECK(sidecar.build_info_json.find("\"host_platform\":\"linux_x86_64\"") != std::string::npos);
+        CHECK(sidecar.build_info_json.find("\"host_platform\":\"linux_x86_64\"") !=
+              std::string::npos);
     }
 }
 
@@ -204,9 +210,11 @@ TEST_CASE("the epoch comes from build_info and is clamped to the zip range", "[b
 TEST_CASE("the sidecar gets a content-addressed mhl_url from the base URL", "[bundler]") {
     TempDir tmp;
     auto dir = test::make_prepared_dir(tmp.path(), "delta");
-    auto r = Bundler(BundleOptions{.base_url = "https://pkgs.example.org/core/packages/"}).bundle(dir, tmp / "out");
+    auto r = Bundler(BundleOptions{.base_url = "https://pkgs.example.org/core/packages/"})
+                 .bundle(dir, tmp / "out");
     auto sidecar = PackageSpec::from_json(test::read_file(r.sidecar_path));
-    CHECK(sidecar.mhl_url == "https://pkgs.example.org/core/packages/sha256/" + r.sha256 + "/delta-1.0.0-any-none-any.mhl");
+    CHECK(sidecar.mhl_url == "https://pkgs.example.org/core/packages/sha256/" + r.sha256 +
+                                 "/delta-1.0.0-any-none-any.mhl");
     CHECK(Bundler::mhl_url("https://x/p", "w", "h", true) == "https://x/p/w.mhl");
 }
 
@@ -327,11 +335,13 @@ TEST_CASE("zip headers follow the mip format byte for byte", "[bundler][zip]") {
     for (const auto& e : raw.entries) {
         flags[e.name] = e.flags;
     }
-    CHECK(flags.at("src/donn\xc3\xa9" "es.m") == 0x0800);
+    CHECK(flags.at("src/donn\xc3\xa9"
+                   "es.m") == 0x0800);
     CHECK(flags.at("src/big.m") == 0);
 }
 
-TEST_CASE("entries are stored when empty or incompressible and deflated otherwise", "[bundler][zip]") {
+TEST_CASE("entries are stored when empty or incompressible and deflated otherwise",
+          "[bundler][zip]") {
     TempDir tmp;
     auto dir = make_mixed_dir(tmp.path(), "methods");
     auto r = Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, tmp / "out");
@@ -382,7 +392,8 @@ TEST_CASE("entries are stored when empty or incompressible and deflated otherwis
     }
 }
 
-TEST_CASE("archives round-trip through extract_zip and unzip and python zipfile", "[bundler][zip]") {
+TEST_CASE("archives round-trip through extract_zip and unzip and python zipfile",
+          "[bundler][zip]") {
     TempDir tmp;
     auto dir = make_mixed_dir(tmp.path(), "trip");
     auto r = Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, tmp / "out");
@@ -416,7 +427,8 @@ TEST_CASE("archives round-trip through extract_zip and unzip and python zipfile"
             "        assert not i.extra and not i.comment and i.create_system == 3, i\n"
             "        assert i.create_version == 20 and i.extract_version == 20, i\n"
             "    z.extractall(sys.argv[2])\n";
-        auto p = run_tool({MIP_TEST_PYTHON, "-c", script, r.mhl_path.string(), (tmp / "x-py").string()});
+        auto p =
+            run_tool({MIP_TEST_PYTHON, "-c", script, r.mhl_path.string(), (tmp / "x-py").string()});
         INFO(p.output);
         REQUIRE(p.ok());
         CHECK(tree_files(tmp / "x-py") == expected);
@@ -485,8 +497,10 @@ TEST_CASE("a bundle of a fixed tree is pinned by a golden digest", "[bundler][zi
     spec.build_info_json = R"({"source_date_epoch":1600000000,"host_platform":"linux_x86_64"})";
     auto dir = tmp / (spec.wheel_name() + ".dir");
     write_file(dir / "mip.json", spec.to_json());
-    write_file(dir / "load_package.m", "addpath(fullfile(fileparts(mfilename('fullpath')), 'src'));\n");
-    write_file(dir / "unload_package.m", "rmpath(fullfile(fileparts(mfilename('fullpath')), 'src'));\n");
+    write_file(dir / "load_package.m",
+               "addpath(fullfile(fileparts(mfilename('fullpath')), 'src'));\n");
+    write_file(dir / "unload_package.m",
+               "rmpath(fullfile(fileparts(mfilename('fullpath')), 'src'));\n");
     write_file(dir / "src" / "golden_fn.m", matlab_text(5000));
     write_file(dir / "src" / "empty.m", "");
     write_file(dir / "bin" / "run.sh", "#!/bin/sh\nexit 0\n", true);
@@ -495,20 +509,24 @@ TEST_CASE("a bundle of a fixed tree is pinned by a golden digest", "[bundler][zi
     CHECK(r.sha256 == "db464687b2343c096823b2344476e2debad4f3e5b2199b3731ddfe5921830b27");
 }
 
-TEST_CASE("a file that changes size after it was listed is an ArchiveError naming it", "[bundler][zip]") {
+TEST_CASE("a file that changes size after it was listed is an ArchiveError naming it",
+          "[bundler][zip]") {
     TempDir tmp;
     write_file(tmp / "f.m", matlab_text(1000));
     auto archive = tmp / "out.zip";
     auto attempt = [&](std::uint64_t listed) {
-        std::vector<detail::ZipWriteEntry> entries = {{"f.m", tmp / "f.m", std::nullopt, false, listed}};
+        std::vector<detail::ZipWriteEntry> entries = {
+            {"f.m", tmp / "f.m", std::nullopt, false, listed}};
         (void)detail::write_zip(archive, entries, {});
     };
     SECTION("grown") {
         CHECK_THROWS_AS(attempt(999), ArchiveError);
-        CHECK_THROWS_WITH(attempt(999), Catch::Contains("'f.m'") && Catch::Contains("changed size"));
+        CHECK_THROWS_WITH(attempt(999),
+                          Catch::Contains("'f.m'") && Catch::Contains("changed size"));
     }
     SECTION("shrunk") {
-        CHECK_THROWS_WITH(attempt(1001), Catch::Contains("'f.m'") && Catch::Contains("changed size"));
+        CHECK_THROWS_WITH(attempt(1001),
+                          Catch::Contains("'f.m'") && Catch::Contains("changed size"));
     }
     SECTION("replaced by a directory") {
         fs::remove(tmp / "f.m");
@@ -530,7 +548,8 @@ TEST_CASE("the zip writer refuses what would need ZIP64 or an existing file", "[
         entries[i].name = "f" + std::to_string(i);
         entries[i].content = std::string_view();
     }
-    CHECK_THROWS_WITH(detail::write_zip(tmp / "many.zip", entries, {}), Catch::Contains("at most 65535"));
+    CHECK_THROWS_WITH(detail::write_zip(tmp / "many.zip", entries, {}),
+                      Catch::Contains("at most 65535"));
     CHECK_FALSE(fs::exists(tmp / "many.zip"));
     entries.resize(65535);
     auto w = detail::write_zip(tmp / "max.zip", entries, {});

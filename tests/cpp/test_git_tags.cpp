@@ -1,9 +1,9 @@
 // Tag rewriting and describe versions (prepare-stages §3.7–§3.8, fixture scenarios §5 1–10).
+#include <cstdlib>
+
 #include <catch2/catch.hpp>
 
 #include <mip/error.hpp>
-
-#include <cstdlib>
 
 #include "detail/git.hpp"
 #include "detail/git_source.hpp"
@@ -20,12 +20,13 @@ namespace {
 /// Runs git in `repo` with a clean configuration and fixed dates; returns trimmed stdout.
 std::string git_in(const fs::path& repo, const std::string& args, long long date = 1700000000) {
     auto out = repo.parent_path() / ".git-out";
-    std::string cmd = "cd '" + repo.string() +
-                      "' && env -u GIT_DIR -u GIT_WORK_TREE GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 "
-                      "GIT_AUTHOR_NAME=A GIT_AUTHOR_EMAIL=a@x.invalid GIT_COMMITTER_NAME=C "
-                      "GIT_COMMITTER_EMAIL=c@x.invalid GIT_AUTHOR_DATE='@" +
-                      std::to_string(date) + " +0000' GIT_COMMITTER_DATE='@" + std::to_string(date) +
-                      " +0000' git -c tag.gpgSign=false " + args + " > '" + out.string() + "' 2>&1";
+    std::string cmd =
+        "cd '" + repo.string() +
+        "' && env -u GIT_DIR -u GIT_WORK_TREE GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 "
+        "GIT_AUTHOR_NAME=A GIT_AUTHOR_EMAIL=a@x.invalid GIT_COMMITTER_NAME=C "
+        "GIT_COMMITTER_EMAIL=c@x.invalid GIT_AUTHOR_DATE='@" +
+        std::to_string(date) + " +0000' GIT_COMMITTER_DATE='@" + std::to_string(date) +
+        " +0000' git -c tag.gpgSign=false " + args + " > '" + out.string() + "' 2>&1";
     int rc = std::system(cmd.c_str());
     auto text = test::read_file(out);
     INFO("git " << args << "\n" << text);
@@ -55,9 +56,12 @@ struct Fixture {
         c.push_back(git_in(repo, "rev-parse HEAD"));
         return c.back();
     }
-    void light(const std::string& name, int i) { git_in(repo, "tag " + name + " " + c[static_cast<std::size_t>(i)]); }
+    void light(const std::string& name, int i) {
+        git_in(repo, "tag " + name + " " + c[static_cast<std::size_t>(i)]);
+    }
     void annotated(const std::string& name, int i) {
-        git_in(repo, "tag -a -m " + name + " " + name + " " + c[static_cast<std::size_t>(i)], 1700100000);
+        git_in(repo, "tag -a -m " + name + " " + name + " " + c[static_cast<std::size_t>(i)],
+               1700100000);
     }
 };
 
@@ -68,9 +72,13 @@ struct Outcome {
     fs::path clone;
 };
 
-Outcome rewrite(const TempDir& tmp, const Fixture& f, const std::string& prefix = "", const std::string& commit = "") {
+Outcome rewrite(const TempDir& tmp,
+                const Fixture& f,
+                const std::string& prefix = "",
+                const std::string& commit = "") {
     auto env = test::environment();
-    auto clone = detail::clone_full(f.repo.string(), tmp / "git-repos", env, std::chrono::seconds(60));
+    auto clone =
+        detail::clone_full(f.repo.string(), tmp / "git-repos", env, std::chrono::seconds(60));
     auto target = commit.empty() ? f.c.back() : commit;
     Outcome o;
     o.clone = clone;
@@ -123,7 +131,8 @@ TEST_CASE("version parts order by integer fields with rc below the release", "[g
 
 TEST_CASE("describe strings become versions without prefix and with underscores", "[git_tags]") {
     CHECK(detail::describe_to_version("1.2.3-2-gabcdef123456", "") == "1.2.3_2_gabcdef123456");
-    CHECK(detail::describe_to_version("v2.0-rc1-1-gabcdef123456", "v") == "2.0_rc1_1_gabcdef123456");
+    CHECK(detail::describe_to_version("v2.0-rc1-1-gabcdef123456", "v") ==
+          "2.0_rc1_1_gabcdef123456");
     CHECK(detail::describe_to_version("v0.0-4-gabcdef123456", "v") == "0.0_4_gabcdef123456");
 }
 
@@ -142,7 +151,9 @@ TEST_CASE("tag rewriting scenarios give the spec's versions", "[git_tags][git]")
         CHECK(tag_list(o.clone) == "1.0");
         // Deterministic tag object: tagger mip-build, date = committer time of c2, unsigned.
         auto obj = git_in(o.clone, "cat-file -p refs/tags/1.0");
-        CHECK(obj == "object " + f.c[2] + "\ntype commit\ntag 1.0\ntagger mip-build <mip-build@invalid> 1700002000 +0000\n\n1.0");
+        CHECK(obj == "object " + f.c[2] +
+                         "\ntype commit\ntag 1.0\ntagger mip-build <mip-build@invalid> 1700002000 "
+                         "+0000\n\n1.0");
         CHECK(tag_object(o.clone, "1.0") == "02da1ca60a30e37d3e450aa129a7e6f4cb2f1c66");
     }
     SECTION("2: annotated beats lightweight on one commit") {
@@ -194,7 +205,8 @@ TEST_CASE("tag rewriting scenarios give the spec's versions", "[git_tags][git]")
         auto o = rewrite(tmp, f);
         CHECK(o.version == "7.6.0_1_g" + h5);
         REQUIRE_FALSE(o.rewrite.renames.empty());
-        CHECK(o.rewrite.renames.front() == std::pair<std::string, std::string>{"Y-7.6.0", "Release-7.6.0"});
+        CHECK(o.rewrite.renames.front() ==
+              std::pair<std::string, std::string>{"Y-7.6.0", "Release-7.6.0"});
     }
     SECTION("10: an unreachable tag never counts") {
         git_in(f.repo, "checkout -q -b side " + f.c[2]);

@@ -2,9 +2,6 @@
 // lists, prebuilt stripping, addpaths, the host tag, git clones of a repository the test creates,
 // and zip download/extraction from file:// URLs of archives the test writes with libzip.
 
-#include <sys/stat.h>
-#include <zip.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -14,6 +11,8 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <zip.h>
 
 #include <mip/error.hpp>
 #include <mip/helpers.hpp>

@@ -682,7 +682,8 @@ TEST_CASE("a cache with entries of an unexpected shape is ignored", "[index]") {
 
 // Incremental assembly costs the listing plus the changed sidecars: a sidecar whose listed ETag
 // equals the cached one is not requested at all (before: one conditional GET per sidecar).
-TEST_CASE("the ETag cache sends no request for sidecars whose listed ETag is cached", "[index][cache]") {
+TEST_CASE("the ETag cache sends no request for sidecars whose listed ETag is cached",
+          "[index][cache]") {
     TempDir tmp;
     LocalStore local(tmp / "store");
     mip::test::CountingStore store(local);

@@ -1,8 +1,6 @@
 // LocalStore over real directories: key encoding, listing, conditional writes, atomicity, the
 // Store batch defaults and open_store().
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 
 #include <mip/error.hpp>
 #include <mip/local_store.hpp>
@@ -611,7 +610,8 @@ TEST_CASE("copy_from and accept_existing_size and put chains on a local store", 
     chains[0] = {{.key = "sha256/cd/q.mhl", .data = "q bytes", .options = cas},
                  {.key = "q.mhl", .copy_from = "sha256/cd/q.mhl"},
                  {.key = "q.mhl.mip.json", .data = "{}"}};
-    chains[1] = {{.key = "r.mhl", .copy_from = "sha256/nowhere/r.mhl"}, {.key = "r.mhl.mip.json", .data = "{}"}};
+    chains[1] = {{.key = "r.mhl", .copy_from = "sha256/nowhere/r.mhl"},
+                 {.key = "r.mhl.mip.json", .data = "{}"}};
     auto results = store.put_chains(chains);
     REQUIRE(results.size() == 2);
     REQUIRE(results[0].size() == 3);

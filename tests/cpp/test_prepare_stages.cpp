@@ -1,5 +1,8 @@
 // The Preparer's reproducible stages (prepare-stages.md §2–§3.12, scenarios §5 11–13).
+#include <cstdlib>
+
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 
 #include <mip/bundler.hpp>
 #include <mip/error.hpp>
@@ -7,10 +10,6 @@
 #include <mip/package_spec.hpp>
 #include <mip/pipeline.hpp>
 #include <mip/preparer.hpp>
-
-#include <sys/stat.h>
-
-#include <cstdlib>
 
 #include "detail/build_info.hpp"
 #include "detail/crypto.hpp"
@@ -29,15 +28,18 @@ using detail::Json;
 
 namespace {
 
-std::string git_in(const fs::path& repo, const std::string& args, long long date = 1700000000,
+std::string git_in(const fs::path& repo,
+                   const std::string& args,
+                   long long date = 1700000000,
                    bool check = true) {
     auto out = repo.parent_path() / ".git-out";
     std::string cmd = "cd '" + repo.string() +
                       "' && env -u GIT_DIR GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 "
                       "GIT_AUTHOR_NAME=A GIT_AUTHOR_EMAIL=a@x.invalid GIT_COMMITTER_NAME=C "
                       "GIT_COMMITTER_EMAIL=c@x.invalid GIT_AUTHOR_DATE='@" +
-                      std::to_string(date) + " +0000' GIT_COMMITTER_DATE='@" + std::to_string(date) +
-                      " +0000' git " + args + " > '" + out.string() + "' 2>&1";
+                      std::to_string(date) + " +0000' GIT_COMMITTER_DATE='@" +
+                      std::to_string(date) + " +0000' git " + args + " > '" + out.string() +
+                      "' 2>&1";
     int rc = std::system(cmd.c_str());
     auto text = test::read_file(out);
     if (check) {
@@ -84,10 +86,13 @@ PrepareOptions options_for(const fs::path& root, const fs::path& recipes) {
     return o;
 }
 
-void git_recipe(const fs::path& recipes, const std::string& name, const std::string& url,
+void git_recipe(const fs::path& recipes,
+                const std::string& name,
+                const std::string& url,
                 const std::string& extra = "") {
     write_file(recipes / name / "prepare.yaml",
-               "name: " + name + "\ndescription: test\nversion: git\nprepare:\n  clone_git:\n    url: " + url +
+               "name: " + name +
+                   "\ndescription: test\nversion: git\nprepare:\n  clone_git:\n    url: " + url +
                    "\n    destination: g\naddpaths: [g/lib]\n" + extra);
 }
 
@@ -128,7 +133,8 @@ fs::path work_of(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("the work area holds the recipe copy with clones logs build info and the lock", "[stages][git]") {
+TEST_CASE("the work area holds the recipe copy with clones logs build info and the lock",
+          "[stages][git]") {
     TempDir tmp;
     Upstream up(tmp / "up");
     up.commit({{"lib/fn.m", "function fn\nend\n"}});
@@ -151,7 +157,8 @@ TEST_CASE("the work area holds the recipe copy with clones logs build info and t
     // recipe/ is a byte copy with modes kept.
     CHECK(tree_bytes(work / "recipe") == tree_bytes(recipes / "pkg"));
     CHECK(fs::is_directory(work / "git-repos" / detail::git_url_key(up.repo.string()) / ".git"));
-    CHECK(test::read_file(work / "logs" / "prepare.log").find("stage sources") != std::string::npos);
+    CHECK(test::read_file(work / "logs" / "prepare.log").find("stage sources") !=
+          std::string::npos);
     CHECK(fs::is_regular_file(work / "build_info.json"));
     CHECK(test::read_file(work / "script_env.json") == "{}\n");
     CHECK_FALSE(fs::exists(dir / "g" / ".git"));
@@ -174,9 +181,10 @@ TEST_CASE("the work area holds the recipe copy with clones logs build info and t
     for (auto it = lock.begin(); it != lock.end(); ++it) {
         keys.push_back(it.key());
     }
-    CHECK(keys == std::vector<std::string>{"lock_version", "package", "recipe", "sources", "script_env",
-                                           "source_date_epoch", "epoch_source", "toolchain", "git_config",
-                                           "prescript", "recipe_input_files", "recipe_files", "original_recipe"});
+    CHECK(keys == std::vector<std::string>{
+                      "lock_version", "package", "recipe", "sources", "script_env",
+                      "source_date_epoch", "epoch_source", "toolchain", "git_config", "prescript",
+                      "recipe_input_files", "recipe_files", "original_recipe"});
     CHECK(lock["package"]["version"] == version);
     CHECK(lock["package"]["version_source"] == "git");
     CHECK(lock["recipe"]["version"] == version);
@@ -200,7 +208,8 @@ TEST_CASE("the work area holds the recipe copy with clones logs build info and t
 TEST_CASE("a symlink in the recipe is a SpecError and no .dir appears", "[stages]") {
     TempDir tmp;
     auto recipes = tmp / "recipes";
-    write_file(recipes / "pkg" / "prepare.yaml", "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
+    write_file(recipes / "pkg" / "prepare.yaml",
+               "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
     write_file(recipes / "pkg" / "src" / "f.m", "function f\nend\n");
     fs::create_symlink("f.m", recipes / "pkg" / "src" / "g.m");
     auto item = only_item(Preparer(options_for(tmp.path(), recipes)).prepare());
@@ -212,13 +221,16 @@ TEST_CASE("a symlink in the recipe is a SpecError and no .dir appears", "[stages
               .find("FAILED in stage recipe") != std::string::npos);
 }
 
-TEST_CASE("the prescript for the platform tag runs in recipe/ and is locked", "[stages][prescript]") {
+TEST_CASE("the prescript for the platform tag runs in recipe/ and is locked",
+          "[stages][prescript]") {
     TempDir tmp;
     auto recipes = tmp / "recipes";
-    write_file(recipes / "pkg" / "prepare.yaml", "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
+    write_file(recipes / "pkg" / "prepare.yaml",
+               "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
     write_file(recipes / "pkg" / "src" / "f.m", "function f\nend\n");
     write_file(recipes / "pkg" / "prescript.any.sh",
-               "echo \"$(pwd) $TOOLCHAIN_ARCH $TZ ${SOURCE_DATE_EPOCH-unset} ${UNDECLARED-invisible}\" > seen.txt\n"
+               "echo \"$(pwd) $TOOLCHAIN_ARCH $TZ ${SOURCE_DATE_EPOCH-unset} "
+               "${UNDECLARED-invisible}\" > seen.txt\n"
                "printf 'function gen\\nend\\n' > src/gen.m\n");
     write_file(recipes / "pkg" / "prescript.linux_x86_64.sh", "touch other-arch-ran; exit 1\n");
     write_file(recipes / "pkg" / "prescript..sh", "touch empty-arch-ran; exit 1\n");
@@ -228,9 +240,12 @@ TEST_CASE("the prescript for the platform tag runs in recipe/ and is locked", "[
     INFO(item.detail);
     REQUIRE(item.status == ItemStatus::done);
     auto work = tmp / "prepared" / "pkg-1-any-none-any.work";
-    auto partial_recipe = tmp / "prepared" / "pkg.any-none-any.partial" / "recipe";  // ran before the rename
-    CHECK(test::read_file(work / "recipe" / "seen.txt") == partial_recipe.string() + " any UTC unset invisible\n");
-    CHECK(fs::exists(tmp / "prepared" / "pkg-1-any-none-any.dir" / "gen.m"));  // the recipe was re-read
+    auto partial_recipe =
+        tmp / "prepared" / "pkg.any-none-any.partial" / "recipe";  // ran before the rename
+    CHECK(test::read_file(work / "recipe" / "seen.txt") ==
+          partial_recipe.string() + " any UTC unset invisible\n");
+    CHECK(fs::exists(tmp / "prepared" / "pkg-1-any-none-any.dir" /
+                     "gen.m"));  // the recipe was re-read
     CHECK_FALSE(fs::exists(work / "recipe" / "other-arch-ran"));
     CHECK_FALSE(fs::exists(work / "recipe" / "empty-arch-ran"));
     auto lock = detail::parse_lock(test::read_file(work / "mip.lock.yaml"), "lock");
@@ -247,8 +262,8 @@ TEST_CASE("the prescript for the platform tag runs in recipe/ and is locked", "[
         CHECK(bad.detail.find("exit status 3") != std::string::npos);
         CHECK(bad.detail.find("broken-prescript") != std::string::npos);
         CHECK_FALSE(fs::exists(tmp / "prepared" / "pkg-1-any-none-any.dir"));
-        CHECK(test::read_file(tmp / "prepared" / "pkg.any-none-any.partial" / "logs" / "prescript.log") ==
-              "broken-prescript\n");
+        CHECK(test::read_file(tmp / "prepared" / "pkg.any-none-any.partial" / "logs" /
+                              "prescript.log") == "broken-prescript\n");
     }
 }
 
@@ -272,8 +287,8 @@ TEST_CASE("build_info.json has exact bytes for faked CI environments", "[stages]
                                    {"GITHUB_WORKFLOW", "build all"}};
         auto type = detail::detect_build_type(env);
         CHECK(type == "github_actions");  // both set: GitHub wins
-        auto doc = detail::build_info_document(type, detail::ci_recipe_source(type, local, env), env, "any",
-                                               1700000000, tc);
+        auto doc = detail::build_info_document(type, detail::ci_recipe_source(type, local, env),
+                                               env, "any", 1700000000, tc);
         CHECK(detail::dump_pretty(doc) == R"({
   "build_type": "github_actions",
   "recipe_source": {
@@ -314,28 +329,30 @@ TEST_CASE("build_info.json has exact bytes for faked CI environments", "[stages]
         CHECK(detail::ci_recipe_source(type, local, env).branch == "feature");
     }
     SECTION("Travis, with only the pull-request slug") {
-        detail::Environment env = {{"TRAVIS", "true"},
-                                   {"TRAVIS_PULL_REQUEST_SLUG", "someone/recipes"},
-                                   {"TRAVIS_BRANCH", "dev"},
-                                   {"TRAVIS_COMMIT", "abc"},
-                                   {"TRAVIS_JOB_ID", "99"},
-                                   {"TRAVIS_EVENT_TYPE", ""}};
+        detail::Environment env = {
+            {"TRAVIS", "true"},       {"TRAVIS_PULL_REQUEST_SLUG", "someone/recipes"},
+            {"TRAVIS_BRANCH", "dev"}, {"TRAVIS_COMMIT", "abc"},
+            {"TRAVIS_JOB_ID", "99"},  {"TRAVIS_EVENT_TYPE", ""}};
         auto type = detail::detect_build_type(env);
         CHECK(type == "travis");
-        auto doc = detail::build_info_document(type, detail::ci_recipe_source(type, local, env), env,
-                                               "linux_x86_64", 0, tc);
-        CHECK(doc["recipe_source"].dump() ==
-              R"({"repo":"https://github.com/someone/recipes","branch":"dev","commit":"abc","describe":null,"dirty":null})");
-        CHECK(doc["travis"].dump() == R"({"TRAVIS_JOB_ID":"99","TRAVIS_JOB_NUMBER":null,"TRAVIS_EVENT_TYPE":null})");
+        auto doc = detail::build_info_document(type, detail::ci_recipe_source(type, local, env),
+                                               env, "linux_x86_64", 0, tc);
+        CHECK(
+            doc["recipe_source"].dump() ==
+            R"({"repo":"https://github.com/someone/recipes","branch":"dev","commit":"abc","describe":null,"dirty":null})");
+        CHECK(doc["travis"].dump() ==
+              R"({"TRAVIS_JOB_ID":"99","TRAVIS_JOB_NUMBER":null,"TRAVIS_EVENT_TYPE":null})");
         CHECK(doc["date"] == "19700101_000000");
         CHECK_FALSE(doc.contains("github_actions"));
     }
 }
 
-TEST_CASE("build_info.json from a prepare run has CI fields and nulls and is stable", "[stages][build_info]") {
+TEST_CASE("build_info.json from a prepare run has CI fields and nulls and is stable",
+          "[stages][build_info]") {
     TempDir tmp;
     auto recipes = tmp / "recipes";
-    write_file(recipes / "pkg" / "prepare.yaml", "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
+    write_file(recipes / "pkg" / "prepare.yaml",
+               "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
     write_file(recipes / "pkg" / "src" / "f.m", "function f\nend\n");
     auto o = options_for(tmp.path(), recipes);
     o.source_date_epoch = 1700000000;
@@ -352,7 +369,8 @@ TEST_CASE("build_info.json from a prepare run has CI fields and nulls and is sta
     CHECK(doc["recipe_source"]["describe"].is_null());  // not a repository
     CHECK(first.find("tok") == std::string::npos);
     CHECK(doc["toolchain"]["git"].is_string());
-    auto meta = Json::parse(test::read_file(tmp / "prepared" / "pkg-1-any-none-any.dir" / "mip.json"));
+    auto meta =
+        Json::parse(test::read_file(tmp / "prepared" / "pkg-1-any-none-any.dir" / "mip.json"));
     CHECK(meta["build_info"]["ci"] == "github_actions");
     CHECK(meta["build_info"]["ci_run_url"] == "https://github.com/o/r/actions/runs/5");
     o.force = true;
@@ -360,7 +378,8 @@ TEST_CASE("build_info.json from a prepare run has CI fields and nulls and is sta
     CHECK(test::read_file(work / "build_info.json") == first);
 }
 
-TEST_CASE("a hostile user git config and an inherited GIT_DIR change nothing", "[stages][git][isolation]") {
+TEST_CASE("a hostile user git config and an inherited GIT_DIR change nothing",
+          "[stages][git][isolation]") {
     TempDir tmp;
     Upstream up(tmp / "up");
     up.commit({{"lib/fn.m", "function fn\n  disp('x');\nend\n"}});
@@ -373,8 +392,9 @@ TEST_CASE("a hostile user git config and an inherited GIT_DIR change nothing", "
     auto clean_dir = the_dir(tmp / "clean" / "prepared");
 
     auto home = tmp / "home";
-    std::string config = "[core]\n\tautocrlf = true\n[url \"" + other.repo.string() + "\"]\n\tinsteadOf = " +
-                         up.repo.string() + "\n[tag]\n\tgpgSign = true\n#disabled: true\n";
+    std::string config = "[core]\n\tautocrlf = true\n[url \"" + other.repo.string() +
+                         "\"]\n\tinsteadOf = " + up.repo.string() +
+                         "\n[tag]\n\tgpgSign = true\n#disabled: true\n";
     write_file(home / ".gitconfig", config);
     auto hostile = options_for(tmp / "hostile", recipes);
     hostile.environment->insert_or_assign("HOME", home.string());
@@ -396,7 +416,8 @@ TEST_CASE("a hostile user git config and an inherited GIT_DIR change nothing", "
 }
 
 TEST_CASE("git source keys and resolution and clone checks", "[stages][git]") {
-    CHECK(detail::git_url_key("https://user@github.com:8443/o/repo.git/") == "github.com_8443/o/repo.git");
+    CHECK(detail::git_url_key("https://user@github.com:8443/o/repo.git/") ==
+          "github.com_8443/o/repo.git");
     CHECK(detail::git_url_key("git@github.com:o/repo.git") == "github.com/o/repo.git");
     CHECK(detail::git_url_key("file:///srv/git/repo") == "_local/srv/git/repo");
     CHECK(detail::git_url_key("/srv/git/repo/") == "_local/srv/git/repo");
@@ -419,30 +440,41 @@ TEST_CASE("git source keys and resolution and clone checks", "[stages][git]") {
     CHECK(detail::resolve_rev(clone, c1.substr(0, 9), env).commit == c1);
     CHECK_THROWS_AS(detail::resolve_rev(clone, "nope", env), SpecError);
     // The same key from another spelling of the URL is refused.
-    CHECK_THROWS_AS(detail::clone_full("file://" + up.repo.string(), repos, env, std::chrono::seconds(60)), SpecError);
+    CHECK_THROWS_AS(
+        detail::clone_full("file://" + up.repo.string(), repos, env, std::chrono::seconds(60)),
+        SpecError);
     // A shallow source gives a shallow clone: refused.
     git_in(tmp.path(), "clone -q --depth 1 file://" + up.repo.string() + " shallow");
-    CHECK_THROWS_AS(detail::clone_full((tmp / "shallow").string(), repos, env, std::chrono::seconds(60)), SpecError);
+    CHECK_THROWS_AS(
+        detail::clone_full((tmp / "shallow").string(), repos, env, std::chrono::seconds(60)),
+        SpecError);
     // A locked commit that is not there → LockMismatch.
-    CHECK_THROWS_AS(detail::resolve_locked(clone, "", std::string(40, 'a'), env, std::chrono::seconds(60)),
-                    LockMismatch);
+    CHECK_THROWS_AS(
+        detail::resolve_locked(clone, "", std::string(40, 'a'), env, std::chrono::seconds(60)),
+        LockMismatch);
 }
 
 TEST_CASE("relative submodule URLs resolve as git resolves them", "[stages][submodules]") {
-    CHECK(detail::resolve_submodule_url("https://h/o/repo.git", "../sub.git") == "https://h/o/sub.git");
-    CHECK(detail::resolve_submodule_url("https://h/o/repo/", "../sub.git") == "https://h/o/sub.git");
-    CHECK(detail::resolve_submodule_url("https://h/o/repo.git", "../../x/y.git") == "https://h/x/y.git");
+    CHECK(detail::resolve_submodule_url("https://h/o/repo.git", "../sub.git") ==
+          "https://h/o/sub.git");
+    CHECK(detail::resolve_submodule_url("https://h/o/repo/", "../sub.git") ==
+          "https://h/o/sub.git");
+    CHECK(detail::resolve_submodule_url("https://h/o/repo.git", "../../x/y.git") ==
+          "https://h/x/y.git");
     CHECK(detail::resolve_submodule_url("git@h:o/repo.git", "../sub.git") == "git@h:o/sub.git");
     CHECK(detail::resolve_submodule_url("/srv/o/repo", "../sub") == "/srv/o/sub");
-    CHECK(detail::resolve_submodule_url("https://h/o/repo.git", "https://x/y.git") == "https://x/y.git");
-    CHECK_THROWS_AS(detail::resolve_submodule_url("https://h/o/repo.git", "../../../x.git"), SpecError);
+    CHECK(detail::resolve_submodule_url("https://h/o/repo.git", "https://x/y.git") ==
+          "https://x/y.git");
+    CHECK_THROWS_AS(detail::resolve_submodule_url("https://h/o/repo.git", "../../../x.git"),
+                    SpecError);
     CHECK_THROWS_AS(detail::resolve_submodule_url("https://h/o/repo.git", "./x.git"), SpecError);
 }
 
 namespace {
 
 /// o/sub.git and o/repo.git, repo having `sub` as the relative submodule `../sub.git`.
-std::pair<std::string, std::string> make_super(const fs::path& o, const std::string& sub_url = "../sub.git") {
+std::pair<std::string, std::string> make_super(const fs::path& o,
+                                               const std::string& sub_url = "../sub.git") {
     Upstream sub(o / "sub.git");
     auto sub_head = sub.commit({{"lib/subfn.m", "function subfn\nend\n"}});
     Upstream super(o / "repo.git");
@@ -456,15 +488,16 @@ std::pair<std::string, std::string> make_super(const fs::path& o, const std::str
 
 }  // namespace
 
-TEST_CASE("a relative submodule is cloned as a sibling and updated offline", "[stages][submodules][git]") {
+TEST_CASE("a relative submodule is cloned as a sibling and updated offline",
+          "[stages][submodules][git]") {
     TempDir tmp;
     auto [super_head, sub_head] = make_super(tmp / "o");
     auto recipes = tmp / "recipes";
     auto url = GENERATE(as<std::string>{}, "repo.git", "repo.git/");
     git_recipe(recipes, "pkg", (tmp / "o").string() + "/" + url, "");
     write_file(recipes / "pkg" / "prepare.yaml",
-               "name: pkg\nversion: git\nprepare:\n  clone_git:\n    url: " + (tmp / "o").string() + "/" + url +
-                   "\n    destination: g\naddpaths: [g/lib, g/sub/lib]\n");
+               "name: pkg\nversion: git\nprepare:\n  clone_git:\n    url: " + (tmp / "o").string() +
+                   "/" + url + "\n    destination: g\naddpaths: [g/lib, g/sub/lib]\n");
     auto o = options_for(tmp.path(), recipes);
     auto item = only_item(Preparer(o).prepare());
     INFO(item.detail);
@@ -473,28 +506,32 @@ TEST_CASE("a relative submodule is cloned as a sibling and updated offline", "[s
     CHECK(test::read_file(dir / "g" / "sub" / "lib" / "subfn.m") == "function subfn\nend\n");
     CHECK_FALSE(fs::exists(dir / "g" / "sub" / ".git"));
     auto work = work_of(dir);
-    CHECK(fs::is_directory(work / "git-repos" / detail::git_url_key((tmp / "o" / "sub.git").string())));
+    CHECK(fs::is_directory(work / "git-repos" /
+                           detail::git_url_key((tmp / "o" / "sub.git").string())));
     auto lock = detail::parse_lock(test::read_file(work / "mip.lock.yaml"), "lock");
     auto sm = lock["sources"][0]["submodules"][0];
     CHECK(sm["path"] == "sub");
     CHECK(sm["url"] == "../sub.git");
     CHECK(sm["resolved_url"] == (tmp / "o" / "sub.git").string());
     CHECK(sm["commit"] == sub_head);
-    CHECK(Json::parse(PackageSpec::load((dir / "mip.json").string()).build_info_json)["source_date_epoch"] ==
-          1700002000);
+    CHECK(Json::parse(PackageSpec::load((dir / "mip.json").string())
+                          .build_info_json)["source_date_epoch"] == 1700002000);
 }
 
-TEST_CASE("submodule update uses the sibling offline and needs protocol.file", "[stages][submodules][git]") {
+TEST_CASE("submodule update uses the sibling offline and needs protocol.file",
+          "[stages][submodules][git]") {
     TempDir tmp;
     auto env = test::environment();
     auto [super_head, sub_head] = make_super(tmp / "o");
     auto repos = tmp / "git-repos";
-    auto clone = detail::clone_full((tmp / "o" / "repo.git").string(), repos, env, std::chrono::seconds(60));
+    auto clone =
+        detail::clone_full((tmp / "o" / "repo.git").string(), repos, env, std::chrono::seconds(60));
     auto subs = detail::list_submodules(clone, super_head, (tmp / "o" / "repo.git").string(), env);
     REQUIRE(subs.size() == 1);
     (void)detail::clone_full(subs[0].resolved_url, repos, env, std::chrono::seconds(60));
     fs::remove_all(tmp / "o");  // upstream gone: the update uses the sibling only
-    (void)detail::checkout_commit(clone, super_head, tmp / "co", true, env, std::chrono::seconds(60));
+    (void)detail::checkout_commit(clone, super_head, tmp / "co", true, env,
+                                  std::chrono::seconds(60));
     CHECK(fs::exists(tmp / "co" / "sub" / "lib" / "subfn.m"));
     // Plain git (no protocol.file.allow) refuses the local-path submodule.
     git_in(tmp.path(), "clone -q " + clone.string() + " plain");
@@ -503,19 +540,26 @@ TEST_CASE("submodule update uses the sibling offline and needs protocol.file", "
     CHECK(r.find("not allowed") != std::string::npos);
 }
 
-TEST_CASE("an absolute local submodule URL is refused for a remote source", "[stages][submodules][git]") {
+TEST_CASE("an absolute local submodule URL is refused for a remote source",
+          "[stages][submodules][git]") {
     TempDir tmp;
     auto env = test::environment();
     auto [super_head, sub_head] = make_super(tmp / "o", (tmp / "o" / "sub.git").string());
-    auto clone = detail::clone_full((tmp / "o" / "repo.git").string(), tmp / "git-repos", env, std::chrono::seconds(60));
-    CHECK(detail::list_submodules(clone, super_head, (tmp / "o" / "repo.git").string(), env).at(0).key.empty());
-    CHECK_THROWS_AS(detail::list_submodules(clone, super_head, "https://example.invalid/o/repo.git", env), SpecError);
+    auto clone = detail::clone_full((tmp / "o" / "repo.git").string(), tmp / "git-repos", env,
+                                    std::chrono::seconds(60));
+    CHECK(detail::list_submodules(clone, super_head, (tmp / "o" / "repo.git").string(), env)
+              .at(0)
+              .key.empty());
+    CHECK_THROWS_AS(
+        detail::list_submodules(clone, super_head, "https://example.invalid/o/repo.git", env),
+        SpecError);
 }
 
 TEST_CASE("SOURCE_DATE_EPOCH precedence", "[stages][epoch]") {
     TempDir tmp;
     auto recipes = tmp / "recipes";
-    write_file(recipes / "pkg" / "prepare.yaml", "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
+    write_file(recipes / "pkg" / "prepare.yaml",
+               "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
     write_file(recipes / "pkg" / "src" / "f.m", "function f\nend\n");
     auto o = options_for(tmp.path(), recipes);
     o.force = true;
@@ -523,7 +567,8 @@ TEST_CASE("SOURCE_DATE_EPOCH precedence", "[stages][epoch]") {
         auto item = only_item(Preparer(o).prepare());
         INFO(item.detail);
         REQUIRE(item.status == ItemStatus::done);
-        return Json::parse(PackageSpec::load((fs::path(item.path) / "mip.json").string()).build_info_json);
+        return Json::parse(
+            PackageSpec::load((fs::path(item.path) / "mip.json").string()).build_info_json);
     };
     SECTION("newest recipe mtime when nothing else is known") {
         fs::last_write_time(recipes / "pkg" / "src" / "f.m",
@@ -561,7 +606,8 @@ TEST_CASE("SOURCE_DATE_EPOCH precedence", "[stages][epoch]") {
             CHECK(e.dos_date == ((1980 - 1980) << 9 | 1 << 5 | 1));  // 1980-01-01
             CHECK(e.dos_time == 0);
         }
-        CHECK(PackageSpec::load((fs::path(item.path) / "mip.json").string()).timestamp == "1970-01-01T00:00:00Z");
+        CHECK(PackageSpec::load((fs::path(item.path) / "mip.json").string()).timestamp ==
+              "1970-01-01T00:00:00Z");
     }
 }
 
@@ -569,28 +615,32 @@ TEST_CASE("script_env keeps set values verbatim and drops unset ones", "[stages]
     TempDir tmp;
     auto recipes = tmp / "recipes";
     write_file(recipes / "pkg" / "prepare.yaml",
-               "name: pkg\nversion: '1'\nscript_env: [MIP_A, MIP_B, MIP_A]\nprepare:\n  path: {path: src}\n");
+               "name: pkg\nversion: '1'\nscript_env: [MIP_A, MIP_B, MIP_A]\nprepare:\n  path: "
+               "{path: src}\n");
     write_file(recipes / "pkg" / "src" / "f.m", "function f\nend\n");
     auto o = options_for(tmp.path(), recipes);
     o.environment->insert_or_assign("MIP_A", "a b=c\nd \"q\"");
     o.environment->erase("MIP_B");
     REQUIRE(only_item(Preparer(o).prepare()).status == ItemStatus::done);
     auto work = tmp / "prepared" / "pkg-1-any-none-any.work";
-    CHECK(test::read_file(work / "script_env.json") == "{\n  \"MIP_A\": \"a b=c\\nd \\\"q\\\"\"\n}\n");
+    CHECK(test::read_file(work / "script_env.json") ==
+          "{\n  \"MIP_A\": \"a b=c\\nd \\\"q\\\"\"\n}\n");
     auto lock = detail::parse_lock(test::read_file(work / "mip.lock.yaml"), "lock");
     CHECK(lock["script_env"] == Json{{"MIP_A", "a b=c\nd \"q\""}});
     CHECK(lock["recipe"]["script_env"] == Json::array({"MIP_A"}));
 
     SECTION("credential names are refused") {
-        write_file(recipes / "pkg" / "prepare.yaml",
-                   "name: pkg\nversion: '1'\nscript_env: [GITHUB_TOKEN]\nprepare:\n  path: {path: src}\n");
+        write_file(
+            recipes / "pkg" / "prepare.yaml",
+            "name: pkg\nversion: '1'\nscript_env: [GITHUB_TOKEN]\nprepare:\n  path: {path: src}\n");
         o.force = true;
         auto item = only_item(Preparer(o).prepare());
         CHECK(item.error_code == ErrorCode::invalid_spec);
         CHECK(item.detail.find("GITHUB_TOKEN") != std::string::npos);
     }
     SECTION("non-UTF-8 values are refused without showing the value") {
-        o.environment->insert_or_assign("MIP_A", std::string("bad\xff" "secret"));
+        o.environment->insert_or_assign("MIP_A", std::string("bad\xff"
+                                                             "secret"));
         o.force = true;
         auto item = only_item(Preparer(o).prepare());
         CHECK(item.error_code == ErrorCode::invalid_spec);
@@ -600,22 +650,27 @@ TEST_CASE("script_env keeps set values verbatim and drops unset ones", "[stages]
 }
 
 TEST_CASE("the lock renders text verbatim with CRLF and parses back", "[stages][lock]") {
-    for (std::string text : {std::string("name: x\nversion: '1'\n"), std::string("a: 1\r\nb: 2\r\n"),
-                             std::string("  indented first\n\ttab\n\n\nlast"), std::string("x: \"é\"\n\n")}) {
-        Json doc = {{"lock_version", 1}, {"original_recipe", {{"path", "prepare.yaml"}, {"text", text}}}};
+    for (std::string text :
+         {std::string("name: x\nversion: '1'\n"), std::string("a: 1\r\nb: 2\r\n"),
+          std::string("  indented first\n\ttab\n\n\nlast"), std::string("x: \"é\"\n\n")}) {
+        Json doc = {{"lock_version", 1},
+                    {"original_recipe", {{"path", "prepare.yaml"}, {"text", text}}}};
         auto rendered = detail::render_lock(doc, "0.1.0");
         auto back = detail::parse_lock(rendered, "lock");
         INFO(rendered);
         CHECK(back["original_recipe"]["text"].get<std::string>() == text);
         CHECK(detail::render_lock(back, "0.1.0") == rendered);
     }
-    CHECK(detail::to_yaml(Json{{"a", "1.0"}, {"b", 2}, {"c", nullptr}, {"d", "true"}, {"e", Json::array()}}) ==
+    CHECK(detail::to_yaml(
+              Json{{"a", "1.0"}, {"b", 2}, {"c", nullptr}, {"d", "true"}, {"e", Json::array()}}) ==
           "a: \"1.0\"\nb: 2\nc: null\nd: \"true\"\ne: []\n");
     CHECK(detail::to_yaml(Json{{"text", "l1\nl2\n"}}) == "text: |2\n  l1\n  l2\n");
 }
 
-TEST_CASE("prepared twice in other places and times gives a byte-identical .mhl and upstream changes rebuild",
-          "[stages][reproducible][git]") {
+TEST_CASE(
+    "prepared twice in other places and times gives a byte-identical .mhl and upstream changes "
+    "rebuild",
+    "[stages][reproducible][git]") {
     TempDir tmp;
     Upstream up(tmp / "o" / "repo.git");
     up.commit({{"lib/fn.m", "function fn\nend\n"}});
@@ -627,7 +682,8 @@ TEST_CASE("prepared twice in other places and times gives a byte-identical .mhl 
     };
     auto r1 = make_recipes(tmp / "a" / "recipes");
     auto r2 = make_recipes(tmp / "b" / "elsewhere" / "recipes");
-    fs::last_write_time(r2 / "pkg" / "prepare.yaml", fs::file_time_type::clock::now() - std::chrono::hours(100));
+    fs::last_write_time(r2 / "pkg" / "prepare.yaml",
+                        fs::file_time_type::clock::now() - std::chrono::hours(100));
     LocalStore store(tmp / "store");
     auto o1 = options_for(tmp / "a", r1);
     o1.store = &store;
@@ -643,10 +699,13 @@ TEST_CASE("prepared twice in other places and times gives a byte-identical .mhl 
     auto b2 = Bundler().bundle(i2.path, tmp / "b" / "bundled");
     CHECK(b1.wheel == b2.wheel);
     CHECK(test::read_file(b1.mhl_path) == test::read_file(b2.mhl_path));
-    CHECK(test::read_file(work_of(i1.path) / "mip.lock.yaml") == test::read_file(work_of(i2.path) / "mip.lock.yaml"));
+    CHECK(test::read_file(work_of(i1.path) / "mip.lock.yaml") ==
+          test::read_file(work_of(i2.path) / "mip.lock.yaml"));
 
-    // Publish the sidecar; a rerun is a cache hit, an upstream commit is rebuilt (same build_number).
-    (void)store.put({b1.wheel + ".mhl.mip.json", std::nullopt, test::read_file(b1.sidecar_path), {}});
+    // Publish the sidecar; a rerun is a cache hit, an upstream commit is rebuilt (same
+    // build_number).
+    (void)store.put(
+        {b1.wheel + ".mhl.mip.json", std::nullopt, test::read_file(b1.sidecar_path), {}});
     auto hit = only_item(Preparer(o1).prepare());
     CHECK(hit.status == ItemStatus::skipped);
     up.commit({{"lib/h.m", "function h\nend\n"}});
@@ -655,7 +714,8 @@ TEST_CASE("prepared twice in other places and times gives a byte-identical .mhl 
     CHECK(rebuilt.wheel != b1.wheel);  // the describe version moved too
 }
 
-TEST_CASE("from-lock survives a moving upstream branch and refuses edits", "[stages][from_lock][git]") {
+TEST_CASE("from-lock survives a moving upstream branch and refuses edits",
+          "[stages][from_lock][git]") {
     TempDir tmp;
     Upstream up(tmp / "up");
     up.commit({{"lib/fn.m", "function fn\nend\n"}});
@@ -664,9 +724,10 @@ TEST_CASE("from-lock survives a moving upstream branch and refuses edits", "[sta
     auto recipes = tmp / "recipes";
     git_recipe(recipes, "pkg", up.repo.string());
     auto o = options_for(tmp / "first", recipes);
-    o.on_cloned = [&](const std::string&) {  // scenario 12: upstream main moves right after the clone
-        up.commit({{"lib/late.m", "function late\nend\n"}});
-    };
+    o.on_cloned =
+        [&](const std::string&) {  // scenario 12: upstream main moves right after the clone
+            up.commit({{"lib/late.m", "function late\nend\n"}});
+        };
     auto first = only_item(Preparer(o).prepare());
     INFO(first.detail);
     REQUIRE(first.status == ItemStatus::done);
@@ -691,7 +752,8 @@ TEST_CASE("from-lock survives a moving upstream branch and refuses edits", "[sta
     CHECK(moved.wheel != first.wheel);  // a fresh prepare sees the moved branch
 
     SECTION("an edited recipe → LockMismatch") {
-        write_file(recipes / "pkg" / "prepare.yaml", test::read_file(recipes / "pkg" / "prepare.yaml") + "# edit\n");
+        write_file(recipes / "pkg" / "prepare.yaml",
+                   test::read_file(recipes / "pkg" / "prepare.yaml") + "# edit\n");
         lo.output_dir = tmp / "edited";
         auto bad = only_item(Preparer(lo).prepare());
         CHECK(bad.status == ItemStatus::failed);
@@ -704,10 +766,13 @@ TEST_CASE("from-lock survives a moving upstream branch and refuses edits", "[sta
 TEST_CASE("from-lock refuses a tampered archive", "[stages][from_lock][zip]") {
     TempDir tmp;
     write_file(tmp / "payload" / "top" / "z.m", "function z\nend\n");
-    REQUIRE(std::system(("cd '" + (tmp / "payload").string() + "' && zip -qrX ../src.zip top").c_str()) == 0);
+    REQUIRE(std::system(
+                ("cd '" + (tmp / "payload").string() + "' && zip -qrX ../src.zip top").c_str()) ==
+            0);
     auto recipes = tmp / "recipes";
-    write_file(recipes / "zp" / "prepare.yaml", "name: zp\nversion: '1'\nprepare:\n  download_zip:\n    url: file://" +
-                                                    (tmp / "src.zip").string() + "\naddpaths: [top]\n");
+    write_file(recipes / "zp" / "prepare.yaml",
+               "name: zp\nversion: '1'\nprepare:\n  download_zip:\n    url: file://" +
+                   (tmp / "src.zip").string() + "\naddpaths: [top]\n");
     auto o = options_for(tmp / "first", recipes);
     auto first = only_item(Preparer(o).prepare());
     INFO(first.detail);
@@ -715,10 +780,13 @@ TEST_CASE("from-lock refuses a tampered archive", "[stages][from_lock][zip]") {
     auto lock_path = work_of(first.path) / "mip.lock.yaml";
     auto lock = detail::parse_lock(test::read_file(lock_path), "lock");
     CHECK(lock["sources"][0]["sha256"] == detail::sha256_file_hex(tmp / "src.zip"));
-    CHECK(lock["recipe"]["prepare"]["download_zip"]["sha256"] == detail::sha256_file_hex(tmp / "src.zip"));
+    CHECK(lock["recipe"]["prepare"]["download_zip"]["sha256"] ==
+          detail::sha256_file_hex(tmp / "src.zip"));
     write_file(tmp / "payload" / "top" / "z.m", "function z\n  % tampered\nend\n");
     fs::remove(tmp / "src.zip");
-    REQUIRE(std::system(("cd '" + (tmp / "payload").string() + "' && zip -qrX ../src.zip top").c_str()) == 0);
+    REQUIRE(std::system(
+                ("cd '" + (tmp / "payload").string() + "' && zip -qrX ../src.zip top").c_str()) ==
+            0);
     auto lo = options_for(tmp / "again", recipes);
     lo.from_lock = lock_path;
     lo.lock_recipe_dir = recipes / "zp";

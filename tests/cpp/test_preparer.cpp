@@ -1,12 +1,12 @@
+#include <cstdlib>
+#include <map>
+
 #include <catch2/catch.hpp>
 
 #include <mip/error.hpp>
 #include <mip/local_store.hpp>
 #include <mip/package_spec.hpp>
 #include <mip/preparer.hpp>
-
-#include <cstdlib>
-#include <map>
 
 #include "counting_store.hpp"
 #include "detail/crypto.hpp"
@@ -29,18 +29,24 @@ PrepareOptions options_for(const TempDir& tmp) {
     return o;
 }
 
-void simple_recipe(const fs::path& recipes, const std::string& name, const std::string& extra = "") {
+void simple_recipe(const fs::path& recipes,
+                   const std::string& name,
+                   const std::string& extra = "") {
     write_file(recipes / name / "prepare.yaml",
-               "name: " + name + "\nversion: \"1.0\"\ndescription: test\nprepare:\n  path:\n    path: src\n    destination: " + name +
-                   "\n" + extra);
+               "name: " + name +
+                   "\nversion: \"1.0\"\ndescription: test\nprepare:\n  path:\n    path: src\n    "
+                   "destination: " +
+                   name + "\n" + extra);
     write_file(recipes / name / "src" / (name + "_main.m"), "function " + name + "_main\nend\n");
 }
 
 void git(const fs::path& repo, const std::string& args) {
-    std::string cmd = "cd '" + repo.string() +
-                      "' && GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_DATE='@1700000000 +0000' "
-                      "GIT_COMMITTER_DATE='@1700000000 +0000' git -c user.name=t -c user.email=t@x.invalid " +
-                      args + " >/dev/null 2>&1";
+    std::string cmd =
+        "cd '" + repo.string() +
+        "' && GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_DATE='@1700000000 "
+        "+0000' "
+        "GIT_COMMITTER_DATE='@1700000000 +0000' git -c user.name=t -c user.email=t@x.invalid " +
+        args + " >/dev/null 2>&1";
     REQUIRE(std::system(cmd.c_str()) == 0);
 }
 
@@ -120,7 +126,8 @@ builds:
     CHECK(spec.compile_script == "compile.m");
     // Recorded so the compile stage spares the same prebuilt files.
     REQUIRE(spec.extra_fields.size() == 1);
-    CHECK(spec.extra_fields[0] == std::pair<std::string, std::string>{"keep_prebuilt", R"(["tb/keep.mexa64"])"});
+    CHECK(spec.extra_fields[0] ==
+          std::pair<std::string, std::string>{"keep_prebuilt", R"(["tb/keep.mexa64"])"});
     CHECK(spec.source_json.find("\"type\":\"path\"") != std::string::npos);
     CHECK(spec.build_info_json.find("\"source_date_epoch\":1700000000") != std::string::npos);
     CHECK(spec.build_info_json.find("\"recipe_sha256\":\"") != std::string::npos);
@@ -128,7 +135,8 @@ builds:
     CHECK(env_json == "{\n  \"MIP_TEST_SET\": \"a b=c\\nd\"\n}\n");
 }
 
-TEST_CASE("a recipe failure leaves no .dir and the others still build with keep_going", "[preparer]") {
+TEST_CASE("a recipe failure leaves no .dir and the others still build with keep_going",
+          "[preparer]") {
     TempDir tmp;
     auto recipes = tmp / "recipes";
     simple_recipe(recipes, "good");
@@ -155,7 +163,8 @@ TEST_CASE("a recipe failure leaves no .dir and the others still build with keep_
     }
 }
 
-TEST_CASE("the cache check skips published packages and never stops the others", "[preparer][cache]") {
+TEST_CASE("the cache check skips published packages and never stops the others",
+          "[preparer][cache]") {
     TempDir tmp;
     auto recipes = tmp / "recipes";
     simple_recipe(recipes, "aaa");
@@ -214,8 +223,10 @@ TEST_CASE("the cache check fetches all sidecars in one batch", "[preparer][cache
     CHECK(store.single_gets == 0);
     for (const char* name : {"aaa", "ccc"}) {
         auto wheel = std::string(name) + "-1.0-any-none-any";
-        (void)local.put({wheel + ".mhl.mip.json", std::nullopt,
-                         test::read_file(tmp / "prepared" / (wheel + ".dir") / "mip.json"), {}});
+        (void)local.put({wheel + ".mhl.mip.json",
+                         std::nullopt,
+                         test::read_file(tmp / "prepared" / (wheel + ".dir") / "mip.json"),
+                         {}});
     }
     fs::remove_all(tmp / "prepared");
     store.reset();
@@ -251,7 +262,8 @@ TEST_CASE("package selection, duplicates and unknown names", "[preparer]") {
     CHECK_THROWS_WITH(Preparer(o).prepare(), Catch::Contains("'nope' matches no recipe"));
     o.packages.clear();
     simple_recipe(recipes, "copy");
-    write_file(recipes / "copy" / "prepare.yaml", "name: one\nversion: \"1.0\"\nprepare:\n  path: {path: src}\n");
+    write_file(recipes / "copy" / "prepare.yaml",
+               "name: one\nversion: \"1.0\"\nprepare:\n  path: {path: src}\n");
     o.keep_going = true;
     auto dup = Preparer(o).prepare();
     CHECK(dup.count(ItemStatus::failed) == 1);
@@ -271,8 +283,8 @@ TEST_CASE("a git source is pinned to its commit and exported without .git", "[pr
     git(upstream, "commit -q -m second");
     auto recipes = tmp / "recipes";
     write_file(recipes / "gitpkg" / "prepare.yaml",
-               "name: gitpkg\nversion: \"1.0\"\nprepare:\n  clone_git:\n    url: " + upstream.string() +
-                   "\n    destination: g\n    ref: v1.0\naddpaths: [g/lib]\n");
+               "name: gitpkg\nversion: \"1.0\"\nprepare:\n  clone_git:\n    url: " +
+                   upstream.string() + "\n    destination: g\n    ref: v1.0\naddpaths: [g/lib]\n");
     auto o = options_for(tmp);
     o.source_date_epoch.reset();
     auto r = Preparer(o).prepare();
@@ -294,12 +306,14 @@ TEST_CASE("a git source is pinned to its commit and exported without .git", "[pr
 TEST_CASE("a zip source is downloaded, pinned and extracted", "[preparer][zip]") {
     TempDir tmp;
     write_file(tmp / "payload" / "pkg-main" / "zipfn.m", "function zipfn\nend\n");
-    REQUIRE(std::system(("cd '" + (tmp / "payload").string() + "' && zip -qr ../src.zip pkg-main").c_str()) == 0);
+    REQUIRE(std::system(("cd '" + (tmp / "payload").string() + "' && zip -qr ../src.zip pkg-main")
+                            .c_str()) == 0);
     auto digest = detail::sha256_file_hex(tmp / "src.zip");
     auto recipes = tmp / "recipes";
     write_file(recipes / "zippkg" / "prepare.yaml",
-               "name: zippkg\nversion: \"3\"\nprepare:\n  download_zip:\n    url: file://" + (tmp / "src.zip").string() +
-                   "\n    destination: z\n    sha256: " + digest + "\naddpaths: [z/pkg-main]\n");
+               "name: zippkg\nversion: \"3\"\nprepare:\n  download_zip:\n    url: file://" +
+                   (tmp / "src.zip").string() + "\n    destination: z\n    sha256: " + digest +
+                   "\naddpaths: [z/pkg-main]\n");
     auto o = options_for(tmp);
     auto r = Preparer(o).prepare();
     REQUIRE(r.items.size() == 1);
@@ -313,8 +327,8 @@ TEST_CASE("a zip source is downloaded, pinned and extracted", "[preparer][zip]")
 
     SECTION("a wrong sha256 fails before extraction") {
         write_file(recipes / "zippkg" / "prepare.yaml",
-                   "name: zippkg\nversion: \"3\"\nprepare:\n  download_zip:\n    url: file://" + (tmp / "src.zip").string() +
-                       "\n    sha256: " + std::string(64, '0') + "\n");
+                   "name: zippkg\nversion: \"3\"\nprepare:\n  download_zip:\n    url: file://" +
+                       (tmp / "src.zip").string() + "\n    sha256: " + std::string(64, '0') + "\n");
         fs::remove_all(tmp / "prepared");
         o.force = true;
         auto bad = Preparer(o).prepare();
@@ -344,6 +358,7 @@ TEST_CASE("parallel preparation gives the same bytes as sequential", "[preparer]
     REQUIRE(par.items.size() == seq.items.size());
     for (std::size_t i = 0; i < par.items.size(); ++i) {
         CHECK(par.items[i].wheel == seq.items[i].wheel);  // report order is stable
-        CHECK(test::read_file(fs::path(par.items[i].path) / "load_package.m") == first[par.items[i].wheel]);
+        CHECK(test::read_file(fs::path(par.items[i].path) / "load_package.m") ==
+              first[par.items[i].wheel]);
     }
 }

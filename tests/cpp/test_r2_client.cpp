@@ -594,8 +594,10 @@ TEST_CASE("R2Client lists more than 1,000 keys page by page", "[r2][integration]
     };
     const std::string etag_of_7 = client.head("k/00007.json")->etag;
     // Page 2 answers 0.5 s late: page 1's GETs must be answered meanwhile.
-    servers.fault(json::array({{{"method", "GET"}, {"query_contains", "continuation-token"},
-                                {"action", "delay"}, {"seconds", 0.5}}}));
+    servers.fault(json::array({{{"method", "GET"},
+                                {"query_contains", "continuation-token"},
+                                {"action", "delay"},
+                                {"seconds", 0.5}}}));
     const auto got = client.list_and_get(
         "k/", false,
         [&](const mip::ObjectInfo& o) -> std::optional<mip::GetRequest> {
@@ -955,13 +957,16 @@ TEST_CASE("R2Client CopyObject and known digests and put chains through the veri
     const mip::PutOptions cas{.if_none_match = true, .accept_existing_size = bytes.size()};
 
     // A known digest is signed as given (the proxy re-hashes the body and agrees)...
-    auto put = client.put({.key = "sha256/h/p.mhl", .file = tmp.path() / "p.mhl", .sha256 = digest, .options = cas});
+    auto put = client.put(
+        {.key = "sha256/h/p.mhl", .file = tmp.path() / "p.mhl", .sha256 = digest, .options = cas});
     CHECK(put.written);
     // ...a wrong one is refused by the server, as S3 and R2 do.
     const std::string wrong(64, 'a');
-    REQUIRE_THROWS_AS(client.put({.key = "other.mhl", .file = tmp.path() / "p.mhl", .sha256 = wrong}),
-                      mip::RemoteError);
-    REQUIRE_THROWS_AS(client.put({.key = "other.mhl", .data = "x", .sha256 = "not-a-digest"}), mip::SpecError);
+    REQUIRE_THROWS_AS(
+        client.put({.key = "other.mhl", .file = tmp.path() / "p.mhl", .sha256 = wrong}),
+        mip::RemoteError);
+    REQUIRE_THROWS_AS(client.put({.key = "other.mhl", .data = "x", .sha256 = "not-a-digest"}),
+                      mip::SpecError);
     CHECK_FALSE(client.head("other.mhl"));
 
     // The same content-addressed key again is accepted; another size is an error.
@@ -970,21 +975,25 @@ TEST_CASE("R2Client CopyObject and known digests and put chains through the veri
     CHECK_FALSE(again.written);
     mip::PutOptions wrong_size = cas;
     wrong_size.accept_existing_size = 5;
-    REQUIRE_THROWS_WITH(client.put({.key = "sha256/h/p.mhl", .data = "12345", .options = wrong_size}),
-                        Catch::Contains("different size"));
+    REQUIRE_THROWS_WITH(
+        client.put({.key = "sha256/h/p.mhl", .data = "12345", .options = wrong_size}),
+        Catch::Contains("different size"));
 
     // CopyObject: no body sent, new metadata, same bytes.
-    auto copy = client.put({.key = "p.mhl",
-                            .copy_from = "sha256/h/p.mhl",
-                            .options = {.content_type = "application/zip", .cache_control = "no-cache"}});
+    auto copy =
+        client.put({.key = "p.mhl",
+                    .copy_from = "sha256/h/p.mhl",
+                    .options = {.content_type = "application/zip", .cache_control = "no-cache"}});
     CHECK(copy.written);
     CHECK(copy.etag == client.head("sha256/h/p.mhl")->etag);
     CHECK(client.get("p.mhl") == bytes);
-    REQUIRE_THROWS_AS(client.put({.key = "q.mhl", .copy_from = "sha256/none/q.mhl"}), mip::RemoteError);
+    REQUIRE_THROWS_AS(client.put({.key = "q.mhl", .copy_from = "sha256/none/q.mhl"}),
+                      mip::RemoteError);
     {
         const auto records = servers.records();
         const auto it = std::find_if(records.begin(), records.end(), [](const json& r) {
-            return r["method"] == "PUT" && r["path"].get<std::string>().find("/chains/p.mhl") != std::string::npos &&
+            return r["method"] == "PUT" &&
+                   r["path"].get<std::string>().find("/chains/p.mhl") != std::string::npos &&
                    r["status"] == 200;
         });
         REQUIRE(it != records.end());

@@ -1,10 +1,10 @@
 #include "test_support.hpp"
 
-#include <mip/package_spec.hpp>
-
 #include <fstream>
 #include <random>
 #include <stdexcept>
+
+#include <mip/package_spec.hpp>
 
 extern char** environ;  // NOLINT
 
@@ -13,7 +13,8 @@ namespace mip::test {
 TempDir::TempDir() {
     std::random_device rd;
     for (int i = 0; i < 100; ++i) {
-        auto candidate = fs::temp_directory_path() / ("mip-test-" + std::to_string(rd()) + std::to_string(i));
+        auto candidate =
+            fs::temp_directory_path() / ("mip-test-" + std::to_string(rd()) + std::to_string(i));
         if (fs::create_directory(candidate)) {
             path_ = candidate;
             return;
@@ -43,19 +44,25 @@ std::string read_file(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-fs::path make_prepared_dir(const fs::path& parent, const std::string& name, const std::string& version) {
+fs::path make_prepared_dir(const fs::path& parent,
+                           const std::string& name,
+                           const std::string& version) {
     PackageSpec spec;
     spec.name = name;
     spec.version = version;
     spec.description = "test package " + name;
     spec.exposed_symbols = {name + "_fn"};
     spec.timestamp = "2024-01-02T03:04:05Z";
-    spec.build_info_json = R"({"source_date_epoch":1700000000,"host_platform":"linux_x86_64","ci":"local","ci_run_url":null})";
+    spec.build_info_json =
+        R"({"source_date_epoch":1700000000,"host_platform":"linux_x86_64","ci":"local","ci_run_url":null})";
     auto dir = parent / (spec.wheel_name() + ".dir");
     write_file(dir / "mip.json", spec.to_json());
-    write_file(dir / "load_package.m", "addpath(fullfile(fileparts(mfilename('fullpath')), 'src'));\n");
-    write_file(dir / "unload_package.m", "rmpath(fullfile(fileparts(mfilename('fullpath')), 'src'));\n");
-    write_file(dir / "src" / (name + "_fn.m"), "function y = " + name + "_fn(x)\ny = 2 * x;\nend\n");
+    write_file(dir / "load_package.m",
+               "addpath(fullfile(fileparts(mfilename('fullpath')), 'src'));\n");
+    write_file(dir / "unload_package.m",
+               "rmpath(fullfile(fileparts(mfilename('fullpath')), 'src'));\n");
+    write_file(dir / "src" / (name + "_fn.m"),
+               "function y = " + name + "_fn(x)\ny = 2 * x;\nend\n");
     return dir;
 }
 

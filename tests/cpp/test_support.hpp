@@ -28,7 +28,9 @@ void write_file(const fs::path& path, const std::string& content, bool executabl
 [[nodiscard]] std::string read_file(const fs::path& path);
 
 /// Creates a minimal valid prepared `<wheel>.dir` (mip.json, load/unload scripts, one .m file).
-fs::path make_prepared_dir(const fs::path& parent, const std::string& name, const std::string& version = "1.0.0");
+fs::path make_prepared_dir(const fs::path& parent,
+                           const std::string& name,
+                           const std::string& version = "1.0.0");
 
 /// Path of the repository's examples/packages.
 [[nodiscard]] fs::path examples_dir();

@@ -2,15 +2,15 @@
 // mip::Error may escape, and nothing may ever be written outside the destination directory
 // (the scratch directory holds only the archive and the destination afterwards; the destination
 // holds no symlink).
-#include <mip/error.hpp>
-
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <unistd.h>
+
+#include <mip/error.hpp>
 
 #include "detail/zip_reader.hpp"
 

@@ -1,23 +1,24 @@
 // libFuzzer target: the prepare.yaml loader (make_yaml_recipe_kind()->load) on a recipe file in a
 // private temporary directory. Loading only parses and validates (no fetching); anything but a
 // mip::Error escaping is a bug.
-#include <mip/error.hpp>
-#include <mip/recipe.hpp>
-
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
+#include <mip/error.hpp>
+#include <mip/recipe.hpp>
+
 namespace {
 
 struct Scratch {
     std::filesystem::path dir;
     Scratch() {
-        std::string templ = (std::filesystem::temp_directory_path() / "mip-fuzz-yaml-XXXXXX").string();
+        std::string templ =
+            (std::filesystem::temp_directory_path() / "mip-fuzz-yaml-XXXXXX").string();
         if (::mkdtemp(templ.data()) == nullptr) {
             std::abort();
         }
@@ -36,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static Scratch scratch;
     static auto kind = mip::make_yaml_recipe_kind();
     {
-        std::ofstream out(scratch.dir / "recipe" / "prepare.yaml", std::ios::binary | std::ios::trunc);
+        std::ofstream out(scratch.dir / "recipe" / "prepare.yaml",
+                          std::ios::binary | std::ios::trunc);
         out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     }
     mip::RecipeContext ctx;

@@ -1,11 +1,11 @@
 // libFuzzer target: wheel-name parser. Only SpecError may escape; a name that parses must print
 // back to a string that parses to the same parts, and every part must validate.
-#include <mip/error.hpp>
-#include <mip/package_spec.hpp>
-
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+
+#include <mip/error.hpp>
+#include <mip/package_spec.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);

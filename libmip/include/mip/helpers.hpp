@@ -21,7 +21,7 @@ struct CloneOptions {
 };
 
 struct CloneResult {
-    std::string commit;      ///< 40 hex
+    std::string commit;            ///< 40 hex
     std::int64_t commit_time = 0;  ///< committer time, seconds since the epoch
 };
 
@@ -51,18 +51,19 @@ std::string download_and_extract_zip(const std::string& url,
 /// Top-level symbols of `base_dir`: files ending in one of `extensions` give their stem,
 /// `+pkg`/`@cls` dirs give `pkg`/`cls`; non-identifiers and duplicates dropped; sorted bytewise.
 [[nodiscard]] std::vector<std::string> collect_exposed_symbols(
-    const std::filesystem::path& base_dir,
-    const std::vector<std::string>& extensions = {".m"});
+    const std::filesystem::path& base_dir, const std::vector<std::string>& extensions = {".m"});
 
 /// Sorted union of `collect_exposed_symbols` over `base_dir / path` for each path.
 [[nodiscard]] std::vector<std::string> collect_exposed_symbols_multiple_paths(
-    const std::filesystem::path& base_dir, const std::vector<std::string>& paths,
+    const std::filesystem::path& base_dir,
+    const std::vector<std::string>& paths,
     const std::vector<std::string>& extensions = {".m"});
 
 /// Symbols of every directory below `package_dir / base_path` (inclusive), pruning
 /// `exclude_dirs`, `+…`, `@…`, `private`, `.git`.
 [[nodiscard]] std::vector<std::string> collect_exposed_symbols_recursive(
-    const std::filesystem::path& package_dir, const std::string& base_path,
+    const std::filesystem::path& package_dir,
+    const std::string& base_path,
     const std::vector<std::string>& exclude_dirs = {});
 
 /// Writes `load_package.m` / `unload_package.m` (§8): one `addpath` line per dir, in order;
@@ -73,7 +74,8 @@ void create_load_and_unload_scripts(const std::filesystem::path& mhl_dir,
 /// Every directory strictly below `base_dir` (relative to `mhl_dir`, `/`-separated, sorted),
 /// pruning `exclude_dirs` and `.git`, `private`, `+…`, `@…`.
 [[nodiscard]] std::vector<std::string> generate_recursive_subdir_list(
-    const std::filesystem::path& mhl_dir, const std::filesystem::path& base_dir,
+    const std::filesystem::path& mhl_dir,
+    const std::filesystem::path& base_dir,
     const std::vector<std::string>& exclude_dirs = {});
 
 /// Removes prebuilt binaries (§9): always MEX files; with `compiled` also objects and shared

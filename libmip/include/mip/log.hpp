@@ -4,8 +4,8 @@
 /// A default-constructed Logger discards everything.
 
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 

@@ -73,8 +73,8 @@ struct PackageSpec {
     std::optional<std::string> mhl_sha256;
     std::optional<std::uint64_t> mhl_size;
     std::optional<std::string> mip_json_url;  ///< index entries only
-    std::string source_json;      ///< `source` as compact JSON; "" = absent/null
-    std::string build_info_json;  ///< `build_info` as compact JSON; "" = absent
+    std::string source_json;                  ///< `source` as compact JSON; "" = absent/null
+    std::string build_info_json;              ///< `build_info` as compact JSON; "" = absent
     /// Keys libmip does not know, in read order, each value as compact JSON text.
     std::vector<std::pair<std::string, std::string>> extra_fields;
 

@@ -30,7 +30,7 @@ struct PipelineOptions {
     std::filesystem::path prepared_dir;  ///< "" = <build_dir>/prepared
     std::filesystem::path bundled_dir;   ///< "" = <build_dir>/bundled
     std::filesystem::path index_dir;     ///< "" = <build_dir>/gh-pages
-    std::string store;     ///< store URL; "" = <build_dir>/store (a local directory)
+    std::string store;                   ///< store URL; "" = <build_dir>/store (a local directory)
     std::string base_url;  ///< public URL of the store prefix; "" = the store's default
     std::vector<std::string> packages;
     bool dry_run = false;
@@ -39,9 +39,9 @@ struct PipelineOptions {
     bool strict = false;
     bool verify = false;
     bool flat_urls = false;
-    bool allow_overwrite = false;        ///< with flat URLs: replace a .mhl with other bytes
-    bool allow_octave_builds = false;    ///< upload Octave-built MEX packages to S3
-    unsigned jobs = 0;                   ///< 0 = number of cores
+    bool allow_overwrite = false;      ///< with flat URLs: replace a .mhl with other bytes
+    bool allow_octave_builds = false;  ///< upload Octave-built MEX packages to S3
+    unsigned jobs = 0;                 ///< 0 = number of cores
     std::size_t max_in_flight = 32;
     std::optional<Shard> shard;
     std::string build_type = "standard";
@@ -49,18 +49,18 @@ struct PipelineOptions {
     std::string platform_tag_override;
     std::string engine = "auto";
     std::uint32_t compile_timeout_seconds = 3600;
-    std::vector<std::string> pass_env;    ///< extra variable names the compile engine may see
+    std::vector<std::string> pass_env;  ///< extra variable names the compile engine may see
     std::uint32_t recipe_timeout_seconds = 3600;
-    std::string endpoint;                 ///< S3 endpoint override
-    bool allow_insecure_loopback = false; ///< S3: plain http to 127.0.0.1 (tests)
+    std::string endpoint;                  ///< S3 endpoint override
+    bool allow_insecure_loopback = false;  ///< S3: plain http to 127.0.0.1 (tests)
     std::string ca_file;
     PythonRecipeOptions python;
     // Reproducible preparation (prepare-stages.md): see PrepareOptions.
-    std::string tag_prefix;                ///< --tag-prefix
-    int abbrev = 12;                       ///< --abbrev
-    std::filesystem::path from_lock;       ///< --from-lock
-    std::filesystem::path lock_recipe_dir; ///< RECIPE_DIR with --from-lock
-    bool strict_toolchain = false;         ///< --strict-toolchain
+    std::string tag_prefix;                 ///< --tag-prefix
+    int abbrev = 12;                        ///< --abbrev
+    std::filesystem::path from_lock;        ///< --from-lock
+    std::filesystem::path lock_recipe_dir;  ///< RECIPE_DIR with --from-lock
+    bool strict_toolchain = false;          ///< --strict-toolchain
     /// nullopt = this process's environment.
     std::optional<std::map<std::string, std::string>> environment;
     Logger logger;
@@ -91,8 +91,8 @@ struct IndexReport {
 };
 
 struct PublishReport {
-    std::vector<StageReport> stages;  ///< prepare, compile, bundle, upload
-    std::optional<IndexReport> index; ///< nullopt when a stage failed (the old index stays)
+    std::vector<StageReport> stages;   ///< prepare, compile, bundle, upload
+    std::optional<IndexReport> index;  ///< nullopt when a stage failed (the old index stays)
     [[nodiscard]] bool ok() const;
     [[nodiscard]] std::string to_json() const;
 };

@@ -83,8 +83,8 @@ public:
     /// rename of `stage/` to `<W>.dir`. Per-item failures are in the report; throws only when the
     /// run cannot start (missing recipes dir: `IoError`; unknown `--package`: `SpecError`; an
     /// unreadable or unmatched lock: `SpecError`/`LockMismatch`) or is cancelled. With
-    /// `from_lock`, a mismatch is a failed item whose code is `lock_mismatch`. Stops at the first failure unless `keep_going`; skipped packages never stop
-    /// the rest.
+    /// `from_lock`, a mismatch is a failed item whose code is `lock_mismatch`. Stops at the first
+    /// failure unless `keep_going`; skipped packages never stop the rest.
     [[nodiscard]] StageReport prepare();
 
     [[nodiscard]] const PrepareOptions& options() const noexcept;

@@ -150,10 +150,12 @@ public:
     /// Each chain's next step starts as soon as its previous one succeeded, all on the same
     /// connections (no waiting for the slowest package between steps).
     [[nodiscard]] std::vector<std::vector<PutResult>> put_chains(
-        const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options = {}) override;
+        const std::vector<std::vector<PutRequest>>& chains,
+        const BatchOptions& options = {}) override;
     /// ListObjectsV2 pages, each next page requested ahead of the GETs the previous one
     /// produced, which run meanwhile on the other connections.
-    [[nodiscard]] std::vector<ListedObject> list_and_get(const std::string& prefix, bool recursive,
+    [[nodiscard]] std::vector<ListedObject> list_and_get(const std::string& prefix,
+                                                         bool recursive,
                                                          const ListedGetFilter& want,
                                                          const BatchOptions& options = {}) override;
     [[nodiscard]] std::vector<GetResult> get_many(const std::vector<GetRequest>& requests,

@@ -23,8 +23,8 @@ namespace mip {
 struct RecipeContext {
     std::filesystem::path recipe_dir;  ///< absolute
     std::string build_type = "standard";
-    std::string host_platform_tag;     ///< §2 tag of this host ("linux_x86_64")
-    std::filesystem::path cache_dir;   ///< downloads and git mirrors shared between runs
+    std::string host_platform_tag;    ///< §2 tag of this host ("linux_x86_64")
+    std::filesystem::path cache_dir;  ///< downloads and git mirrors shared between runs
     /// The environment recipes may see (`script_env` values are read from here).
     std::map<std::string, std::string> environment;
     Logger logger;
@@ -93,7 +93,8 @@ struct PythonRecipeOptions {
 };
 [[nodiscard]] std::shared_ptr<RecipeKind> make_python_recipe_kind(PythonRecipeOptions options = {});
 /// The `packages.py` kind (a `packages` list, gated on BUILD_TYPE), same worker.
-[[nodiscard]] std::shared_ptr<RecipeKind> make_python_packages_recipe_kind(PythonRecipeOptions options = {});
+[[nodiscard]] std::shared_ptr<RecipeKind> make_python_packages_recipe_kind(
+    PythonRecipeOptions options = {});
 
 /// The host's platform tag (§2): `linux_x86_64`, `linux_aarch64`, `macos_arm64`, ...
 /// `override_tag` (e.g. from `MIP_PLATFORM_TAG`) wins when non-empty. Throws `SpecError` on an

@@ -24,9 +24,9 @@ struct ItemResult {
     std::string package;  ///< package name ("" if unknown, e.g. an unreadable recipe)
     std::string wheel;    ///< wheel name ("" if unknown)
     ItemStatus status = ItemStatus::done;
-    std::string detail;   ///< why skipped, what failed, or where the output went
+    std::string detail;  ///< why skipped, what failed, or where the output went
     ErrorCode error_code = ErrorCode::internal;  ///< meaningful when failed
-    std::string path;     ///< main output (a .dir, .mhl or key), "" if none
+    std::string path;                            ///< main output (a .dir, .mhl or key), "" if none
     double seconds = 0;
     std::uint32_t attempts = 0;  ///< network stages: requests made including retries
     bool operator==(const ItemResult&) const = default;

@@ -28,8 +28,8 @@ struct ObjectInfo {
 };
 
 struct PutOptions {
-    std::string content_type;   ///< "" = store default
-    std::string cache_control;  ///< "" = none
+    std::string content_type;    ///< "" = store default
+    std::string cache_control;   ///< "" = none
     bool if_none_match = false;  ///< create only (`If-None-Match: *`)
     std::string if_match;        ///< replace only this ETag ("" = unconditional)
     /// With `if_none_match`, for content-addressed keys: an object already there with exactly
@@ -96,7 +96,7 @@ struct BatchOptions {
     std::size_t max_in_flight = 32;  ///< requests in flight at once (stores may cap it)
     ProgressCallback progress;       ///< called on the calling thread
     std::chrono::milliseconds progress_interval = default_progress_interval;
-    std::string stage = "store";     ///< ProgressEvent::stage
+    std::string stage = "store";  ///< ProgressEvent::stage
 };
 
 /// Abstract store. Implementations: `LocalStore` (a directory), `R2Client` (S3/R2).
@@ -147,7 +147,8 @@ public:
     /// stores start the GETs of each listing page while the next page is being fetched, so a
     /// long listing costs about one page of waiting instead of all of them. Results sorted by
     /// key; `want` runs on the calling thread. The default lists, then calls `get_many`.
-    [[nodiscard]] virtual std::vector<ListedObject> list_and_get(const std::string& prefix, bool recursive,
+    [[nodiscard]] virtual std::vector<ListedObject> list_and_get(const std::string& prefix,
+                                                                 bool recursive,
                                                                  const ListedGetFilter& want,
                                                                  const BatchOptions& options = {});
     [[nodiscard]] virtual std::vector<std::vector<PutResult>> put_chains(

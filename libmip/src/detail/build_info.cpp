@@ -1,10 +1,10 @@
 #include "detail/build_info.hpp"
 
-#include <mip/error.hpp>
+#include <ctime>
 
 #include <zip.h>
 
-#include <ctime>
+#include <mip/error.hpp>
 
 #include "detail/fs.hpp"
 #include "detail/git.hpp"
@@ -28,7 +28,9 @@ std::optional<std::string> first_line(const std::string& text) {
     return line;
 }
 
-std::optional<std::string> git_line(const std::vector<std::string>& args, const fs::path& dir, const Environment& env) {
+std::optional<std::string> git_line(const std::vector<std::string>& args,
+                                    const fs::path& dir,
+                                    const Environment& env) {
     try {
         auto r = run_git(args, dir, env, std::chrono::seconds(10));
         if (!r.ok()) {
@@ -122,13 +124,17 @@ RecipeSource repository_facts(const fs::path& recipe_dir, int abbrev, const Envi
         s.repo = redact_url(*url);
     }
     s.branch = git_line({"symbolic-ref", "--short", "-q", "HEAD"}, recipe_dir, env);
-    s.describe = git_line({"describe", "--long", "--tags", "--abbrev=" + std::to_string(abbrev)}, recipe_dir, env);
+    s.describe = git_line({"describe", "--long", "--tags", "--abbrev=" + std::to_string(abbrev)},
+                          recipe_dir, env);
     return s;
 }
 
 }  // namespace
 
-RecipeSource local_recipe_source(const fs::path& recipe_dir, int abbrev, const Environment& env, std::string& warning,
+RecipeSource local_recipe_source(const fs::path& recipe_dir,
+                                 int abbrev,
+                                 const Environment& env,
+                                 std::string& warning,
                                  RecipeRepoCache* cache) {
     RecipeSource s;
     // GIT_DIR / GIT_WORK_TREE would point git elsewhere: then ask git itself every time.
@@ -149,13 +155,14 @@ RecipeSource local_recipe_source(const fs::path& recipe_dir, int abbrev, const E
         s = repository_facts(recipe_dir, abbrev, env);
     }
     if (!s.commit) {
-        warning = "the recipe directory " + recipe_dir.string() + " is not in a git repository (or git is missing)";
+        warning = "the recipe directory " + recipe_dir.string() +
+                  " is not in a git repository (or git is missing)";
         return s;
     }
     try {
         // --no-optional-locks: never refresh (write) the user's index.
-        auto st = run_git({"--no-optional-locks", "status", "--porcelain", "--", "."}, recipe_dir, env,
-                          std::chrono::seconds(10));
+        auto st = run_git({"--no-optional-locks", "status", "--porcelain", "--", "."}, recipe_dir,
+                          env, std::chrono::seconds(10));
         if (st.ok()) {
             s.dirty = !st.output.empty();
         }
@@ -170,11 +177,14 @@ RecipeSource local_recipe_source(const fs::path& recipe_dir, int abbrev, const E
     return s;
 }
 
-RecipeSource ci_recipe_source(const std::string& build_type, RecipeSource local, const Environment& env) {
+RecipeSource ci_recipe_source(const std::string& build_type,
+                              RecipeSource local,
+                              const Environment& env) {
     if (build_type == "github_actions") {
         auto server = ci_var(env, "GITHUB_SERVER_URL").value_or("https://github.com");
         auto repo = ci_var(env, "GITHUB_REPOSITORY");
-        local.repo = repo ? std::optional<std::string>(redact_url(server + "/" + *repo)) : std::nullopt;
+        local.repo =
+            repo ? std::optional<std::string>(redact_url(server + "/" + *repo)) : std::nullopt;
         if (auto head = ci_var(env, "GITHUB_HEAD_REF")) {
             local.branch = head;
         } else if (env_get(env, "GITHUB_REF").rfind("refs/heads/", 0) == 0) {
@@ -188,7 +198,8 @@ RecipeSource ci_recipe_source(const std::string& build_type, RecipeSource local,
         if (!slug) {
             slug = ci_var(env, "TRAVIS_PULL_REQUEST_SLUG");
         }
-        local.repo = slug ? std::optional<std::string>("https://github.com/" + *slug) : std::nullopt;
+        local.repo =
+            slug ? std::optional<std::string>("https://github.com/" + *slug) : std::nullopt;
         local.branch = ci_var(env, "TRAVIS_BRANCH");
         local.commit = ci_var(env, "TRAVIS_COMMIT");
     }
@@ -296,8 +307,11 @@ std::string compact_date(std::int64_t epoch) {
     return std::string(buf, n);
 }
 
-Json build_info_document(const std::string& build_type, const RecipeSource& source, const Environment& env,
-                         const std::string& toolchain_arch, std::int64_t source_date_epoch,
+Json build_info_document(const std::string& build_type,
+                         const RecipeSource& source,
+                         const Environment& env,
+                         const std::string& toolchain_arch,
+                         std::int64_t source_date_epoch,
                          const Toolchain& toolchain) {
     Json doc = Json::object();
     doc["build_type"] = build_type;

@@ -41,13 +41,16 @@ struct RecipeRepoCache {
 /// The recipe's repository read with isolated git in `recipe_dir` (local builds): nulls when there
 /// is no repository or no git; `warning` set then. With a cache, the repository-wide facts are
 /// reused; the per-directory ones (`dirty`, `commit_time`) are always read.
-[[nodiscard]] RecipeSource local_recipe_source(const std::filesystem::path& recipe_dir, int abbrev,
-                                               const Environment& env, std::string& warning,
+[[nodiscard]] RecipeSource local_recipe_source(const std::filesystem::path& recipe_dir,
+                                               int abbrev,
+                                               const Environment& env,
+                                               std::string& warning,
                                                RecipeRepoCache* cache = nullptr);
 
 /// `recipe_source` for the detected CI, overriding repo/branch/commit with the CI's variables
 /// exactly as §3.2 lists them; local values are kept for `local` and for describe/dirty.
-[[nodiscard]] RecipeSource ci_recipe_source(const std::string& build_type, RecipeSource local,
+[[nodiscard]] RecipeSource ci_recipe_source(const std::string& build_type,
+                                            RecipeSource local,
                                             const Environment& env);
 
 /// The `github_actions` or `travis` object (verbatim strings; unset or empty → null); null for
@@ -77,9 +80,12 @@ struct Toolchain {
 [[nodiscard]] std::string compact_date(std::int64_t epoch);
 
 /// The whole `build_info.json` document, keys in §3.2 order.
-[[nodiscard]] Json build_info_document(const std::string& build_type, const RecipeSource& source,
-                                       const Environment& env, const std::string& toolchain_arch,
-                                       std::int64_t source_date_epoch, const Toolchain& toolchain);
+[[nodiscard]] Json build_info_document(const std::string& build_type,
+                                       const RecipeSource& source,
+                                       const Environment& env,
+                                       const std::string& toolchain_arch,
+                                       std::int64_t source_date_epoch,
+                                       const Toolchain& toolchain);
 
 /// Whether `text` is valid UTF-8.
 [[nodiscard]] bool is_valid_utf8(const std::string& text);

@@ -1,14 +1,14 @@
 #include "detail/crypto.hpp"
 
-#include <mip/error.hpp>
+#include <array>
+#include <fstream>
+#include <vector>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include <array>
-#include <fstream>
-#include <vector>
+#include <mip/error.hpp>
 
 namespace mip::detail {
 

@@ -1,8 +1,8 @@
 #include "detail/env.hpp"
 
-#include <mip/error.hpp>
-
 #include <charconv>
+
+#include <mip/error.hpp>
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -44,8 +44,9 @@ std::int64_t parse_epoch(const std::string& text, const std::string& origin) {
     const char* e = b + text.size();
     auto r = std::from_chars(b, e, value);
     if (text.empty() || r.ec != std::errc{} || r.ptr != e || value < 0) {
-        throw SpecError(origin, {{"SOURCE_DATE_EPOCH",
-                                  "'" + text + "' is not a non-negative integer number of seconds"}});
+        throw SpecError(origin,
+                        {{"SOURCE_DATE_EPOCH",
+                          "'" + text + "' is not a non-negative integer number of seconds"}});
     }
     return value;
 }

@@ -1,15 +1,15 @@
 #include "detail/fs.hpp"
 
-#include <mip/error.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <fstream>
-#include <vector>
+#include <mip/error.hpp>
 
 #include "detail/crypto.hpp"
 
@@ -262,7 +262,8 @@ void copy_tree(const fs::path& from, const fs::path& to, bool skip_git) {
         } else if (fs::is_directory(st)) {
             copy_tree(entry.path(), target, skip_git);
         } else if (fs::is_regular_file(st)) {
-            copy_file_checked(entry.path(), target, static_cast<unsigned>(st.permissions()) & 07777U);
+            copy_file_checked(entry.path(), target,
+                              static_cast<unsigned>(st.permissions()) & 07777U);
         }
         if (ec) {
             throw IoError("cannot copy " + entry.path().string() + " to", target.string(), ec);

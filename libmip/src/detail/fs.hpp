@@ -2,9 +2,9 @@
 // Private file-system helpers: atomic writes, temp dirs, tree hashes. Errors are mip::IoError.
 
 #include <filesystem>
-#include <system_error>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace mip::detail {
@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 
 /// Writes `data` to a temp file beside `path`, fsyncs it (if `durable`), renames it over `path`
 /// and fsyncs the directory. Readers see the old or the new file, never a partial one.
-void write_file_atomic(const fs::path& path, std::string_view data, bool durable = true,
+void write_file_atomic(const fs::path& path,
+                       std::string_view data,
+                       bool durable = true,
                        unsigned mode = 0644);
 
 /// Writes all `size` bytes to `fd` (retrying EINTR and short writes). Returns the error, or

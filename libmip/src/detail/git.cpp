@@ -1,19 +1,16 @@
 #include "detail/git.hpp"
 
-#include <mip/error.hpp>
-
 #include <algorithm>
+
+#include <mip/error.hpp>
 
 namespace mip::detail {
 
 const std::vector<std::pair<std::string, std::string>>& forced_git_config() {
     static const std::vector<std::pair<std::string, std::string>> config = {
-        {"core.autocrlf", "false"},
-        {"core.eol", "lf"},
-        {"tag.gpgSign", "false"},
-        {"advice.detachedHead", "false"},
-        {"init.defaultBranch", "main"},
-        {"protocol.file.allow", "always"},
+        {"core.autocrlf", "false"},     {"core.eol", "lf"},
+        {"tag.gpgSign", "false"},       {"advice.detachedHead", "false"},
+        {"init.defaultBranch", "main"}, {"protocol.file.allow", "always"},
     };
     return config;
 }
@@ -45,15 +42,20 @@ Environment git_environment(const Environment& base) {
     return env;
 }
 
-ProcessResult run_git(const std::vector<std::string>& args, const std::filesystem::path& cwd,
-                      const Environment& base, std::chrono::seconds timeout,
+ProcessResult run_git(const std::vector<std::string>& args,
+                      const std::filesystem::path& cwd,
+                      const Environment& base,
+                      std::chrono::seconds timeout,
                       const Environment& extra) {
     return run_git_input(args, cwd, base, std::string(), timeout, extra);
 }
 
-ProcessResult run_git_input(const std::vector<std::string>& args, const std::filesystem::path& cwd,
-                            const Environment& base, const std::string& input,
-                            std::chrono::seconds timeout, const Environment& extra) {
+ProcessResult run_git_input(const std::vector<std::string>& args,
+                            const std::filesystem::path& cwd,
+                            const Environment& base,
+                            const std::string& input,
+                            std::chrono::seconds timeout,
+                            const Environment& extra) {
     ProcessOptions p;
     p.stdin_data = input;
     p.argv.push_back("git");
@@ -68,17 +70,20 @@ ProcessResult run_git_input(const std::vector<std::string>& args, const std::fil
     return run_process(p);
 }
 
-std::string git_checked(const std::vector<std::string>& args, const std::filesystem::path& cwd,
-                        const Environment& base, const std::string& what,
-                        std::chrono::seconds timeout, const Environment& extra) {
+std::string git_checked(const std::vector<std::string>& args,
+                        const std::filesystem::path& cwd,
+                        const Environment& base,
+                        const std::string& what,
+                        std::chrono::seconds timeout,
+                        const Environment& extra) {
     auto r = run_git(args, cwd, base, timeout, extra);
     if (!r.ok()) {
         std::string cmd = "git";
         for (const auto& a : args) {
             cmd += " " + a;
         }
-        throw BuildError("", what + ": `" + cmd + "` failed (" + r.status_text() + "): " +
-                                 tail_lines(r.err.empty() ? r.output : r.err, 5));
+        throw BuildError("", what + ": `" + cmd + "` failed (" + r.status_text() +
+                                 "): " + tail_lines(r.err.empty() ? r.output : r.err, 5));
     }
     auto out = r.output;
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) {

@@ -22,14 +22,16 @@ namespace mip::detail {
 
 /// Runs `git <args>` in `cwd`. Returns the result; does not throw on non-zero exit.
 [[nodiscard]] ProcessResult run_git(const std::vector<std::string>& args,
-                                    const std::filesystem::path& cwd, const Environment& base,
+                                    const std::filesystem::path& cwd,
+                                    const Environment& base,
                                     std::chrono::seconds timeout = std::chrono::seconds{900},
                                     const Environment& extra = {});
 
 /// Like `run_git`, feeding `input` to the child's stdin.
 [[nodiscard]] ProcessResult run_git_input(const std::vector<std::string>& args,
                                           const std::filesystem::path& cwd,
-                                          const Environment& base, const std::string& input,
+                                          const Environment& base,
+                                          const std::string& input,
                                           std::chrono::seconds timeout = std::chrono::seconds{900},
                                           const Environment& extra = {});
 
@@ -40,8 +42,10 @@ namespace mip::detail {
 [[nodiscard]] bool version_at_least(const std::string& version, int major, int minor, int patch);
 
 /// Runs git and returns trimmed stdout; throws BuildError(`what`) with git's output on failure.
-std::string git_checked(const std::vector<std::string>& args, const std::filesystem::path& cwd,
-                        const Environment& base, const std::string& what,
+std::string git_checked(const std::vector<std::string>& args,
+                        const std::filesystem::path& cwd,
+                        const Environment& base,
+                        const std::string& what,
                         std::chrono::seconds timeout = std::chrono::seconds{900},
                         const Environment& extra = {});
 

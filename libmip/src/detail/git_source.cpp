@@ -1,9 +1,9 @@
 #include "detail/git_source.hpp"
 
-#include <mip/error.hpp>
-
 #include <algorithm>
 #include <map>
+
+#include <mip/error.hpp>
 
 #include "detail/fs.hpp"
 #include "detail/git.hpp"
@@ -29,7 +29,8 @@ std::string git_url_key(const std::string& url) {
         }
         std::replace(authority.begin(), authority.end(), ':', '_');
         key = authority + "/" + path;
-    } else if (auto colon = url.find(':'); colon != std::string::npos && url.find('/') > colon && url[0] != '/') {
+    } else if (auto colon = url.find(':');
+               colon != std::string::npos && url.find('/') > colon && url[0] != '/') {
         auto host = url.substr(0, colon);
         auto at = host.rfind('@');
         if (at != std::string::npos) {
@@ -46,7 +47,8 @@ std::string git_url_key(const std::string& url) {
         auto end = key.find('/', start);
         auto seg = key.substr(start, end == std::string::npos ? std::string::npos : end - start);
         if (seg == "." || seg == "..") {
-            throw SpecError(redact_url(url), {{"url", "'.' or '..' path segments are not allowed in a git URL"}});
+            throw SpecError(redact_url(url),
+                            {{"url", "'.' or '..' path segments are not allowed in a git URL"}});
         }
         if (!seg.empty()) {
             out += (out.empty() ? "" : "/") + seg;
@@ -95,10 +97,14 @@ ResolvedRev resolve_rev(const fs::path& clone, const std::string& rev, const Env
         r.commit = try_ref(rev);
     }
     if (r.commit.empty()) {
-        throw SpecError("git source", {{"ref", rev.empty() ? std::string("the repository has no default branch")
-                                                           : "'" + rev + "' is not a commit, tag or branch of the repository"}});
+        throw SpecError(
+            "git source",
+            {{"ref", rev.empty()
+                         ? std::string("the repository has no default branch")
+                         : "'" + rev + "' is not a commit, tag or branch of the repository"}});
     }
-    r.commit_time = std::stoll(git_checked({"log", "-1", "--format=%ct", r.commit}, clone, env, "git log"));
+    r.commit_time =
+        std::stoll(git_checked({"log", "-1", "--format=%ct", r.commit}, clone, env, "git log"));
     return r;
 }
 
@@ -125,11 +131,14 @@ bool is_local_url(const std::string& url) {
         return false;
     }
     auto colon = url.find(':');
-    bool scp_like = colon != std::string::npos && url.find('/') > colon && !url.empty() && url[0] != '/';
+    bool scp_like =
+        colon != std::string::npos && url.find('/') > colon && !url.empty() && url[0] != '/';
     return !scp_like;
 }
 
-fs::path clone_full(const std::string& url, const fs::path& repos_dir, const Environment& env,
+fs::path clone_full(const std::string& url,
+                    const fs::path& repos_dir,
+                    const Environment& env,
                     std::chrono::seconds timeout) {
     auto key = git_url_key(url);
     auto clone = repos_dir / key;
@@ -143,8 +152,8 @@ fs::path clone_full(const std::string& url, const fs::path& repos_dir, const Env
                                             redact_url(trim_newlines(origin.output))}});
     }
     create_dirs(clone.parent_path());
-    (void)git_checked({"clone", "--quiet", "--no-checkout", "--", url, clone.string()}, clone.parent_path(), env,
-                      "clone of " + shown, timeout);
+    (void)git_checked({"clone", "--quiet", "--no-checkout", "--", url, clone.string()},
+                      clone.parent_path(), env, "clone of " + shown, timeout);
     auto shallow = git_checked({"rev-parse", "--is-shallow-repository"}, clone, env, "rev-parse");
     if (shallow == "true") {
         throw SpecError(shown, {{"url", "the clone is shallow; a full history is needed"}});
@@ -152,8 +161,11 @@ fs::path clone_full(const std::string& url, const fs::path& repos_dir, const Env
     return clone;
 }
 
-ResolvedRev resolve_locked(const fs::path& clone, const std::string& rev, const std::string& commit,
-                           const Environment& env, std::chrono::seconds timeout) {
+ResolvedRev resolve_locked(const fs::path& clone,
+                           const std::string& rev,
+                           const std::string& commit,
+                           const Environment& env,
+                           std::chrono::seconds timeout) {
     auto present = [&]() {
         return run_git({"cat-file", "-e", commit + "^{commit}"}, clone, env, timeout).ok();
     };
@@ -163,20 +175,23 @@ ResolvedRev resolve_locked(const fs::path& clone, const std::string& rev, const 
     if (!present()) {
         (void)run_git({"fetch", "--quiet", "origin", commit}, clone, env, timeout);
         if (!present()) {
-            throw LockMismatch({"locked commit " + commit + " is not in the repository (fetched once)"});
+            throw LockMismatch(
+                {"locked commit " + commit + " is not in the repository (fetched once)"});
         }
     }
     ResolvedRev r;
     r.rev = rev;
     r.rev_kind = "commit";
     r.commit = commit;
-    r.commit_time = std::stoll(git_checked({"show", "-s", "--format=%ct", commit}, clone, env, "git show"));
+    r.commit_time =
+        std::stoll(git_checked({"show", "-s", "--format=%ct", commit}, clone, env, "git show"));
     return r;
 }
 
 std::string resolve_submodule_url(const std::string& base_in, const std::string& url) {
     if (url.rfind("./", 0) == 0 || url == ".") {
-        throw SpecError(redact_url(url), {{"submodule.url", "'./' submodule URLs are not supported"}});
+        throw SpecError(redact_url(url),
+                        {{"submodule.url", "'./' submodule URLs are not supported"}});
     }
     if (url.rfind("../", 0) != 0) {
         return url;
@@ -191,7 +206,8 @@ std::string resolve_submodule_url(const std::string& base_in, const std::string&
         auto slash = base.find('/', scheme + 3);
         prefix = base.substr(0, slash);
         path = slash == std::string::npos ? std::string() : base.substr(slash);
-    } else if (auto colon = base.find(':'); colon != std::string::npos && base.find('/') > colon && base[0] != '/') {
+    } else if (auto colon = base.find(':');
+               colon != std::string::npos && base.find('/') > colon && base[0] != '/') {
         prefix = base.substr(0, colon + 1);
         path = base.substr(colon + 1);
     } else {
@@ -201,7 +217,8 @@ std::string resolve_submodule_url(const std::string& base_in, const std::string&
     std::size_t start = 0;
     while (true) {
         auto end = path.find('/', start);
-        segments.push_back(path.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        segments.push_back(
+            path.substr(start, end == std::string::npos ? std::string::npos : end - start));
         if (end == std::string::npos) {
             break;
         }
@@ -215,7 +232,9 @@ std::string resolve_submodule_url(const std::string& base_in, const std::string&
         rest = rest.substr(3);
         // A leading "" is the root (or the host for scheme URLs): it cannot be dropped.
         if (segments.empty() || (segments.size() == 1 && segments[0].empty())) {
-            throw SpecError(redact_url(url), {{"submodule.url", "climbs above the host or root of " + redact_url(base_in)}});
+            throw SpecError(
+                redact_url(url),
+                {{"submodule.url", "climbs above the host or root of " + redact_url(base_in)}});
         }
         segments.pop_back();
     }
@@ -229,14 +248,17 @@ std::string resolve_submodule_url(const std::string& base_in, const std::string&
     return segments.empty() ? prefix + rest : prefix + joined + "/" + rest;
 }
 
-std::vector<Submodule> list_submodules(const fs::path& clone, const std::string& commit,
-                                       const std::string& source_url, const Environment& env) {
+std::vector<Submodule> list_submodules(const fs::path& clone,
+                                       const std::string& commit,
+                                       const std::string& source_url,
+                                       const Environment& env) {
     std::vector<Submodule> out;
     auto has = run_git({"cat-file", "-e", commit + ":.gitmodules"}, clone, env);
     if (!has.ok()) {
         return out;
     }
-    auto r = run_git({"config", "--blob", commit + ":.gitmodules", "--get-regexp", "^submodule\\..*\\.(url|path)$"},
+    auto r = run_git({"config", "--blob", commit + ":.gitmodules", "--get-regexp",
+                      "^submodule\\..*\\.(url|path)$"},
                      clone, env);
     if (!r.ok()) {
         return out;  // no entries
@@ -272,7 +294,8 @@ std::vector<Submodule> list_submodules(const fs::path& clone, const std::string&
     bool source_local = is_local_url(source_url);
     for (auto& sm : out) {
         if (sm.path.empty() || sm.url.empty()) {
-            throw SpecError(redact_url(source_url), {{"submodule." + sm.name, "has no path or no url in .gitmodules"}});
+            throw SpecError(redact_url(source_url),
+                            {{"submodule." + sm.name, "has no path or no url in .gitmodules"}});
         }
         if (sm.url.rfind("../", 0) == 0 || sm.url.rfind("./", 0) == 0) {
             sm.resolved_url = resolve_submodule_url(source_url, sm.url);
@@ -281,33 +304,44 @@ std::vector<Submodule> list_submodules(const fs::path& clone, const std::string&
             sm.resolved_url = sm.url;
             if (is_local_url(sm.url) && !source_local) {
                 throw SpecError(redact_url(source_url),
-                                {{"submodule." + sm.name + ".url", "absolute local URL '" + sm.url + "' in a remote repository"}});
+                                {{"submodule." + sm.name + ".url",
+                                  "absolute local URL '" + sm.url + "' in a remote repository"}});
             }
         }
         auto tree = run_git({"ls-tree", commit, "--", sm.path}, clone, env);
         auto line = trim_newlines(tree.output);
         // "160000 commit <sha>\t<path>"
         if (!tree.ok() || line.rfind("160000 commit ", 0) != 0) {
-            throw SpecError(redact_url(source_url), {{"submodule." + sm.name, "'" + sm.path + "' is not a gitlink in " + commit}});
+            throw SpecError(
+                redact_url(source_url),
+                {{"submodule." + sm.name, "'" + sm.path + "' is not a gitlink in " + commit}});
         }
         sm.commit = line.substr(14, line.find('\t') - 14);
     }
     return out;
 }
 
-std::vector<std::string> checkout_commit(const fs::path& clone, const std::string& commit, const fs::path& checkout,
-                                         bool submodules, const Environment& env, std::chrono::seconds timeout) {
+std::vector<std::string> checkout_commit(const fs::path& clone,
+                                         const std::string& commit,
+                                         const fs::path& checkout,
+                                         bool submodules,
+                                         const Environment& env,
+                                         std::chrono::seconds timeout) {
     std::vector<std::string> warnings;
     create_dirs(checkout.parent_path());
     remove_tree(checkout);
-    (void)git_checked({"clone", "--quiet", "--no-checkout", "--", clone.string(), checkout.string()},
-                      checkout.parent_path(), env, "local clone", timeout);
-    (void)git_checked({"checkout", "--quiet", "--detach", commit}, checkout, env, "checkout of " + commit, timeout);
+    (void)git_checked(
+        {"clone", "--quiet", "--no-checkout", "--", clone.string(), checkout.string()},
+        checkout.parent_path(), env, "local clone", timeout);
+    (void)git_checked({"checkout", "--quiet", "--detach", commit}, checkout, env,
+                      "checkout of " + commit, timeout);
     if (submodules && fs::exists(checkout / ".gitmodules")) {
-        (void)git_checked({"-c", "protocol.file.allow=always", "submodule", "--quiet", "update", "--init"}, checkout,
-                          env, "submodule update", timeout);
-        auto nested = run_git({"submodule", "--quiet", "foreach", "test ! -f .gitmodules || echo $sm_path"}, checkout,
-                              env, timeout);
+        (void)git_checked(
+            {"-c", "protocol.file.allow=always", "submodule", "--quiet", "update", "--init"},
+            checkout, env, "submodule update", timeout);
+        auto nested =
+            run_git({"submodule", "--quiet", "foreach", "test ! -f .gitmodules || echo $sm_path"},
+                    checkout, env, timeout);
         auto text = trim_newlines(nested.output);
         if (nested.ok() && !text.empty()) {
             warnings.push_back("nested submodules are not initialised (in " + text + ")");

@@ -3,8 +3,8 @@
 // directory keyed by URL, resolution of a ref inside the clone (never resolve-then-clone), and
 // export of one commit into a directory without `.git`.
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -27,19 +27,24 @@ struct ResolvedRev {
 
 /// Resolves `rev` in `clone` (locked commit; full id; refs/tags/R; refs/remotes/origin/R;
 /// unique abbreviation ≥ 7 hex; empty → origin/HEAD). Throws SpecError when nothing matches.
-[[nodiscard]] ResolvedRev resolve_rev(const std::filesystem::path& clone, const std::string& rev,
+[[nodiscard]] ResolvedRev resolve_rev(const std::filesystem::path& clone,
+                                      const std::string& rev,
                                       const Environment& env);
 
 /// Clones `url` fully (`git clone --no-checkout`) into `repos_dir/<key>` (a fresh work area; never
 /// resolve-then-clone). An existing clone of the same URL is reused; one of another URL with the
 /// same key → SpecError (duplicate key). A shallow result → SpecError.
-std::filesystem::path clone_full(const std::string& url, const std::filesystem::path& repos_dir,
-                                 const Environment& env, std::chrono::seconds timeout);
+std::filesystem::path clone_full(const std::string& url,
+                                 const std::filesystem::path& repos_dir,
+                                 const Environment& env,
+                                 std::chrono::seconds timeout);
 
 /// Resolves a locked commit inside `clone`: present → itself; absent → one
 /// `git fetch origin <commit>`, then LockMismatch.
-[[nodiscard]] ResolvedRev resolve_locked(const std::filesystem::path& clone, const std::string& rev,
-                                         const std::string& commit, const Environment& env,
+[[nodiscard]] ResolvedRev resolve_locked(const std::filesystem::path& clone,
+                                         const std::string& rev,
+                                         const std::string& commit,
+                                         const Environment& env,
                                          std::chrono::seconds timeout);
 
 /// Resolves a relative submodule URL (`../x`, possibly repeated) against the superproject's URL as
@@ -75,7 +80,8 @@ struct Submodule {
 std::vector<std::string> checkout_commit(const std::filesystem::path& clone,
                                          const std::string& commit,
                                          const std::filesystem::path& checkout,
-                                         bool submodules, const Environment& env,
+                                         bool submodules,
+                                         const Environment& env,
                                          std::chrono::seconds timeout);
 
 }  // namespace mip::detail

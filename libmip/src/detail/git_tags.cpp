@@ -1,10 +1,10 @@
 #include "detail/git_tags.hpp"
 
-#include <mip/error.hpp>
-
 #include <algorithm>
 #include <regex>
 #include <set>
+
+#include <mip/error.hpp>
 
 #include "detail/git.hpp"
 
@@ -42,7 +42,8 @@ std::vector<std::string> split_tabs(const std::string& line) {
     std::size_t start = 0;
     while (true) {
         auto end = line.find('\t', start);
-        out.push_back(line.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        out.push_back(
+            line.substr(start, end == std::string::npos ? std::string::npos : end - start));
         if (end == std::string::npos) {
             return out;
         }
@@ -116,14 +117,16 @@ public:
     TagRewriter(fs::path clone, const Environment& env, const TagRewriteOptions& options)
         : clone_(std::move(clone)), env_(env), options_(options) {}
 
-    std::string git(const std::vector<std::string>& args, const std::string& what,
+    std::string git(const std::vector<std::string>& args,
+                    const std::string& what,
                     const Environment& extra = {}) const {
         return git_checked(args, clone_, env_, what, options_.timeout, extra);
     }
 
     std::vector<TagRef> list_tags() const {
-        auto out = git({"for-each-ref", "--format=%(refname)%09%(objecttype)%09%(tag)", "refs/tags"},
-                       "listing tags");
+        auto out =
+            git({"for-each-ref", "--format=%(refname)%09%(objecttype)%09%(tag)", "refs/tags"},
+                "listing tags");
         std::vector<TagRef> tags;
         std::string peel_input;
         for (const auto& line : split_lines(out)) {
@@ -141,11 +144,11 @@ public:
         if (tags.empty()) {
             return tags;
         }
-        auto r = run_git_input({"cat-file", "--batch-check=%(objectname)\t%(objecttype)"}, clone_, env_,
-                               peel_input, options_.timeout);
+        auto r = run_git_input({"cat-file", "--batch-check=%(objectname)\t%(objecttype)"}, clone_,
+                               env_, peel_input, options_.timeout);
         if (!r.ok()) {
-            throw BuildError("", "peeling tags: `git cat-file --batch-check` failed (" + r.status_text() +
-                                     "): " + tail_lines(r.err, 5));
+            throw BuildError("", "peeling tags: `git cat-file --batch-check` failed (" +
+                                     r.status_text() + "): " + tail_lines(r.err, 5));
         }
         auto lines = split_lines(r.output);
         for (std::size_t i = 0; i < tags.size() && i < lines.size(); ++i) {
@@ -167,8 +170,8 @@ public:
         }
         auto r = run_git_input({"update-ref", "--stdin"}, clone_, env_, input, options_.timeout);
         if (!r.ok()) {
-            throw BuildError("", "deleting tags: `git update-ref --stdin` failed (" + r.status_text() +
-                                     "): " + tail_lines(r.err, 5));
+            throw BuildError("", "deleting tags: `git update-ref --stdin` failed (" +
+                                     r.status_text() + "): " + tail_lines(r.err, 5));
         }
     }
 
@@ -181,12 +184,13 @@ public:
         Environment extra = {{"GIT_COMMITTER_NAME", tagger_name},
                              {"GIT_COMMITTER_EMAIL", tagger_email},
                              {"GIT_COMMITTER_DATE", "@" + commit_time(commit) + " +0000"}};
-        (void)git({"tag", "--no-sign", "-a", "-f", "-m", name, "--", name, commit}, "creating tag " + name, extra);
+        (void)git({"tag", "--no-sign", "-a", "-f", "-m", name, "--", name, commit},
+                  "creating tag " + name, extra);
     }
 
     std::optional<std::string> tag_commit(const std::string& name) const {
-        auto r = run_git({"rev-parse", "--verify", "--quiet", "refs/tags/" + name + "^{commit}"}, clone_, env_,
-                         options_.timeout);
+        auto r = run_git({"rev-parse", "--verify", "--quiet", "refs/tags/" + name + "^{commit}"},
+                         clone_, env_, options_.timeout);
         if (!r.ok()) {
             return std::nullopt;
         }
@@ -213,12 +217,14 @@ public:
         delete_tags(doomed);
         deleted.insert(doomed.begin(), doomed.end());
         // 3. C = the commit of the nearest (reachable) version tag.
-        auto nearest = run_git({"describe", "--tags", "--abbrev=0", commit}, clone_, env_, options_.timeout);
+        auto nearest =
+            run_git({"describe", "--tags", "--abbrev=0", commit}, clone_, env_, options_.timeout);
         if (nearest.ok()) {
             auto name = trimmed(nearest.output);
             auto c = tag_commit(name);
             if (!c) {
-                throw BuildError("", "git describe named tag '" + name + "', which does not resolve to a commit");
+                throw BuildError("", "git describe named tag '" + name +
+                                         "', which does not resolve to a commit");
             }
             out.described = *c;
             // 4. The winner among the tags on C.
@@ -239,14 +245,17 @@ public:
                 return a.name < b.name;
             });
             if (on_c.empty()) {
-                throw BuildError("", "no tag points at " + out.described + " although git describe named it");
+                throw BuildError(
+                    "", "no tag points at " + out.described + " although git describe named it");
             }
             out.winner = on_c.front().name;
             // 5. N = prefix + part; other tags on C go.
             out.tag = options_.prefix + *version_part(out.winner);
             if (out.winner != out.tag) {
-                if (auto elsewhere = tag_commit(out.tag); elsewhere && *elsewhere != out.described) {
-                    out.notes.push_back("tag " + out.tag + " on " + *elsewhere + " replaced by one on " + out.described);
+                if (auto elsewhere = tag_commit(out.tag);
+                    elsewhere && *elsewhere != out.described) {
+                    out.notes.push_back("tag " + out.tag + " on " + *elsewhere +
+                                        " replaced by one on " + out.described);
                 }
                 create_tag(out.tag, out.described);
                 out.renames.emplace_back(out.winner, out.tag);
@@ -262,14 +271,16 @@ public:
         } else {
             // 6. Fallback: prefix + 0.0 on the first-parent root.
             out.fallback = true;
-            auto roots = split_lines(git({"rev-list", "--max-parents=0", "--first-parent", commit}, "finding the root commit"));
+            auto roots = split_lines(git({"rev-list", "--max-parents=0", "--first-parent", commit},
+                                         "finding the root commit"));
             if (roots.empty()) {
                 throw BuildError("", "no root commit found below " + commit);
             }
             out.described = roots.front();
             out.tag = options_.prefix + "0.0";
             if (auto elsewhere = tag_commit(out.tag); elsewhere && *elsewhere != out.described) {
-                out.notes.push_back("tag " + out.tag + " on " + *elsewhere + " replaced by one on the root commit");
+                out.notes.push_back("tag " + out.tag + " on " + *elsewhere +
+                                    " replaced by one on the root commit");
             }
             create_tag(out.tag, out.described);
         }
@@ -279,7 +290,8 @@ public:
         out.deletions.assign(deleted.begin(), deleted.end());
         auto check = git({"describe", "--tags", "--abbrev=0", commit}, "describing " + commit);
         if (check != out.tag) {
-            throw BuildError("", "after rewriting tags git describe prints '" + check + "', expected '" + out.tag + "'");
+            throw BuildError("", "after rewriting tags git describe prints '" + check +
+                                     "', expected '" + out.tag + "'");
         }
         return out;
     }
@@ -293,7 +305,8 @@ private:
 }  // namespace
 
 std::optional<std::string> version_part(const std::string& tag) {
-    static const std::regex pattern("[0-9]+[_.-][0-9]+([_.-][0-9]+)?([_.-][0-9]+)?([._-]*rc[0-9]+)?");
+    static const std::regex pattern(
+        "[0-9]+[_.-][0-9]+([_.-][0-9]+)?([_.-][0-9]+)?([._-]*rc[0-9]+)?");
     std::smatch m;
     if (!std::regex_search(tag, m, pattern)) {
         return std::nullopt;
@@ -318,15 +331,21 @@ int compare_version_parts(const std::string& a, const std::string& b) {
     return va.has_rc ? compare_numbers(va.rc, vb.rc) : 0;
 }
 
-TagRewrite rewrite_tags(const fs::path& clone, const std::string& commit, const Environment& env,
+TagRewrite rewrite_tags(const fs::path& clone,
+                        const std::string& commit,
+                        const Environment& env,
                         const TagRewriteOptions& options) {
     TagRewriter rewriter(clone, env, options);
     return rewriter.run(commit);
 }
 
-std::string describe_commit(const fs::path& clone, const std::string& commit, int abbrev, const Environment& env) {
-    return git_checked({"describe", "--long", "--tags", "--abbrev=" + std::to_string(abbrev), commit}, clone, env,
-                       "describing " + commit);
+std::string describe_commit(const fs::path& clone,
+                            const std::string& commit,
+                            int abbrev,
+                            const Environment& env) {
+    return git_checked(
+        {"describe", "--long", "--tags", "--abbrev=" + std::to_string(abbrev), commit}, clone, env,
+        "describing " + commit);
 }
 
 std::string describe_to_version(const std::string& describe, const std::string& prefix) {

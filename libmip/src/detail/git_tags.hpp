@@ -24,11 +24,11 @@ namespace mip::detail {
 
 /// What the rewriting did to one clone; recorded in the lock.
 struct TagRewrite {
-    std::string commit;          ///< the commit the version describes
-    std::string described;       ///< C: the commit carrying the winning tag ("" before a run)
-    std::string winner;          ///< ref name of the winning tag before rewriting ("" = fallback)
-    std::string tag;             ///< the tag describe prints now (prefix + part, or prefix + 0.0)
-    bool fallback = false;       ///< no version tag was reachable: `tag` sits on the root commit
+    std::string commit;     ///< the commit the version describes
+    std::string described;  ///< C: the commit carrying the winning tag ("" before a run)
+    std::string winner;     ///< ref name of the winning tag before rewriting ("" = fallback)
+    std::string tag;        ///< the tag describe prints now (prefix + part, or prefix + 0.0)
+    bool fallback = false;  ///< no version tag was reachable: `tag` sits on the root commit
     std::vector<std::pair<std::string, std::string>> renames;  ///< (from, to), in order
     std::vector<std::string> deletions;                        ///< deleted tag names, sorted
     std::vector<std::string> notes;  ///< human-readable log lines (replaced tags elsewhere)
@@ -43,12 +43,15 @@ struct TagRewriteOptions {
 /// deterministic annotated tags (tagger `mip-build <mip-build@invalid>`, date = committer time of
 /// the tagged commit, message = tag name, unsigned). Throws BuildError when git fails or describe
 /// does not print the created tag afterwards.
-[[nodiscard]] TagRewrite rewrite_tags(const std::filesystem::path& clone, const std::string& commit,
-                                      const Environment& env, const TagRewriteOptions& options);
+[[nodiscard]] TagRewrite rewrite_tags(const std::filesystem::path& clone,
+                                      const std::string& commit,
+                                      const Environment& env,
+                                      const TagRewriteOptions& options);
 
 /// `git describe --long --tags --abbrev=<abbrev> <commit>` in `clone`, trimmed.
 [[nodiscard]] std::string describe_commit(const std::filesystem::path& clone,
-                                          const std::string& commit, int abbrev,
+                                          const std::string& commit,
+                                          int abbrev,
                                           const Environment& env);
 
 /// The package version from a describe string: strip `prefix`, `-` → `_`

@@ -1,13 +1,13 @@
 // The recipe helper functions of mip/helpers.hpp (format spec §8) and host_platform_tag.
-#include <mip/error.hpp>
-#include <mip/helpers.hpp>
-#include <mip/recipe.hpp>
-
-#include <sys/utsname.h>
-
 #include <algorithm>
 #include <cctype>
 #include <set>
+
+#include <sys/utsname.h>
+
+#include <mip/error.hpp>
+#include <mip/helpers.hpp>
+#include <mip/recipe.hpp>
 
 #include "detail/crypto.hpp"
 #include "detail/env.hpp"
@@ -32,7 +32,8 @@ bool is_identifier(const std::string& s) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string lower(std::string s) {
@@ -42,7 +43,8 @@ std::string lower(std::string s) {
 }
 
 bool pruned_dir_name(const std::string& name, const std::vector<std::string>& exclude) {
-    return name == ".git" || name == "private" || (!name.empty() && (name[0] == '+' || name[0] == '@')) ||
+    return name == ".git" || name == "private" ||
+           (!name.empty() && (name[0] == '+' || name[0] == '@')) ||
            std::find(exclude.begin(), exclude.end(), name) != exclude.end();
 }
 
@@ -55,12 +57,14 @@ std::vector<fs::path> sorted_children(const fs::path& dir) {
     if (ec) {
         throw IoError("cannot list directory", dir.string(), ec);
     }
-    std::sort(out.begin(), out.end(),
-              [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
+    std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) {
+        return a.filename().string() < b.filename().string();
+    });
     return out;
 }
 
-void collect_dirs_below(const fs::path& dir, const std::vector<std::string>& exclude,
+void collect_dirs_below(const fs::path& dir,
+                        const std::vector<std::string>& exclude,
                         std::vector<fs::path>& out) {
     for (const auto& child : sorted_children(dir)) {
         if (fs::is_directory(fs::symlink_status(child)) &&
@@ -94,7 +98,8 @@ std::string matlab_quote(const std::string& s) {
 }  // namespace
 
 CloneResult clone_repository_and_remove_git(const std::string& repository_url,
-                                            const fs::path& clone_dir, const CloneOptions& options) {
+                                            const fs::path& clone_dir,
+                                            const CloneOptions& options) {
     std::error_code ec;
     if (fs::exists(clone_dir, ec) && !fs::is_empty(clone_dir, ec)) {
         throw SpecError(clone_dir.string(), {{"clone_dir", "is not empty"}});
@@ -121,16 +126,19 @@ CloneResult clone_repository_and_remove_git(const std::string& repository_url,
     try {
         (void)detail::git_checked(args, parent, env, "clone of " + shown, timeout);
         if (ref_is_commit) {
-            (void)detail::git_checked({"checkout", "--quiet", "--detach", *options.ref}, clone_dir, env,
-                                      "checkout of " + *options.ref + " in " + shown, timeout);
+            (void)detail::git_checked({"checkout", "--quiet", "--detach", *options.ref}, clone_dir,
+                                      env, "checkout of " + *options.ref + " in " + shown, timeout);
         }
         CloneResult result;
-        result.commit = detail::git_checked({"rev-parse", "HEAD"}, clone_dir, env, "rev-parse", timeout);
-        auto ct = detail::git_checked({"log", "-1", "--format=%ct", "HEAD"}, clone_dir, env, "log", timeout);
+        result.commit =
+            detail::git_checked({"rev-parse", "HEAD"}, clone_dir, env, "rev-parse", timeout);
+        auto ct = detail::git_checked({"log", "-1", "--format=%ct", "HEAD"}, clone_dir, env, "log",
+                                      timeout);
         result.commit_time = std::stoll(ct);
         // Remove every .git dir or file (submodules have .git files).
         std::vector<fs::path> gits;
-        for (auto it = fs::recursive_directory_iterator(clone_dir); it != fs::recursive_directory_iterator(); ++it) {
+        for (auto it = fs::recursive_directory_iterator(clone_dir);
+             it != fs::recursive_directory_iterator(); ++it) {
             if (it->path().filename() == ".git") {
                 gits.push_back(it->path());
                 if (it->is_directory()) {
@@ -149,7 +157,8 @@ CloneResult clone_repository_and_remove_git(const std::string& repository_url,
     }
 }
 
-std::string download_and_extract_zip(const std::string& url, const fs::path& extract_dir,
+std::string download_and_extract_zip(const std::string& url,
+                                     const fs::path& extract_dir,
                                      const DownloadOptions& options) {
     auto shown = detail::redact_url(url);
     if (url.rfind("https://", 0) != 0 && url.rfind("file://", 0) != 0) {
@@ -175,7 +184,8 @@ std::string download_and_extract_zip(const std::string& url, const fs::path& ext
     auto digest = detail::http_download(url, archive, http);
     if (options.sha256 && lower(*options.sha256) != digest) {
         fs::remove(archive);
-        throw SpecError(shown, {{"sha256", "mismatch: expected " + *options.sha256 + ", got " + digest}});
+        throw SpecError(shown,
+                        {{"sha256", "mismatch: expected " + *options.sha256 + ", got " + digest}});
     }
     detail::extract_zip(archive, extract_dir, options.strip_top_level);
     return digest;
@@ -191,7 +201,8 @@ std::vector<std::string> collect_exposed_symbols(const fs::path& base_dir,
         auto name = child.filename().string();
         auto st = fs::status(child);
         if (fs::is_directory(st)) {
-            if (name.size() > 1 && (name[0] == '+' || name[0] == '@') && is_identifier(name.substr(1))) {
+            if (name.size() > 1 && (name[0] == '+' || name[0] == '@') &&
+                is_identifier(name.substr(1))) {
                 symbols.insert(name.substr(1));
             }
             continue;
@@ -209,9 +220,10 @@ std::vector<std::string> collect_exposed_symbols(const fs::path& base_dir,
     return {symbols.begin(), symbols.end()};
 }
 
-std::vector<std::string> collect_exposed_symbols_multiple_paths(const fs::path& base_dir,
-                                                                const std::vector<std::string>& paths,
-                                                                const std::vector<std::string>& extensions) {
+std::vector<std::string> collect_exposed_symbols_multiple_paths(
+    const fs::path& base_dir,
+    const std::vector<std::string>& paths,
+    const std::vector<std::string>& extensions) {
     std::set<std::string> symbols;
     for (const auto& p : paths) {
         for (auto& s : collect_exposed_symbols(p == "." ? base_dir : base_dir / p, extensions)) {
@@ -221,9 +233,10 @@ std::vector<std::string> collect_exposed_symbols_multiple_paths(const fs::path& 
     return {symbols.begin(), symbols.end()};
 }
 
-std::vector<std::string> collect_exposed_symbols_recursive(const fs::path& package_dir,
-                                                           const std::string& base_path,
-                                                           const std::vector<std::string>& exclude_dirs) {
+std::vector<std::string> collect_exposed_symbols_recursive(
+    const fs::path& package_dir,
+    const std::string& base_path,
+    const std::vector<std::string>& exclude_dirs) {
     auto base = base_path.empty() || base_path == "." ? package_dir : package_dir / base_path;
     std::vector<fs::path> dirs{base};
     collect_dirs_below(base, exclude_dirs, dirs);
@@ -250,7 +263,8 @@ void create_load_and_unload_scripts(const fs::path& mhl_dir,
             rel.pop_back();
         }
         if (rel == ".." || rel.rfind("../", 0) == 0) {
-            throw SpecError(mhl_dir.string(), {{"dirs_to_add_to_path", "'" + d + "' lies outside the package directory"}});
+            throw SpecError(mhl_dir.string(), {{"dirs_to_add_to_path",
+                                                "'" + d + "' lies outside the package directory"}});
         }
         if (std::find(rels.begin(), rels.end(), rel) == rels.end()) {
             rels.push_back(rel);
@@ -274,8 +288,10 @@ void create_load_and_unload_scripts(const fs::path& mhl_dir,
     detail::write_file_atomic(root / "unload_package.m", unload, false);
 }
 
-std::vector<std::string> generate_recursive_subdir_list(const fs::path& mhl_dir, const fs::path& base_dir,
-                                                        const std::vector<std::string>& exclude_dirs) {
+std::vector<std::string> generate_recursive_subdir_list(
+    const fs::path& mhl_dir,
+    const fs::path& base_dir,
+    const std::vector<std::string>& exclude_dirs) {
     auto root = fs::absolute(mhl_dir).lexically_normal();
     auto base = (base_dir.is_absolute() ? base_dir : root / base_dir).lexically_normal();
     std::vector<fs::path> dirs;
@@ -288,21 +304,24 @@ std::vector<std::string> generate_recursive_subdir_list(const fs::path& mhl_dir,
     return out;
 }
 
-std::vector<std::string> strip_prebuilt_binaries(const fs::path& base_dir, bool compiled,
+std::vector<std::string> strip_prebuilt_binaries(const fs::path& base_dir,
+                                                 bool compiled,
                                                  const std::vector<std::string>& keep) {
     static const std::vector<std::string> mex = {".mexa64", ".mexglx", ".mexmaci64", ".mexmaca64",
                                                  ".mexmac", ".mexw64", ".mexw32"};
-    static const std::vector<std::string> built = {".mex", ".oct", ".dll", ".dylib", ".so", ".a",
-                                                   ".lib", ".o", ".obj", ".exe"};
+    static const std::vector<std::string> built = {".mex", ".oct", ".dll", ".dylib", ".so",
+                                                   ".a",   ".lib", ".o",   ".obj",   ".exe"};
     std::vector<std::string> removed;
     for (const auto& rel : detail::list_tree(base_dir, false)) {
         if (std::find(keep.begin(), keep.end(), rel) != keep.end()) {
             continue;
         }
         auto name = lower(fs::path(rel).filename().string());
-        bool strip = std::any_of(mex.begin(), mex.end(), [&](const auto& e) { return ends_with(name, e); });
+        bool strip =
+            std::any_of(mex.begin(), mex.end(), [&](const auto& e) { return ends_with(name, e); });
         if (!strip && compiled) {
-            strip = std::any_of(built.begin(), built.end(), [&](const auto& e) { return ends_with(name, e); });
+            strip = std::any_of(built.begin(), built.end(),
+                                [&](const auto& e) { return ends_with(name, e); });
             // .so.<n>
             auto so = name.rfind(".so.");
             if (!strip && so != std::string::npos) {
@@ -320,7 +339,8 @@ std::vector<std::string> strip_prebuilt_binaries(const fs::path& base_dir, bool 
     return removed;
 }
 
-std::vector<std::string> expand_addpaths(const fs::path& mhl_dir, const std::vector<AddPath>& items) {
+std::vector<std::string> expand_addpaths(const fs::path& mhl_dir,
+                                         const std::vector<AddPath>& items) {
     auto root = fs::absolute(mhl_dir).lexically_normal();
     std::vector<std::string> out;
     auto add = [&out](const std::string& p) {

@@ -1,13 +1,13 @@
 #include "detail/http.hpp"
 
-#include <mip/error.hpp>
-
-#include <curl/curl.h>
-
 #include <cstdio>
 #include <mutex>
 #include <random>
 #include <thread>
+
+#include <curl/curl.h>
+
+#include <mip/error.hpp>
 
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
@@ -79,7 +79,10 @@ void backoff(unsigned attempt) {
     std::this_thread::sleep_for(s3::full_jitter(s3::RetryPolicy{}, attempt, rng));
 }
 
-long perform(const std::string& url, const HttpOptions& options, Sink& sink, CURLcode& code,
+long perform(const std::string& url,
+             const HttpOptions& options,
+             Sink& sink,
+             CURLcode& code,
              std::string& error_text) {
     ensure_curl_global_init();
     std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
@@ -128,11 +131,10 @@ HttpResponse http_get(const std::string& url, const HttpOptions& options) {
         bool transient = (code != CURLE_OK && retryable(code)) ||
                          (code == CURLE_OK && (response.status == 429 || response.status >= 500));
         if (transient && attempt < options.retries) {
-            options.logger.info("GET " + shown + ": " +
-                                (code != CURLE_OK ? error_text
-                                                  : "HTTP " + std::to_string(response.status)) +
-                                "; retry " + std::to_string(attempt + 1) + "/" +
-                                std::to_string(options.retries));
+            options.logger.info(
+                "GET " + shown + ": " +
+                (code != CURLE_OK ? error_text : "HTTP " + std::to_string(response.status)) +
+                "; retry " + std::to_string(attempt + 1) + "/" + std::to_string(options.retries));
             backoff(attempt);
             continue;
         }
@@ -142,13 +144,15 @@ HttpResponse http_get(const std::string& url, const HttpOptions& options) {
             return response;
         }
         if (code != CURLE_OK) {
-            throw NetworkError("GET " + shown + " failed: " + error_text, shown, static_cast<int>(code));
+            throw NetworkError("GET " + shown + " failed: " + error_text, shown,
+                               static_cast<int>(code));
         }
         return response;
     }
 }
 
-std::string http_download(const std::string& url, const std::filesystem::path& destination,
+std::string http_download(const std::string& url,
+                          const std::filesystem::path& destination,
                           const HttpOptions& options) {
     std::string shown = redact_url(url);
     for (unsigned attempt = 0;; ++attempt) {

@@ -34,7 +34,8 @@ struct HttpResponse {
 
 /// GET into a file (written to a temp name, renamed on success). Returns the hex sha256 of the
 /// bytes. Throws NetworkError / RemoteError (status ≥ 400) / IoError.
-std::string http_download(const std::string& url, const std::filesystem::path& destination,
+std::string http_download(const std::string& url,
+                          const std::filesystem::path& destination,
                           const HttpOptions& options);
 
 /// URL without userinfo and query (for messages and records).

@@ -20,7 +20,8 @@ Json parse_json(std::string_view text, std::string_view origin) {
         std::string what = e.what();
         auto pos = what.find("] ");
         throw SpecError(std::string(origin),
-                        {{"", "is not valid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2))}});
+                        {{"", "is not valid JSON: " +
+                                  (pos == std::string::npos ? what : what.substr(pos + 2))}});
     }
 }
 

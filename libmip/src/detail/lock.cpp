@@ -1,11 +1,11 @@
 #include "detail/lock.hpp"
 
-#include <mip/error.hpp>
+#include <algorithm>
+#include <cstdio>
 
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
-#include <cstdio>
+#include <mip/error.hpp>
 
 namespace mip::detail {
 
@@ -13,8 +13,9 @@ namespace {
 
 bool lower_equals_any(const std::string& s, std::initializer_list<const char*> words) {
     std::string lower = s;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
+        return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    });
     return std::any_of(words.begin(), words.end(), [&](const char* w) { return lower == w; });
 }
 
@@ -24,17 +25,19 @@ bool plain_safe(const std::string& s) {
         return false;
     }
     auto first = s[0];
-    if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z') || first == '_' || first == '/')) {
+    if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z') || first == '_' ||
+          first == '/')) {
         return false;
     }
     for (char c : s) {
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                  c == '.' || c == '/' || c == '-' || c == '+';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '/' || c == '-' || c == '+';
         if (!ok) {
             return false;
         }
     }
-    return !lower_equals_any(s, {"true", "false", "null", "yes", "no", "on", "off", "y", "n", ".inf", ".nan"});
+    return !lower_equals_any(
+        s, {"true", "false", "null", "yes", "no", "on", "off", "y", "n", ".inf", ".nan"});
 }
 
 std::string double_quoted(const std::string& s) {
@@ -42,11 +45,21 @@ std::string double_quoted(const std::string& s) {
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
         switch (ch) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
             default:
                 if (c < 0x20 || c == 0x7f) {
                     char buf[8];
@@ -130,7 +143,8 @@ void emit_after_key(const Json& v, std::size_t indent, std::string& out) {
         auto body = s.substr(0, s.size() - trailing);
         while (true) {
             auto end = body.find('\n', start);
-            auto line = body.substr(start, end == std::string::npos ? std::string::npos : end - start);
+            auto line =
+                body.substr(start, end == std::string::npos ? std::string::npos : end - start);
             out += line.empty() ? "\n" : spaces(indent + 2) + line + "\n";
             if (end == std::string::npos) {
                 break;
@@ -204,7 +218,8 @@ Json from_node(const YAML::Node& n) {
         return s == "true";
     }
     bool integer = !s.empty() && s.size() < 19 &&
-                   std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                   std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(),
+                               [](char c) { return c >= '0' && c <= '9'; }) &&
                    s != "-";
     if (integer) {
         return std::stoll(s);
@@ -214,7 +229,9 @@ Json from_node(const YAML::Node& n) {
 
 }  // namespace
 
-std::string yaml_quote(const std::string& text) { return plain_safe(text) ? text : double_quoted(text); }
+std::string yaml_quote(const std::string& text) {
+    return plain_safe(text) ? text : double_quoted(text);
+}
 
 std::string lock_header(const std::string& mip_build_version) {
     return "# Rendered by mip-build " + mip_build_version +

@@ -10,8 +10,10 @@
 
 namespace mip::detail {
 
-void run_parallel(std::size_t n, const ParallelOptions& options,
-                  const std::function<bool(std::size_t)>& work, const std::function<void()>& tick) {
+void run_parallel(std::size_t n,
+                  const ParallelOptions& options,
+                  const std::function<bool(std::size_t)>& work,
+                  const std::function<void()>& tick) {
     auto call_tick = [&tick]() {
         if (tick) {
             tick();

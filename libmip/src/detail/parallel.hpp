@@ -13,7 +13,7 @@ namespace mip::detail {
 struct ParallelOptions {
     unsigned jobs = 1;
     std::chrono::milliseconds tick_interval{100};  ///< floored at 20 ms
-    std::atomic<bool>* cancel = nullptr;            ///< set when a tick throws
+    std::atomic<bool>* cancel = nullptr;           ///< set when a tick throws
 };
 
 /// `work(i)` for i in [0, n): must not throw (catch per item). Returns false from `work` to
@@ -22,7 +22,8 @@ struct ParallelOptions {
 /// worker thread, so a callback can cancel mid-item), and once at the end. When `tick` throws,
 /// `cancel` (if given) is set so running items can abort their children, no new item starts,
 /// and the exception is rethrown after the workers finish.
-void run_parallel(std::size_t n, const ParallelOptions& options,
+void run_parallel(std::size_t n,
+                  const ParallelOptions& options,
                   const std::function<bool(std::size_t)>& work,
                   const std::function<void()>& tick);
 

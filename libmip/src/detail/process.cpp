@@ -1,6 +1,9 @@
 #include "detail/process.hpp"
 
-#include <mip/error.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,10 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <mip/error.hpp>
 
 namespace mip::detail {
 
@@ -195,7 +195,8 @@ ProcessResult run_process(const ProcessOptions& options) {
     if (::read(exec_status.fds[0], &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
         int status = 0;
         ::waitpid(pid, &status, 0);
-        throw IoError("cannot start program", options.argv[0], {exec_errno, std::generic_category()});
+        throw IoError("cannot start program", options.argv[0],
+                      {exec_errno, std::generic_category()});
     }
 
     ProcessResult result;

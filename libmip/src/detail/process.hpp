@@ -13,14 +13,14 @@
 namespace mip::detail {
 
 struct ProcessOptions {
-    std::vector<std::string> argv;  ///< argv[0] is looked up on the child's PATH
-    std::filesystem::path cwd;      ///< "" = inherit
+    std::vector<std::string> argv;           ///< argv[0] is looked up on the child's PATH
+    std::filesystem::path cwd;               ///< "" = inherit
     std::map<std::string, std::string> env;  ///< the child's whole environment
-    std::string stdin_data;         ///< fed to stdin, then closed (stdin is /dev/null if empty)
+    std::string stdin_data;  ///< fed to stdin, then closed (stdin is /dev/null if empty)
     std::optional<std::filesystem::path> log_file;  ///< also append stdout+stderr here
-    std::chrono::seconds timeout{0};  ///< 0 = none; on expiry SIGKILL to the process group
+    std::chrono::seconds timeout{0};      ///< 0 = none; on expiry SIGKILL to the process group
     std::size_t capture_limit = 1 << 20;  ///< keep at most this many trailing bytes of output
-    bool separate_stderr = false;  ///< capture stderr apart (into ProcessResult::err)
+    bool separate_stderr = false;         ///< capture stderr apart (into ProcessResult::err)
     /// When it becomes true, the child's process group is killed (checked every 200 ms).
     const std::atomic<bool>* cancel = nullptr;
 };
@@ -30,7 +30,7 @@ struct ProcessResult {
     int signal = 0;
     bool timed_out = false;
     bool cancelled = false;  ///< killed because `cancel` became true
-    std::string output;  ///< stdout (+ stderr unless separate_stderr), trailing capture_limit
+    std::string output;      ///< stdout (+ stderr unless separate_stderr), trailing capture_limit
     std::string err;
     double seconds = 0;
     [[nodiscard]] bool ok() const { return exit_code == 0 && !timed_out; }

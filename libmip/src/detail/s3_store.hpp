@@ -11,6 +11,7 @@ namespace mip::detail {
 
 /// Parses `s3://bucket[/prefix]`, reads credentials (R2Config::from_environment) and returns an
 /// R2Client. Throws SpecError (malformed URL) or AuthError (missing credentials).
-[[nodiscard]] std::unique_ptr<Store> open_s3_store(const std::string& url, const StoreOptions& options);
+[[nodiscard]] std::unique_ptr<Store> open_s3_store(const std::string& url,
+                                                   const StoreOptions& options);
 
 }  // namespace mip::detail

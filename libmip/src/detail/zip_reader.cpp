@@ -1,11 +1,11 @@
 #include "detail/zip_reader.hpp"
 
-#include <mip/error.hpp>
+#include <set>
 
 #include <sys/stat.h>
 #include <zip.h>
 
-#include <set>
+#include <mip/error.hpp>
 
 #include "detail/fs.hpp"
 
@@ -60,7 +60,8 @@ std::vector<ZipEntryInfo> read_zip_entries(const std::filesystem::path& archive)
         zip_stat_t st;
         zip_stat_init(&st);
         if (zip_stat_index(z.get(), idx, ZIP_FL_ENC_RAW, &st) != 0) {
-            throw ArchiveError("cannot stat zip entry " + std::to_string(i) + " of " + archive.string());
+            throw ArchiveError("cannot stat zip entry " + std::to_string(i) + " of " +
+                               archive.string());
         }
         ZipEntryInfo e;
         const char* name = zip_get_name(z.get(), idx, ZIP_FL_ENC_GUESS);
@@ -111,7 +112,8 @@ std::string check_entry_name(const std::string& raw) {
     if (name.front() == '/') {
         return "absolute path";
     }
-    if (name.size() >= 2 && name[1] == ':' && std::isalpha(static_cast<unsigned char>(name[0])) != 0) {
+    if (name.size() >= 2 && name[1] == ':' &&
+        std::isalpha(static_cast<unsigned char>(name[0])) != 0) {
         return "drive letter";
     }
     std::string trimmed = name;
@@ -136,18 +138,21 @@ std::string check_entry_name(const std::string& raw) {
     return {};
 }
 
-void extract_zip(const std::filesystem::path& archive, const std::filesystem::path& destination,
+void extract_zip(const std::filesystem::path& archive,
+                 const std::filesystem::path& destination,
                  bool strip_top_level) {
     auto entries = read_zip_entries(archive);
     // libzip returns names as C strings: "a/ev\0il" would arrive as "a/ev". Check the stored
     // bytes of every central-directory name too.
     for (const auto& raw : read_raw_zip(archive).entries) {
         if (raw.name.find('\0') != std::string::npos) {
-            throw ArchiveError("refusing unsafe entry in " + archive.filename().string() + ": NUL byte in name");
+            throw ArchiveError("refusing unsafe entry in " + archive.filename().string() +
+                               ": NUL byte in name");
         }
         auto why = check_entry_name(raw.name);
         if (!why.empty()) {
-            throw ArchiveError("refusing unsafe entry '" + raw.name + "' in " + archive.filename().string() + ": " + why);
+            throw ArchiveError("refusing unsafe entry '" + raw.name + "' in " +
+                               archive.filename().string() + ": " + why);
         }
     }
     // Check everything before writing anything.
@@ -155,11 +160,12 @@ void extract_zip(const std::filesystem::path& archive, const std::filesystem::pa
     for (const auto& e : entries) {
         auto why = check_entry_name(e.name);
         if (!why.empty()) {
-            throw ArchiveError("refusing unsafe entry '" + e.name + "' in " + archive.filename().string() +
-                               ": " + why);
+            throw ArchiveError("refusing unsafe entry '" + e.name + "' in " +
+                               archive.filename().string() + ": " + why);
         }
         if (is_symlink_entry(e)) {
-            throw ArchiveError("refusing symlink entry '" + e.name + "' in " + archive.filename().string());
+            throw ArchiveError("refusing symlink entry '" + e.name + "' in " +
+                               archive.filename().string());
         }
         std::string n = e.name;
         for (auto& c : n) {
@@ -173,7 +179,8 @@ void extract_zip(const std::filesystem::path& archive, const std::filesystem::pa
     std::string strip;
     if (strip_top_level) {
         if (tops.size() != 1 || tops.begin()->find('\x01') != std::string::npos) {
-            throw ArchiveError("cannot strip the top-level folder of " + archive.filename().string() +
+            throw ArchiveError("cannot strip the top-level folder of " +
+                               archive.filename().string() +
                                ": it does not have exactly one top-level folder");
         }
         strip = *tops.begin() + "/";
@@ -202,7 +209,8 @@ void extract_zip(const std::filesystem::path& archive, const std::filesystem::pa
         for (auto p = target; p != destination && p.string().size() > destination.string().size();
              p = p.parent_path()) {
             if (std::filesystem::is_symlink(p)) {
-                throw ArchiveError("refusing to write '" + e.name + "' through the symlink " + p.string());
+                throw ArchiveError("refusing to write '" + e.name + "' through the symlink " +
+                                   p.string());
             }
         }
         if (n.back() == '/') {
@@ -222,10 +230,12 @@ namespace mip::detail {
 
 namespace {
 std::uint16_t u16(const std::string& b, std::size_t o) {
-    return static_cast<std::uint16_t>(static_cast<unsigned char>(b[o]) | (static_cast<unsigned char>(b[o + 1]) << 8));
+    return static_cast<std::uint16_t>(static_cast<unsigned char>(b[o]) |
+                                      (static_cast<unsigned char>(b[o + 1]) << 8));
 }
 std::uint32_t u32(const std::string& b, std::size_t o) {
-    return static_cast<std::uint32_t>(u16(b, o)) | (static_cast<std::uint32_t>(u16(b, o + 2)) << 16);
+    return static_cast<std::uint32_t>(u16(b, o)) |
+           (static_cast<std::uint32_t>(u16(b, o + 2)) << 16);
 }
 }  // namespace
 

@@ -33,7 +33,8 @@ struct ZipEntryInfo {
 /// Extracts `archive` into `destination` (created). Every entry is checked before anything is
 /// written: unsafe names, symlink entries → ArchiveError. With `strip_top_level`, a single
 /// top-level folder is removed. Modes 0644, or 0755 with a stored exec bit.
-void extract_zip(const std::filesystem::path& archive, const std::filesystem::path& destination,
+void extract_zip(const std::filesystem::path& archive,
+                 const std::filesystem::path& destination,
                  bool strip_top_level);
 
 }  // namespace mip::detail
@@ -45,8 +46,8 @@ struct RawZipEntry {
     std::string name;
     std::uint16_t version_made_by = 0;
     std::uint16_t version_needed = 0;
-    std::uint16_t flags = 0;          ///< central directory flags
-    std::uint16_t local_flags = 0;    ///< local header flags
+    std::uint16_t flags = 0;        ///< central directory flags
+    std::uint16_t local_flags = 0;  ///< local header flags
     std::uint16_t method = 0;
     std::uint16_t dos_time = 0;
     std::uint16_t dos_date = 0;

@@ -1,6 +1,9 @@
 #include "detail/zip_writer.hpp"
 
-#include <mip/error.hpp>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <new>
 
 #include <fcntl.h>
 #include <libdeflate.h>
@@ -8,10 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <memory>
-#include <new>
+#include <mip/error.hpp>
 
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
