@@ -108,11 +108,20 @@ void replace_files_together(const fs::path& dir, const std::vector<FileContent>&
                 what = "cannot replace";
             } else {
                 auto backup = temp_sibling(s.target);
-                if (::link(s.target.c_str(), backup.c_str()) != 0) {
+                if (::link(s.target.c_str(), backup.c_str()) == 0) {
+                    s.backup = backup;
+                } else if (errno == EPERM || errno == ENOTSUP || errno == EMLINK) {
+                    // A file system without hard links: a copy is the backup.
+                    try {
+                        copy_file_checked(s.target, backup);
+                        s.backup = backup;
+                    } catch (const IoError& e) {
+                        ec = e.error_code();
+                        what = "cannot keep a backup of";
+                    }
+                } else {
                     ec = last_error();
                     what = "cannot keep a backup of";
-                } else {
-                    s.backup = backup;
                 }
             }
         } else if (errno != ENOENT) {
