@@ -22,6 +22,7 @@ void bind_bundler(py::module_& m);
 void bind_preparer(py::module_& m);
 void bind_compiler(py::module_& m);
 void bind_index_assembler(py::module_& m);
+void bind_channel_page(py::module_& m);
 void bind_pipeline(py::module_& m);
 void bind_helpers(py::module_& m);
 

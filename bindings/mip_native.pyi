@@ -392,6 +392,57 @@ class IndexAssembler:
 
 def index_order_less(a: PackageSpec, b: PackageSpec) -> bool: ...
 
+# --- channel page (channel_page.cpp) ----------------------------------------------------------
+
+class IndexFormat(enum.Enum):
+    automatic = ...
+    r2 = ...
+    current = ...
+
+class ChannelPageOptions:
+    format: IndexFormat
+    channel_name: str
+    site_url: str
+    feed_entries: int
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> ChannelPageOptions: ...
+
+class PlatformChoice:
+    platform: str
+    entry: int | None
+    version: str
+    build: str
+
+class ChannelPackage:
+    name: str
+    anchor: str
+    newest_version: str
+    entries: list[int]
+    choices: list[PlatformChoice]
+    warnings: list[str]
+    used_by: list[str]
+
+class ChannelSummary:
+    format: IndexFormat
+    channel_name: str
+    platforms: list[str]
+    packages: list[ChannelPackage]
+    builds: int
+
+class ChannelSite:
+    packages_html: str
+    feed_json: str
+    feed_xml: str
+    summary: ChannelSummary
+
+def detect_index_format(index_json: str | bytes) -> IndexFormat: ...
+def summarize_channel(index_json: str | bytes, options: ChannelPageOptions | None = None,
+                      **fields: Any) -> ChannelSummary: ...
+def render_channel_site(index_json: str | bytes, options: ChannelPageOptions | None = None,
+                        **fields: Any) -> ChannelSite: ...
+def write_channel_site(index_json: str | bytes, output_dir: _Path,
+                       options: ChannelPageOptions | None = None, **fields: Any) -> None: ...
+
 # --- pipeline (pipeline.cpp) ------------------------------------------------------------------
 
 class PipelineOptions:

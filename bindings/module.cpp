@@ -22,6 +22,7 @@ PYBIND11_MODULE(mip_native, m) {
     bind_preparer(m);
     bind_compiler(m);
     bind_index_assembler(m);
+    bind_channel_page(m);
     bind_pipeline(m);
     bind_helpers(m);
 }

@@ -13,6 +13,7 @@ PACKAGES=(
   python3-boto3 python3-botocore python3-venv
   octave liboctave-dev
   clang
+  chromium fonts-dejavu-core
 )
 # shellcheck disable=SC2206
 PACKAGES+=(${MIP_SETUP_EXTRA:-})
