@@ -12,6 +12,7 @@ PACKAGES=(
   libcli11-dev catch2 pybind11-dev python3-dev python3-pytest python3-setuptools python3-pip
   python3-boto3 python3-botocore python3-venv
   octave liboctave-dev
+  gfortran  # Fortran sources in MEX builds and recipes that run make (fmm2d's shape)
   clang
 )
 # shellcheck disable=SC2206
