@@ -318,8 +318,7 @@ TEST_CASE("SourceMirror parses FROM=TO and the longest prefix wins", "[mirror]")
     CHECK_THROWS_AS(parse_source_mirrors("ok=fine broken"), SpecError);
 }
 
-TEST_CASE("--pass-env refuses credentials and invalid names before anything runs",
-          "[recipe_yaml]") {
+TEST_CASE("pass_env refuses credentials and invalid names before anything runs", "[recipe_yaml]") {
     TempDir tmp;
     write_file(tmp / "recipes" / "p" / "src" / "f.m", "function f\nend\n");
     write_file(tmp / "recipes" / "p" / "prepare.yaml",
