@@ -1,7 +1,7 @@
 // idx = kdtree_k_nearest_neighbors(points, query, k): 1-based indices of the k points nearest
 // to the row vector query, nearest first (stand-in).
-#include "mex.h"
 #include "MyHeaps.h"
+#include "mex.h"
 
 void mexFunction(int nlhs, mxArray* plhs[], int nrhs, const mxArray* prhs[]) {
     if (nrhs != 3) {

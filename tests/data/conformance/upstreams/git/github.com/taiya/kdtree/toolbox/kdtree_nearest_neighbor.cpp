@@ -1,7 +1,7 @@
 // idx = kdtree_nearest_neighbor(points, query): 1-based index of the point nearest to each row
 // of query (stand-in: an exhaustive search through MyHeaps.h).
-#include "mex.h"
 #include "MyHeaps.h"
+#include "mex.h"
 
 void mexFunction(int nlhs, mxArray* plhs[], int nrhs, const mxArray* prhs[]) {
     if (nrhs != 2) {
