@@ -19,6 +19,7 @@ void bind_report(py::module_& m);
 void bind_package_spec(py::module_& m);
 void bind_store(py::module_& m);
 void bind_bundler(py::module_& m);
+void bind_source_mirror(py::module_& m);
 void bind_preparer(py::module_& m);
 void bind_compiler(py::module_& m);
 void bind_index_assembler(py::module_& m);

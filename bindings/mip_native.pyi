@@ -325,6 +325,8 @@ class PrepareOptions:
     base_url: str
     recipe_timeout_seconds: int
     environment: dict[str, str] | None
+    source_mirrors: list[SourceMirror]  # also accepts "FROM=TO" strings
+    pass_env: list[str]
     python: str
     python_path: str
     progress: _Progress
@@ -475,6 +477,8 @@ class PipelineOptions:
     allow_insecure_loopback: bool
     ca_file: str
     environment: dict[str, str] | None
+    source_mirrors: list[SourceMirror]  # --source-mirror; also accepts "FROM=TO" strings
+    pass_env: list[str]  # --pass-env
     python: str
     python_path: str
     progress: _Progress
@@ -544,3 +548,18 @@ class AddPath:
 
 def expand_addpaths(mhl_dir: _Path, items: Sequence[AddPath | str]) -> list[str]: ...
 def host_platform_tag(override_tag: str = "") -> str: ...
+
+class SourceMirror:
+    """URLs starting with `original` are fetched from `mirror` + the rest of the URL."""
+    original: str
+    mirror: str
+    @overload
+    def __init__(self, original: str, mirror: str) -> None: ...
+    @overload
+    def __init__(self, text: str) -> None: ...  # "FROM=TO"
+    @staticmethod
+    def parse(text: str) -> SourceMirror: ...
+    def __eq__(self, other: object) -> bool: ...
+
+def parse_source_mirrors(text: str) -> list[SourceMirror]: ...  # MIP_SOURCE_MIRRORS
+def mirror_url(url: str, mirrors: Sequence[SourceMirror | str]) -> str | None: ...

@@ -19,6 +19,7 @@ PYBIND11_MODULE(mip_native, m) {
     bind_package_spec(m);
     bind_store(m);
     bind_bundler(m);
+    bind_source_mirror(m);
     bind_preparer(m);
     bind_compiler(m);
     bind_index_assembler(m);

@@ -79,6 +79,11 @@ void bind_pipeline(py::module_& m) {
         .def_readwrite("ca_file", &PipelineOptions::ca_file)
         .def_readwrite("environment", &PipelineOptions::environment,
                        "Environment for recipes and CI detection (None = os.environ).")
+        .def_readwrite("source_mirrors", &PipelineOptions::source_mirrors,
+                       "--source-mirror: SourceMirror list (or 'FROM=TO' strings).")
+        .def_readwrite("pass_env", &PipelineOptions::pass_env,
+                       "--pass-env: further variable names recipe processes and compile scripts "
+                       "may see (no credentials).")
         .def("prepared", &PipelineOptions::prepared)
         .def("bundled", &PipelineOptions::bundled)
         .def("index_output", &PipelineOptions::index_output)
@@ -95,7 +100,7 @@ void bind_pipeline(py::module_& m) {
             return o;
         },
         "Defaults overridden from BUILD_TYPE, SOURCE_DATE_EPOCH, MIP_STORE, MIP_BASE_URL, "
-        "MIP_PLATFORM_TAG (as the CLI does).");
+        "MIP_PLATFORM_TAG, MIP_SOURCE_MIRRORS (as the CLI does).");
 
     py::class_<IndexReport>(m, "IndexReport", "Result of index (and the last step of publish).")
         .def_readonly("written", &IndexReport::written)

@@ -49,7 +49,12 @@ void bind_preparer(py::module_& m) {
         .def_readwrite("base_url", &PrepareOptions::base_url)
         .def_readwrite("recipe_timeout_seconds", &PrepareOptions::recipe_timeout_seconds)
         .def_readwrite("environment", &PrepareOptions::environment,
-                       "Environment for recipes and CI detection (None = os.environ).");
+                       "Environment for recipes and CI detection (None = os.environ).")
+        .def_readwrite("source_mirrors", &PrepareOptions::source_mirrors,
+                       "SourceMirror list (or 'FROM=TO' strings): prefix rewrites of the URLs "
+                       "recipes fetch from; the longest prefix wins.")
+        .def_readwrite("pass_env", &PrepareOptions::pass_env,
+                       "Further variable names recipe processes may see (no credentials).");
     add_python_recipe_fields(options);
     add_progress_field(options);
     add_kwargs_init(options);

@@ -76,6 +76,17 @@ void add_recipe_options(CLI::App& sub, GlobalOptions& g) {
         ->capture_default_str();
     sub.add_option("--python", g.python,
                    "Python interpreter for package.py/packages.py recipes (env MIP_PYTHON)");
+    sub.add_option("--source-mirror", g.source_mirror_text,
+                   "Fetch source URLs starting with FROM from TO instead (repeatable; the longest "
+                   "FROM wins; env MIP_SOURCE_MIRRORS)")
+        ->type_name("FROM=TO");
+}
+
+void add_pass_env_option(CLI::App& sub, GlobalOptions& g) {
+    sub.add_option("--pass-env", g.pipeline.pass_env,
+                   "Also pass this environment variable to recipe processes and the compile "
+                   "engine (repeatable; credentials are refused)")
+        ->type_name("NAME");
 }
 
 void add_compile_options(CLI::App& sub, GlobalOptions& g) {
@@ -84,9 +95,6 @@ void add_compile_options(CLI::App& sub, GlobalOptions& g) {
         ->capture_default_str();
     sub.add_option("--compile-timeout", p.compile_timeout_seconds, "Seconds one compile may run")
         ->capture_default_str();
-    sub.add_option("--pass-env", p.pass_env,
-                   "Also pass this environment variable to the engine (repeatable)")
-        ->type_name("NAME");
 }
 
 void add_index_options(CLI::App& sub, GlobalOptions& g) {

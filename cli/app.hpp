@@ -31,7 +31,8 @@ struct GlobalOptions {
     bool json = false;
     int verbose = 0;
     bool quiet = false;
-    std::vector<std::string> shard_text;  ///< raw --shard, parsed after CLI11
+    std::vector<std::string> shard_text;          ///< raw --shard, parsed after CLI11
+    std::vector<std::string> source_mirror_text;  ///< raw --source-mirror, parsed after CLI11
     std::string python;
     std::function<int()> action;  ///< set by the chosen verb
 };
@@ -42,6 +43,7 @@ void add_selection_options(CLI::App& sub,
 void add_store_options(CLI::App& sub, GlobalOptions& g);    // --store --base-url --endpoint ...
 void add_recipe_options(CLI::App& sub, GlobalOptions& g);   // --recipes --force --build-type ...
 void add_compile_options(CLI::App& sub, GlobalOptions& g);  // --engine --compile-timeout
+void add_pass_env_option(CLI::App& sub, GlobalOptions& g);  // --pass-env
 void add_index_options(CLI::App& sub, GlobalOptions& g);    // --strict --verify
 
 /// The exit code a stage report stands for (0, a failure's category, or 7 with --keep-going).

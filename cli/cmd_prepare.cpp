@@ -9,6 +9,7 @@ void add_prepare_command(CLI::App& app, GlobalOptions& g) {
     add_recipe_options(*sub, g);
     add_selection_options(*sub, g);
     add_store_options(*sub, g);
+    add_pass_env_option(*sub, g);
     sub->add_option("--output-dir", g.pipeline.prepared_dir,
                     "Where .dir/.work go (default <build-dir>/prepared)");
     auto& p = g.pipeline;

@@ -21,6 +21,7 @@
 #include "detail/env.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
+#include "detail/octave_mex.hpp"
 #include "detail/parallel.hpp"
 #include "detail/process.hpp"
 
@@ -547,6 +548,10 @@ ItemResult compile_one(const Candidate& c,
         detail::ProcessOptions run;
         run.env = compile_environment(c, source, options.pass_env, logger);
         run.argv = engine.command(c.dir, stem_of(c.script));
+        if (engine.kind == EngineKind::octave) {  // MATLAB's mex convention (octave_mex.hpp)
+            run.argv.back() =
+                detail::install_octave_mex_shim(c.work_dir / "octave-mex") + run.argv.back();
+        }
         run.cwd = c.dir;
         run.timeout = std::chrono::seconds(options.timeout_seconds);
         run.capture_limit = 1 << 16;  // the whole output is in compile.log; keep a tail here

@@ -44,6 +44,9 @@ PipelineOptions PipelineOptions::from_environment() {
     if (auto v = detail::env_find(env, "MIP_PLATFORM_TAG"); v && !v->empty()) {
         o.platform_tag_override = *v;
     }
+    if (auto v = detail::env_find(env, "MIP_SOURCE_MIRRORS"); v && !v->empty()) {
+        o.source_mirrors = parse_source_mirrors(*v);
+    }
     return o;
 }
 
@@ -335,6 +338,8 @@ StageReport prepare_stage(const PipelineOptions& o, Store* shared) {
     p.from_lock = o.from_lock;
     p.lock_recipe_dir = o.lock_recipe_dir;
     p.strict_toolchain = o.strict_toolchain;
+    p.source_mirrors = o.source_mirrors;
+    p.pass_env = o.pass_env;
     p.logger = o.logger;
     p.progress = o.progress;
     p.progress_interval = o.progress_interval;

@@ -21,6 +21,7 @@
 #include "detail/lock.hpp"
 #include "detail/parallel.hpp"
 #include "detail/process.hpp"
+#include "detail/recipe_env.hpp"
 #include "detail/staged_build.hpp"
 
 namespace mip {
@@ -72,6 +73,17 @@ void redact_url_credentials(Json& value) {
             redact_url_credentials(v);
         }
     }
+}
+
+/// `[{url, fetched_from}]` of the fetches that went through a source mirror (URL credentials
+/// stripped), for the lock and build_info.json.
+Json mirrored_fetches_json(const RecipeBuild& build) {
+    Json out = Json::array();
+    for (const auto& f : build.mirrored_fetches()) {
+        out.push_back({{"url", detail::redact_url(f.url)},
+                       {"fetched_from", detail::redact_url(f.fetched_from)}});
+    }
+    return out;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -283,6 +295,11 @@ struct Preparer::Impl {
                 out[name] = *v;
             }
         }
+        for (const auto& name : options.pass_env) {  // --pass-env (checked: no credentials)
+            if (auto v = detail::env_find(env, name)) {
+                out[name] = *v;
+            }
+        }
         out["TZ"] = "UTC";
         out["TOOLCHAIN_ARCH"] = arch;
         if (epoch) {
@@ -386,6 +403,7 @@ struct Preparer::Impl {
         rctx.cache_dir = fs::absolute(options.cache_dir);
         rctx.environment = env;
         rctx.logger = options.logger;
+        rctx.pass_env = options.pass_env;
         const auto& want = job.build->spec();
         for (auto& b : kinds.at(job.recipe_file)->load(rctx)) {
             const auto& s = b->spec();
@@ -592,6 +610,10 @@ struct Preparer::Impl {
             log.begin("metadata");
             auto info =
                 detail::build_info_document(build_type, recipe_source, env, arch, epoch, tools);
+            auto mirrored = mirrored_fetches_json(*job.build);
+            if (!mirrored.empty()) {  // provenance: which mirror each source came from
+                info["source_mirrors"] = mirrored;
+            }
             detail::write_file_atomic(work / "build_info.json", detail::dump_pretty(info), false);
             fill_build_info(job, spec, recipe_source, build_type, epoch, epoch_source);
             // Late cache check for recipes whose pins are known only after building.
@@ -615,6 +637,9 @@ struct Preparer::Impl {
             log.begin("lock");
             Json doc = lock_document(job, staged, set_names, script_env, epoch, epoch_source, tools,
                                      prescript_entry, input_files, recipe_files);
+            if (!mirrored.empty()) {
+                doc["source_mirrors"] = mirrored;
+            }
             redact_url_credentials(doc);  // the lock on disk never holds URL credentials
             if (lock) {
                 compare_with_lock(doc, package);
@@ -677,6 +702,9 @@ struct Preparer::Impl {
         ctx.timeout_seconds = options.recipe_timeout_seconds;
         ctx.ca_file = options.ca_file;
         ctx.logger = options.logger;
+        ctx.source_mirrors = options.source_mirrors;
+        ctx.pass_env = options.pass_env;
+        ctx.original_recipe_dir = job.recipe_dir;
         return ctx;
     }
 
@@ -809,12 +837,23 @@ struct Preparer::Impl {
         std::vector<std::string> diffs;
         std::vector<std::string> toolchain_diffs;
         for (auto it = lock->begin(); it != lock->end(); ++it) {
+            if (it.key() == "source_mirrors") {
+                continue;
+            }
             if (!doc.contains(it.key())) {
                 diffs.push_back(it.key() + ": in the lock, missing now");
                 continue;
             }
             diff_json(it.value(), doc[it.key()], it.key(),
                       it.key() == "toolchain" ? toolchain_diffs : diffs);
+        }
+        // Fetching through a mirror (or not) changes no byte: a difference is only logged.
+        Json locked_mirrors = lock->contains("source_mirrors") ? (*lock)["source_mirrors"] : Json();
+        Json now_mirrors = doc.contains("source_mirrors") ? doc["source_mirrors"] : Json();
+        if (locked_mirrors != now_mirrors) {
+            options.logger.info(package +
+                                ": the sources were fetched through other mirrors than "
+                                "when the lock was made");
         }
         for (const auto& d : toolchain_diffs) {
             if (options.strict_toolchain) {
@@ -865,6 +904,7 @@ StageReport Preparer::prepare() {
     if (o.abbrev < 7 || o.abbrev > 40) {
         throw SpecError("--abbrev", {{"abbrev", std::to_string(o.abbrev) + " is outside 7-40"}});
     }
+    detail::check_pass_env(o.pass_env);
     std::vector<fs::path> dirs;
     fs::path recipes_dir;
     Json locked_package;
@@ -952,6 +992,7 @@ StageReport Preparer::prepare() {
         rctx.cache_dir = fs::absolute(o.cache_dir);
         rctx.environment = impl_->env;
         rctx.logger = o.logger;
+        rctx.pass_env = o.pass_env;
         std::vector<std::unique_ptr<RecipeBuild>> builds;
         try {
             builds = impl_->kinds.at(present[0])->load(rctx);

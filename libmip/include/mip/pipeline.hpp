@@ -21,6 +21,7 @@
 #include <mip/recipe.hpp>
 #include <mip/report.hpp>
 #include <mip/shard.hpp>
+#include <mip/source_mirror.hpp>
 
 namespace mip {
 
@@ -49,7 +50,8 @@ struct PipelineOptions {
     std::string platform_tag_override;
     std::string engine = "auto";
     std::uint32_t compile_timeout_seconds = 3600;
-    std::vector<std::string> pass_env;  ///< extra variable names the compile engine may see
+    /// Extra variable names recipe processes (prepare) and the compile engine may see.
+    std::vector<std::string> pass_env;
     std::uint32_t recipe_timeout_seconds = 3600;
     std::string endpoint;                  ///< S3 endpoint override
     bool allow_insecure_loopback = false;  ///< S3: plain http to 127.0.0.1 (tests)
@@ -61,6 +63,8 @@ struct PipelineOptions {
     std::filesystem::path from_lock;        ///< --from-lock
     std::filesystem::path lock_recipe_dir;  ///< RECIPE_DIR with --from-lock
     bool strict_toolchain = false;          ///< --strict-toolchain
+    /// --source-mirror FROM=TO (and MIP_SOURCE_MIRRORS): see PrepareOptions::source_mirrors.
+    std::vector<SourceMirror> source_mirrors;
     /// nullopt = this process's environment.
     std::optional<std::map<std::string, std::string>> environment;
     Logger logger;
@@ -68,7 +72,8 @@ struct PipelineOptions {
     std::chrono::milliseconds progress_interval = default_progress_interval;
 
     /// Defaults overridden from `BUILD_TYPE`, `SOURCE_DATE_EPOCH`, `MIP_STORE`, `MIP_BASE_URL`,
-    /// `MIP_PLATFORM_TAG`. Throws `SpecError` on a malformed `SOURCE_DATE_EPOCH`.
+    /// `MIP_PLATFORM_TAG`, `MIP_SOURCE_MIRRORS`. Throws `SpecError` on a malformed
+    /// `SOURCE_DATE_EPOCH` or `MIP_SOURCE_MIRRORS`.
     [[nodiscard]] static PipelineOptions from_environment();
 
     [[nodiscard]] std::filesystem::path prepared() const;

@@ -18,6 +18,7 @@
 #include <mip/recipe.hpp>
 #include <mip/report.hpp>
 #include <mip/shard.hpp>
+#include <mip/source_mirror.hpp>
 #include <mip/store.hpp>
 
 namespace mip {
@@ -59,6 +60,14 @@ struct PrepareOptions {
     /// Called (on a worker thread) after each declarative git source is cloned and before it is
     /// resolved; tests use it to move upstream mid-run. Empty = nothing.
     std::function<void(const std::string& url)> on_cloned;
+    /// `--source-mirror FROM=TO`: prefix rewrites of every URL recipes fetch from (zip downloads,
+    /// git clones, the helpers and, in Python recipes, their own git clones and `requests`
+    /// calls); the longest prefix wins. Recorded in the lock and `build_info.json`; `source` and
+    /// the cache check keep the original URLs.
+    std::vector<SourceMirror> source_mirrors;
+    /// `--pass-env NAME`: further variables recipe processes (prescripts, Python recipes) may
+    /// see. A credential name or an invalid name makes `prepare()` throw `SpecError`.
+    std::vector<std::string> pass_env;
     Logger logger;
     ProgressCallback progress;
     std::chrono::milliseconds progress_interval = default_progress_interval;
