@@ -64,6 +64,8 @@ CEILING_NAMES = {  # results.json "ceilings" keys (report.py prints the same nam
     "proxy_list_page_s": "the same page through the proxy (s)",
 }
 SCALE_SIZES_QUICK = (100, 200, 500, 1000)
+SCALE_BASE_URL = "https://example.org/scale"  # one public URL for every catalogue size
+SCALE_BATCH = 500  # packages per mip-build call when generating the catalogues
 
 
 def log(msg):
@@ -309,9 +311,9 @@ class Bench:
     def mipv(self, *args):
         return [self.mip, "-q", *args]
 
-    def s3args(self, prefix):
+    def s3args(self, prefix, base_url=None):
         return ["--store", f"s3://{BUCKET}/{prefix}", "--endpoint", self.stack.endpoint,
-                "--allow-insecure-loopback", "--base-url", f"{datagen.BASE}/{prefix}"]
+                "--allow-insecure-loopback", "--base-url", base_url or f"{datagen.BASE}/{prefix}"]
 
     def fresh(self, path):
         path = pathlib.Path(path)
@@ -430,108 +432,132 @@ end
     def data_scale(self):
         """Catalogues of 1,000 … 10,000 published packages, each in its own store prefix, and the
         recipes that produced them. libmip itself prepares and bundles the largest catalogue once
-        (tiny packages: the catalogue's size is what is measured, not the packages'); each size's
-        store is libmip's own upload of the first N bundles into a local store, so the objects
-        and the layout are whatever the library writes. Cached under data/scale-<mip-build hash>/
-        (a new mip-build regenerates it); the stores are then loaded into moto in bulk
-        (moto_bulk.py) and into nginx's mirror."""
+        (tiny packages: the catalogue's size is what is measured, not the packages'), cached in
+        data/scale<largest size>/: a new mip-build reuses it while a dry-run cache check of the
+        first batch against its sidecars still says "skipped" (else it is regenerated). The store is
+        this mip-build's own upload of them into a local store (per binary), so the objects and
+        the layout are whatever the library writes; the catalogue of N is the first N packages'
+        objects. They are loaded into moto in bulk (moto_bulk.py) and into nginx's mirror."""
         sizes = self.scale_sizes()
         top = max(sizes)
         digest = datagen.sha256_file(self.mip)[:12]
-        d = self.data / f"scale-{digest}"
+        d = self.data / f"scale{top}"
+        ok = d / "bundled.ok"  # holds the digests of the mip-builds the data is valid for
         epoch = dict(os.environ, SOURCE_DATE_EPOCH="1767225600")
         t0 = time.time()
-        if not (d / f"bundled{top}.ok").is_file():
+        if ok.is_file() and digest not in ok.read_text().split():
+            if self.scale_data_valid(d, top):
+                ok.write_text(ok.read_text() + digest + "\n")
+            else:
+                log("scale: the cached packages no longer pass this mip-build's cache check; regenerating")
+                ok.unlink()
+        if not ok.is_file():
             self.fresh(d)
-            datagen.make_tiny_recipes(d / "recipes", top)
-            for verb, extra in (("prepare", ["--recipes", d / "recipes"]), ("bundle", [])):
-                subprocess.run([str(x) for x in self.mipv("--build-dir", d / "build", verb, *extra)], env=epoch,
-                               check=True, stdout=subprocess.DEVNULL)
-            (d / f"bundled{top}.ok").write_text("")
+            # batches of SCALE_BATCH packages, each its own recipes and build directory: prepare,
+            # bundle and upload write one file per package into one directory with an atomic
+            # write that scans that whole directory (O(N²) for one directory of N; see
+            # scale_store), batches keep it linear
+            for b, first in enumerate(range(0, top, SCALE_BATCH)):
+                recipes = d / "recipes" / f"b{b:03d}"
+                datagen.make_tiny_recipes(recipes, min(SCALE_BATCH, top - first), first=first)
+                for verb, extra in (("prepare", ["--recipes", recipes]), ("bundle", [])):
+                    subprocess.run([str(x) for x in self.mipv("--build-dir", d / "build" / f"b{b:03d}", verb, *extra)],
+                                   env=epoch, check=True, stdout=subprocess.DEVNULL)
+                shutil.rmtree(d / "build" / f"b{b:03d}" / "prepared", ignore_errors=True)  # not needed
+            ok.write_text(digest + "\n")
             log(f"scale: prepared and bundled {top} packages in {time.time() - t0:.0f} s")
-        bundled = sorted((d / "build" / "bundled").glob("*.mhl"))
+        bundled = sorted(d.glob("build/b*/bundled/*.mhl"), key=lambda f: f.name)
         if len(bundled) < top:
-            raise RuntimeError(f"scale data: {len(bundled)} bundles in {d / 'build' / 'bundled'}, expected {top}")
+            raise RuntimeError(f"scale data: {len(bundled)} bundles under {d / 'build'}, expected {top}")
+        recipe_dirs = {p.name: p for p in d.glob("recipes/b*/*")}
+        # this mip-build's store of the largest catalogue; a smaller one is its first N packages'
+        # objects (or, if the store holds an object of no single package, N's own upload)
+        stores = d / f"stores-{digest}"
+        for old in d.glob("stores-*"):
+            if old != stores:
+                shutil.rmtree(old, ignore_errors=True)
+        top_store = self.scale_store(stores / f"size{top}", bundled)
+        by_name = {}
+        for key, f in self.store_objects(top_store):
+            by_name.setdefault(key.rsplit("/", 1)[-1].split("-")[0], []).append((key, f))
+        names = [mhl.name.split("-")[0] for mhl in bundled[:top]]
+        shared = set(by_name) - set(names)
         self.scale = {}
         for n in sizes:
-            sd = d / f"size{n}"
-            if not (sd / "ok").is_file():
-                self.fresh(sd)
-                (sd / "recipes").mkdir(parents=True)
-                (sd / "bundled").mkdir(parents=True)
-                for mhl in bundled[:n]:
-                    for f in (mhl, pathlib.Path(str(mhl) + ".mip.json")):
-                        shutil.copyfile(f, sd / "bundled" / f.name)  # copies: upload may rewrite a sidecar
-                    name = mhl.name.split("-")[0]
-                    (sd / "recipes" / name).symlink_to(d / "recipes" / name)
-                subprocess.run([str(x) for x in self.mipv("--build-dir", sd / "build", "upload", "--input-dir",
-                                                          sd / "bundled", "--store", sd / "store", "--base-url",
-                                                          f"{datagen.BASE}/scale{n}")],
-                               env=epoch, check=True, stdout=subprocess.DEVNULL)
-                (sd / "ok").write_text("")
-            objs = [(f"scale{n}/{f.relative_to(sd / 'store').as_posix()}", f.read_bytes())
-                    for f in sorted((sd / "store").rglob("*")) if f.is_file()]
+            if n == top or not shared:
+                objects = [kf for name in names[:n] for kf in by_name[name]]
+            else:
+                objects = self.store_objects(self.scale_store(stores / f"size{n}", bundled[:n]))
+            objs = [(f"scale{n}/{key}", f.read_bytes()) for key, f in objects]
             t1 = time.time()
             self.stack.seed(objs)
             log(f"scale: {n} packages, {len(objs)} objects seeded under scale{n}/ in {time.time() - t1:.0f} s")
-            self.scale[n] = {"recipes": sd / "recipes", "prefix": f"scale{n}", "objects": len(objs)}
+            recipes = stores / f"recipes{n}"
+            if not recipes.is_dir():
+                tmp = self.fresh(stores / f"recipes{n}.tmp")
+                tmp.mkdir(parents=True)
+                for name in names[:n]:
+                    (tmp / name).symlink_to(recipe_dirs[name])
+                tmp.rename(recipes)
+            self.scale[n] = {"recipes": recipes, "prefix": f"scale{n}", "objects": len(objs)}
         log(f"scale data ready in {time.time() - t0:.0f} s")
 
-    def data_cache(self):
-        # cache-check set: 500 recipes published by libmip into a local store, copied to S3
-        d = self.data / "cache500"
-        if not (d / "store").is_dir():
-            self.fresh(d)
-            datagen.make_recipes(d / "recipes", 500, 2_000, seed=500)
-            env = dict(os.environ, SOURCE_DATE_EPOCH="1767225600")
-            for verb in ("prepare", "bundle", "upload"):
-                extra = ["--recipes", d / "recipes"] if verb == "prepare" else []
-                if verb == "upload":
-                    extra = ["--store", d / "store", "--base-url", f"{datagen.BASE}/cache500"]
-                subprocess.run([str(x) for x in self.mipv("--build-dir", d / "build", verb, *extra)], env=env,
-                               check=True, stdout=subprocess.DEVNULL)
-        sidecars = sorted((d / "store").glob("*.mhl.mip.json"))
-        self.stack.seed([(f"cache500/{p.name}", p.read_bytes()) for p in sidecars])
-        with open(d / "wheels.jsonl", "w") as f:
-            for p in sidecars:
-                f.write(json.dumps(json.loads(p.read_text())) + "\n")
-        log(f"cache-check set: {len(sidecars)} published sidecars")
+    def scale_store(self, sd, bundles):
+        """A local store holding `bundles` (and their sidecars) as this mip-build uploads them.
+        Uploaded SCALE_BATCH packages per `mip-build upload`: upload rewrites each sidecar in its input
+        directory with an atomic write that scans the whole directory for stale temporary files,
+        so one upload of N packages costs O(N²) (10,000: over 20 minutes of CPU); batches keep
+        it linear and give the same store."""
+        store = sd / "store"
+        if (sd / "ok").is_file():
+            return store
+        t0 = time.time()
+        self.fresh(sd)
+        for i in range(0, len(bundles), SCALE_BATCH):
+            batch = self.fresh(sd / "bundled")
+            batch.mkdir(parents=True)
+            for mhl in bundles[i:i + SCALE_BATCH]:
+                for f in (mhl, pathlib.Path(str(mhl) + ".mip.json")):
+                    shutil.copyfile(f, batch / f.name)  # copies: upload rewrites the sidecars
+            subprocess.run([str(x) for x in self.mipv("--build-dir", sd / "build", "upload", "--input-dir", batch,
+                                                      "--store", store, "--base-url", SCALE_BASE_URL)],
+                           env=dict(os.environ, SOURCE_DATE_EPOCH="1767225600"), check=True,
+                           stdout=subprocess.DEVNULL)
+        shutil.rmtree(sd / "bundled", ignore_errors=True)
+        shutil.rmtree(sd / "build", ignore_errors=True)
+        (sd / "ok").write_text("")
+        log(f"scale: uploaded {len(bundles)} packages into a local store in {time.time() - t0:.0f} s")
+        return store
 
-    def data_upload(self):
-        # upload set: 200 bundles of ~1 MB
-        d = self.data / "up200"
-        if not (d / "build" / "bundled").is_dir():
-            self.fresh(d)
-            datagen.make_recipes(d / "recipes", 200, 120_000, seed=200, binary_bytes=900_000)
-            for verb, extra in (("prepare", ["--recipes", d / "recipes"]), ("bundle", [])):
-                subprocess.run([str(x) for x in self.mipv("--build-dir", d / "build", verb, *extra)],
-                               check=True, stdout=subprocess.DEVNULL)
-        self.up_dir = d / "build" / "bundled"
-        self.up_bytes = sum(p.stat().st_size for p in self.up_dir.iterdir())
-        log(f"upload set: {len(list(self.up_dir.glob('*.mhl')))} bundles, {self.up_bytes / MB:.0f} MiB")
+    @staticmethod
+    def store_objects(store):
+        """(key, path) of every object in a libmip local store: its files, minus the store's own
+        temporary directory, with the percent-encoded path segments decoded back to the key."""
+        import urllib.parse
+        out = []
+        for f in sorted(pathlib.Path(store).rglob("*")):
+            rel = f.relative_to(store)
+            if rel.parts[0] == ".mip-tmp" or not f.is_file():
+                continue
+            out.append(("/".join(urllib.parse.unquote(seg) for seg in rel.parts), f))
+        return out
 
-    def data_bundle(self):
-        a = self.args
-        # bundle set: 60 packages, ~300 MB of MATLAB-like sources, prepared by libmip
-        d = self.data / "bundle60"
-        per = (a.bundle_mb * 1_000_000) // 60
-        if not (d / "build" / "prepared").is_dir():
-            self.fresh(d)
-            datagen.make_recipes(d / "recipes", 60, per, seed=60)
-            subprocess.run([str(x) for x in self.mipv("--build-dir", d / "build", "prepare", "--recipes", d / "recipes")],
-                           check=True, stdout=subprocess.DEVNULL)
-        self.bundle_prepared = d / "build" / "prepared"
-        self.bundle_bytes = sum(datagen.tree_bytes(p) for p in self.bundle_prepared.glob("*.dir"))
-        self.bundle_files = sum(datagen.tree_files(p) for p in self.bundle_prepared.glob("*.dir"))
-        log(f"bundle set: 60 packages, {self.bundle_bytes / 1e6:.0f} MB in {self.bundle_files} files")
-
-    def data_publish(self):
-        # publish set: 100 recipes (prepare.yaml for libmip, package.py for the reference)
-        d = self.data / "publish100"
-        if not (d / "recipes").is_dir():
-            self.fresh(d)
-            datagen.make_recipes(d / "recipes", 100, 100_000, seed=100, reference_root=d / "reference-recipes")
-        self.pub = d
+    def scale_data_valid(self, d, top):
+        """Would this mip-build skip the cached recipes against the cached sidecars? (The first
+        batch stands for all: they differ only in name and number.)"""
+        t0 = time.time()
+        recipes = d / "recipes" / "b000"
+        count = sum(1 for _ in recipes.iterdir()) if recipes.is_dir() else 0
+        work = self.fresh(d / "check")
+        r = subprocess.run([str(x) for x in self.mipv("--build-dir", work, "prepare", "--dry-run", "--recipes", recipes,
+                                                      "--store", d / "build" / "b000" / "bundled")],
+                           env=dict(os.environ, SOURCE_DATE_EPOCH="1767225600"), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        shutil.rmtree(work, ignore_errors=True)
+        valid = count > 0 and r.returncode == 0 and f"0 done, {count} skipped" in r.stdout
+        log(f"scale: cached packages checked with this mip-build in {time.time() - t0:.0f} s: "
+            f"{'still all skipped' if valid else 'stale'}")
+        return valid
 
     # ceilings ------------------------------------------------------------------------------
     def measure_ceilings(self):
@@ -862,10 +888,10 @@ end
             sc = Scenario(self, f"scale{n}", f"catalogue of {n} packages (libmip)", objects=n, unit="packages")
             sc.add("no-op publish", lambda r, s=s, n=n: (
                 self.mipv("--build-dir", self.fresh(wd / "publish"), "publish", "--recipes", s["recipes"],
-                          *self.s3args(s["prefix"])),
+                          *self.s3args(s["prefix"], SCALE_BASE_URL)),
                 self.env(), expect(f"0 done, {n} skipped", f"index: {n} package(s)")), concurrency=32)
             sc.add("index", lambda r, s=s, n=n: (
-                self.mipv("--build-dir", self.fresh(wd / "index"), "index", *self.s3args(s["prefix"])),
+                self.mipv("--build-dir", self.fresh(wd / "index"), "index", *self.s3args(s["prefix"], SCALE_BASE_URL)),
                 self.env(), expect(f"index: {n} package(s)")), concurrency=32)
             res = sc.run(self.args.runs)
             for job, c in res["competitors"].items():

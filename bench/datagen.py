@@ -169,11 +169,11 @@ def make_recipes(root, count, bytes_per_package, seed, reference_root=None, bina
     return total
 
 
-def make_tiny_recipes(root, count):
-    """`count` prepare.yaml recipes of one small MATLAB function each, root/pkg_NNNNN/: the
-    catalogue-size scenario measures the number of packages, not their bytes."""
+def make_tiny_recipes(root, count, first=0):
+    """`count` prepare.yaml recipes of one small MATLAB function each, root/pkg_NNNNN/ numbered
+    from `first`: the catalogue-size scenario measures the number of packages, not their bytes."""
     root = pathlib.Path(root)
-    for i in range(count):
+    for i in range(first, first + count):
         name = f"pkg_{i:05d}"
         d = root / name
         (d / "src").mkdir(parents=True, exist_ok=True)
