@@ -559,6 +559,63 @@ end
             f"{'still all skipped' if valid else 'stale'}")
         return valid
 
+    def data_cache(self):
+        # cache-check set: 500 recipes published by libmip into a local store, copied to S3
+        d = self.data / "cache500"
+        if not (d / "store").is_dir():
+            self.fresh(d)
+            datagen.make_recipes(d / "recipes", 500, 2_000, seed=500)
+            env = dict(os.environ, SOURCE_DATE_EPOCH="1767225600")
+            for verb in ("prepare", "bundle", "upload"):
+                extra = ["--recipes", d / "recipes"] if verb == "prepare" else []
+                if verb == "upload":
+                    extra = ["--store", d / "store", "--base-url", f"{datagen.BASE}/cache500"]
+                subprocess.run([str(x) for x in self.mipv("--build-dir", d / "build", verb, *extra)], env=env,
+                               check=True, stdout=subprocess.DEVNULL)
+        sidecars = sorted((d / "store").glob("*.mhl.mip.json"))
+        self.stack.seed([(f"cache500/{p.name}", p.read_bytes()) for p in sidecars])
+        with open(d / "wheels.jsonl", "w") as f:
+            for p in sidecars:
+                f.write(json.dumps(json.loads(p.read_text())) + "\n")
+        log(f"cache-check set: {len(sidecars)} published sidecars")
+
+    def data_upload(self):
+        # upload set: 200 bundles of ~1 MB
+        d = self.data / "up200"
+        if not (d / "build" / "bundled").is_dir():
+            self.fresh(d)
+            datagen.make_recipes(d / "recipes", 200, 120_000, seed=200, binary_bytes=900_000)
+            for verb, extra in (("prepare", ["--recipes", d / "recipes"]), ("bundle", [])):
+                subprocess.run([str(x) for x in self.mipv("--build-dir", d / "build", verb, *extra)],
+                               check=True, stdout=subprocess.DEVNULL)
+        self.up_dir = d / "build" / "bundled"
+        self.up_bytes = sum(p.stat().st_size for p in self.up_dir.iterdir())
+        log(f"upload set: {len(list(self.up_dir.glob('*.mhl')))} bundles, {self.up_bytes / MB:.0f} MiB")
+
+    def data_bundle(self):
+        a = self.args
+        # bundle set: 60 packages, ~300 MB of MATLAB-like sources, prepared by libmip
+        d = self.data / "bundle60"
+        per = (a.bundle_mb * 1_000_000) // 60
+        if not (d / "build" / "prepared").is_dir():
+            self.fresh(d)
+            datagen.make_recipes(d / "recipes", 60, per, seed=60)
+            subprocess.run([str(x) for x in self.mipv("--build-dir", d / "build", "prepare", "--recipes", d / "recipes")],
+                           check=True, stdout=subprocess.DEVNULL)
+        self.bundle_prepared = d / "build" / "prepared"
+        self.bundle_bytes = sum(datagen.tree_bytes(p) for p in self.bundle_prepared.glob("*.dir"))
+        self.bundle_files = sum(datagen.tree_files(p) for p in self.bundle_prepared.glob("*.dir"))
+        log(f"bundle set: 60 packages, {self.bundle_bytes / 1e6:.0f} MB in {self.bundle_files} files")
+
+    def data_publish(self):
+        # publish set: 100 recipes (prepare.yaml for libmip, package.py for the reference)
+        d = self.data / "publish100"
+        if not (d / "recipes").is_dir():
+            self.fresh(d)
+            datagen.make_recipes(d / "recipes", 100, 100_000, seed=100, reference_root=d / "reference-recipes")
+        self.pub = d
+
+
     # ceilings ------------------------------------------------------------------------------
     def measure_ceilings(self):
         """What the servers sustain alone, independent of any scenario and of every client but

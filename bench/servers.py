@@ -123,7 +123,7 @@ class Moto:
 
     def __init__(self, workdir):
         try:
-            import moto  # noqa: F401
+            import moto  # noqa: F401  (moto_bulk.py needs it in this Python)
         except ImportError:
             raise RuntimeError(f"{sys.executable} has no moto (run the bench through bench/run.sh)") from None
         self.port = free_port()
