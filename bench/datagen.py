@@ -169,6 +169,28 @@ def make_recipes(root, count, bytes_per_package, seed, reference_root=None, bina
     return total
 
 
+def make_tiny_recipes(root, count, first=0):
+    """`count` prepare.yaml recipes of one small MATLAB function each, root/pkg_NNNNN/ numbered
+    from `first`: the catalogue-size scenario measures the number of packages, not their bytes."""
+    root = pathlib.Path(root)
+    for i in range(first, first + count):
+        name = f"pkg_{i:05d}"
+        d = root / name
+        (d / "src").mkdir(parents=True, exist_ok=True)
+        (d / "src" / f"{name}_run.m").write_text(
+            f"function out = {name}_run(x)\n%{name.upper()}_RUN benchmark package {i}\nout = x + {i};\nend\n")
+        (d / "prepare.yaml").write_text(
+            f"name: {name}\n"
+            f"description: Catalogue-scale benchmark package {i}\n"
+            f'version: "1.{i % 10}.{i}"\n'
+            f"build_number: 0\n"
+            f"license: BSD-3-Clause\n"
+            f"homepage: https://example.org/{name}\n"
+            f"repository: https://github.com/example/{name}\n"
+            f"prepare:\n  path: {{path: src, destination: {name}}}\n"
+            f"addpaths:\n  - path: {name}\n")
+
+
 REFERENCE_PACKAGE_PY = '''import os
 import shutil
 

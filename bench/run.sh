@@ -5,18 +5,22 @@
 # runs each), prints the table, writes bench/results/results.json, results.md and the PNG charts.
 # Every server it starts is stopped on exit.
 #
-#   bench/run.sh [--runs N] [--no-big] [--quick] [--only index2000,cache500,...] [--work DIR]
+#   bench/run.sh [--runs N] [--no-big] [--quick] [--only index2000,cache500,...] [--work DIR] [--out DIR]
 #
+# --out DIR writes the results elsewhere (e.g. a --quick validation run that must not replace the
+# committed bench/results/).
 # Never run by CTest; nothing here is a test (no timed assertions anywhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 WORK="${MIP_BENCH_WORK:-$ROOT/build-bench/bench-work}"
 BUILD="${MIP_BENCH_BUILD:-$ROOT/build-bench}"
+OUT="$ROOT/bench/results"
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --work) WORK="$2"; shift 2 ;;
+    --out) OUT="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -45,7 +49,7 @@ if [ -z "$PY" ]; then
 fi
 export PATH="$(dirname "$PY"):$PATH"
 
-mkdir -p "$WORK" bench/results
+mkdir -p "$WORK" "$OUT"
 BENCH_PID=""
 cleanup() {
   # bench.py stops its servers in a finally block; this covers a kill of run.sh itself.
@@ -57,9 +61,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 start=$(date +%s)
-"$PY" bench/bench.py --mip "$MIP" --work "$WORK" --out bench/results "${args[@]}" &
+"$PY" bench/bench.py --mip "$MIP" --work "$WORK" --out "$OUT" "${args[@]}" &
 BENCH_PID=$!
 wait "$BENCH_PID"
 BENCH_PID=""
-/usr/bin/python3 bench/report.py bench/results/results.json
-echo "bench: finished in $(( $(date +%s) - start )) s (plus the build); results in bench/results/" >&2
+/usr/bin/python3 bench/report.py "$OUT/results.json"
+echo "bench: finished in $(( $(date +%s) - start )) s (plus the build); results in $OUT/" >&2

@@ -7,7 +7,12 @@ nginx serves `GET`/`HEAD` of an object (no query string) from a directory that m
 bucket (`<static>/<bucket>/<key>`) and passes everything else — PUT, multipart, listings, objects
 missing from the mirror — to moto_server over kept-alive connections. The bench writes every
 object it seeds into moto *and* into the mirror, so both give the same bytes; nginx sends no
-ETag (`etag off`), so clients see the listing's ETags only (moto: the MD5), as with S3."""
+ETag (`etag off`), so clients see the listing's ETags only (moto: the MD5), as with S3.
+
+nginx also counts the clients' requests: one line per request in `requests.log` (method, query
+or not, served by moto or from the mirror, status, bytes in and out, CopyObject or not), except
+those marked `X-Bench-Load` — wrk's scripts set it, so its millions of requests stay out.
+`RequestLog` reads the lines one run added (`mark()` before, `since(mark)` after)."""
 import os
 import pathlib
 import shutil
@@ -36,10 +41,10 @@ def free_port():
 
 
 def client_env(endpoint, extra=None):
-    """Environment for every client (libmip, the reference, boto3, aws): test credentials, no
-    proxies, no user AWS configuration, no SDK-default CRC32 checksums."""
+    """Environment for every client (libmip, the reference, boto3, aws, rclone): test credentials,
+    no proxies, no user AWS or rclone configuration, no SDK-default CRC32 checksums."""
     env = {k: v for k, v in os.environ.items()
-           if k.lower() not in ("http_proxy", "https_proxy", "all_proxy") and not k.startswith("AWS_")}
+           if k.lower() not in ("http_proxy", "https_proxy", "all_proxy") and not k.startswith(("AWS_", "RCLONE_"))}
     env.update({
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
@@ -113,13 +118,17 @@ def wait_http(url, proc, what, timeout=15.0):
 
 
 class Moto:
+    """moto_server's application and server, started by moto_bulk.py (which adds the bulk-seeding
+    endpoint) with this Python — the one run.sh chose because it has moto."""
+
     def __init__(self, workdir):
-        self.exe = tools.find_tool("moto_server")
-        if not self.exe:
-            raise RuntimeError("moto_server not found (PATH, ~/.pyenv/shims, ~/.pyenv/versions/*/bin)")
+        try:
+            import moto  # noqa: F401  (moto_bulk.py needs it in this Python)
+        except ImportError:
+            raise RuntimeError(f"{sys.executable} has no moto (run the bench through bench/run.sh)") from None
         self.port = free_port()
-        self.p = Process([self.exe, "-H", "127.0.0.1", "-p", self.port], pathlib.Path(workdir) / "moto.log",
-                         env=client_env("http://127.0.0.1:1"))
+        self.p = Process([sys.executable, HERE / "moto_bulk.py", "-H", "127.0.0.1", "-p", self.port],
+                         pathlib.Path(workdir) / "moto.log", env=client_env("http://127.0.0.1:1"))
 
     @property
     def endpoint(self):
@@ -141,7 +150,10 @@ pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log off;
+    map $http_x_bench_load $bench_log {{ "" 1; default 0; }}
+    map $http_x_amz_copy_source $bench_copy {{ "" plain; default copy; }}
+    log_format bench '$request_method q$is_args $upstream_addr $status $request_length $bytes_sent $bench_copy';
+    access_log {work}/requests.log bench if=$bench_log;
     sendfile on;
     tcp_nodelay on;
     keepalive_requests 1000000;
@@ -178,6 +190,55 @@ http {{
 """
 
 
+class RequestLog:
+    """The requests nginx logged (see NGINX_CONF's `bench` format). A line is written when nginx
+    has sent the response, i.e. before the client can have read it, so every request of a client
+    process that has exited is in the file."""
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+
+    def mark(self):
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def since(self, mark):
+        """[{method, query, moto, status, bytes_in, bytes_out, copy}] logged after `mark`."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(mark)
+                text = f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) != 7:
+                continue
+            method, q, upstream, status, rin, rout, copy = parts
+            out.append({"method": method, "query": q == "q?", "moto": upstream != "-",
+                        "status": int(status) if status.isdigit() else 0,
+                        "bytes_in": int(rin) if rin.isdigit() else 0,
+                        "bytes_out": int(rout) if rout.isdigit() else 0, "copy": copy == "copy"})
+        return out
+
+
+def request_kind(r):
+    """A short name for one logged request: GET (object, from the mirror), GET moto (object nginx
+    did not have: a miss or 404), LIST (GET with a query: ListObjectsV2), PUT, PUT part, COPY,
+    HEAD, POST (multipart create/complete), DELETE."""
+    m = r["method"]
+    if m == "GET":
+        return "LIST" if r["query"] else ("GET moto" if r["moto"] else "GET")
+    if m == "PUT":
+        return "COPY" if r["copy"] else ("PUT part" if r["query"] else "PUT")
+    if m == "HEAD":
+        return "HEAD moto" if r["moto"] else "HEAD"
+    return m
+
+
 class Nginx:
     def __init__(self, workdir, static_dir, moto_port):
         self.exe = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -189,6 +250,7 @@ class Nginx:
                                            static=static_dir))
         self.p = Process([self.exe, "-p", self.work, "-c", conf, "-e", self.work / "nginx-error.log"],
                          self.work / "nginx.log")
+        self.requests = RequestLog(self.work / "requests.log")
 
     @property
     def endpoint(self):
@@ -263,6 +325,10 @@ class Stack:
     def endpoint(self):
         return self.proxy.endpoint
 
+    @property
+    def requests(self):
+        return self.nginx.requests
+
     def admin(self, max_pool=32):
         """A boto3 client straight to moto (no proxy): seeding and cleaning, never timed."""
         import boto3
@@ -273,23 +339,32 @@ class Stack:
                                           request_checksum_calculation="when_required",
                                           response_checksum_validation="when_required"))
 
-    def seed(self, objects, mirror=True, threads=16):
-        """objects: iterable of (key, bytes). Written to moto and to nginx's mirror."""
-        from concurrent.futures import ThreadPoolExecutor
-        s3 = self.admin(threads)
-        objects = list(objects)
-
-        def put(kv):
-            key, data = kv
-            s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-            if mirror:
-                p = self.static / BUCKET / key
-                p.parent.mkdir(parents=True, exist_ok=True)
-                tmp = p.with_name(p.name + ".tmp")
-                tmp.write_bytes(data)
-                os.replace(tmp, p)
-        with ThreadPoolExecutor(threads) as ex:
-            list(ex.map(put, objects))
+    def seed(self, objects, mirror=True):
+        """objects: iterable of (key, bytes), written to moto (moto_bulk.py's endpoint, one
+        request for all) and, with mirror, to nginx's mirror. Untimed set-up."""
+        import urllib.request
+        staging = self.workdir / "unmirrored"
+        lines = []
+        for key, data in objects:
+            path = (self.static / BUCKET / key) if mirror else (staging / key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+            lines.append(f"{key}\t{path}")
+        try:
+            for i in range(0, len(lines), 20000):
+                body = "\n".join(lines[i:i + 20000]).encode()
+                req = urllib.request.Request(f"{self.moto.endpoint}/_bench/seed?bucket={BUCKET}", data=body,
+                                             method="POST")
+                with urllib.request.urlopen(req, timeout=600) as r:
+                    n = int(r.read().decode().strip())
+                if n != len(lines[i:i + 20000]):
+                    raise RuntimeError(f"moto seeded {n} of {len(lines[i:i + 20000])} objects")
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"seeding moto failed: {e.read().decode(errors='replace')[:500]}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def delete_prefix(self, prefix):
         """Removes every object under prefix (moto and mirror); untimed housekeeping."""
