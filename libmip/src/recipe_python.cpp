@@ -27,6 +27,7 @@
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
 #include "detail/process.hpp"
+#include "detail/text.hpp"
 
 namespace mip {
 
@@ -62,20 +63,6 @@ struct WorkerSetup {
     PythonRecipeOptions options;
     std::string file_name;  // "package.py" or "packages.py"
 };
-
-bool is_identifier(const std::string& s) {
-    if (s.empty()) {
-        return false;
-    }
-    auto alpha = [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-    };
-    if (!alpha(s[0])) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(),
-                       [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
-}
 
 /// The recipe process's environment: a pass-through subset of `env`, fixed variables, PYTHONPATH,
 /// then the declared script_env values.
@@ -260,7 +247,7 @@ std::vector<std::string> apply_attributes(PackageSpec& spec,
     if (attrs.contains("script_env")) {
         std::set<std::string> seen;
         for (auto& name : strings_from(attrs["script_env"])) {
-            if (!is_identifier(name)) {
+            if (!detail::is_identifier(name, detail::IdentifierRule::c)) {
                 issues.push_back({"script_env", "'" + name + "' is not a variable name"});
             } else if (std::any_of(credential_names.begin(), credential_names.end(),
                                    [&](const char* c) { return name == c; })) {
