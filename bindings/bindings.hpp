@@ -25,10 +25,12 @@ void bind_run_options(py::module_& m);
 void bind_store(py::module_& m);
 
 void bind_bundler(py::module_& m);
+void bind_source_mirror(py::module_& m);
 void bind_preparer(py::module_& m);
 void bind_compiler(py::module_& m);
 void bind_index_assembler(py::module_& m);
 void bind_uploader(py::module_& m);
+void bind_channel_page(py::module_& m);
 void bind_pipeline(py::module_& m);
 void bind_helpers(py::module_& m);
 

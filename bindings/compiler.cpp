@@ -19,8 +19,6 @@ void bind_compiler(py::module_& m) {
                  "--engine: 'auto', 'matlab', 'octave' or a path to either.");
     MIP_PY_FIELD(options, CompileOptions, compile_timeout,
                  "--compile-timeout: seconds per package.");
-    MIP_PY_FIELD(options, CompileOptions, pass_env,
-                 "--pass-env: extra variable names passed to the engine.");
     add_kwargs_init(options);
 
     py::class_<Compiler>(m, "Compiler", "Runs each prepared package's compile script.")

@@ -48,7 +48,8 @@ void bind_index_assembler(py::module_& m) {
         .def_readonly("sidecars_listed", &IndexResult::sidecars_listed)
         .def_readonly("sidecars_downloaded", &IndexResult::sidecars_downloaded)
         .def("index_json", &IndexResult::index_json, "index.json text.")
-        .def("packages_html", &IndexResult::packages_html, "packages.html text.")
+        .def("packages_html", &IndexResult::packages_html,
+             "packages.html text (render_channel_site of index_json()).")
         .def("__repr__", [](const IndexResult& r) {
             return "IndexResult(packages=" + std::to_string(r.packages.size()) +
                    ", skipped=" + std::to_string(r.skipped.size()) +
@@ -76,7 +77,8 @@ void bind_index_assembler(py::module_& m) {
             "name collisions), RemoteError/NetworkError when listing fails. Releases the GIL.")
         .def_static("write", &IndexAssembler::write, py::arg("result"), py::arg("output_dir"),
                     py::call_guard<py::gil_scoped_release>(),
-                    "Writes index.json and packages.html into output_dir atomically.")
+                    "Writes index.json, packages.html, feed.json and feed.xml into output_dir, "
+                    "together or not at all.")
         .def("__repr__",
              [](const PyIndexAssembler&) { return std::string("<mip_native.IndexAssembler>"); });
 

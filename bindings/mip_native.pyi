@@ -367,6 +367,7 @@ class RunOptions:
     max_in_flight: int
     ca_file: str
     environment: dict[str, str] | None
+    pass_env: list[str]
     progress: _Progress
     progress_interval: float
     def __init__(self, **fields: Any) -> None: ...
@@ -413,6 +414,7 @@ class PrepareOptions:
     from_lock: Path
     recipe_dir: Path
     strict_toolchain: bool
+    source_mirror: list[SourceMirror]  # also accepts "FROM=TO" strings
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> PrepareOptions: ...
 
@@ -429,7 +431,6 @@ class CompileOptions:
     input_dir: Path
     engine: str
     compile_timeout: int
-    pass_env: list[str]
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> CompileOptions: ...
 
@@ -484,6 +485,57 @@ class IndexAssembler:
     def write(result: IndexResult, output_dir: _Path) -> None: ...
 
 def index_order_less(a: PackageSpec, b: PackageSpec) -> bool: ...
+
+# --- channel page (channel_page.cpp) ----------------------------------------------------------
+
+class IndexFormat(enum.Enum):
+    automatic = ...
+    r2 = ...
+    current = ...
+
+class ChannelPageOptions:
+    format: IndexFormat
+    channel_name: str
+    site_url: str
+    feed_entries: int
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> ChannelPageOptions: ...
+
+class PlatformChoice:
+    platform: str
+    entry: int | None
+    version: str
+    build: str
+
+class ChannelPackage:
+    name: str
+    anchor: str
+    newest_version: str
+    entries: list[int]
+    choices: list[PlatformChoice]
+    warnings: list[str]
+    used_by: list[str]
+
+class ChannelSummary:
+    format: IndexFormat
+    channel_name: str
+    platforms: list[str]
+    packages: list[ChannelPackage]
+    builds: int
+
+class ChannelSite:
+    packages_html: str
+    feed_json: str
+    feed_xml: str
+    summary: ChannelSummary
+
+def detect_index_format(index_json: str | bytes) -> IndexFormat: ...
+def summarize_channel(index_json: str | bytes, options: ChannelPageOptions | None = None,
+                      **fields: Any) -> ChannelSummary: ...
+def render_channel_site(index_json: str | bytes, options: ChannelPageOptions | None = None,
+                        **fields: Any) -> ChannelSite: ...
+def write_channel_site(index_json: str | bytes, output_dir: _Path,
+                       options: ChannelPageOptions | None = None, **fields: Any) -> None: ...
 
 # --- pipeline (pipeline.cpp) ------------------------------------------------------------------
 
@@ -570,3 +622,18 @@ class AddPath:
 
 def expand_addpaths(mhl_dir: _Path, items: Sequence[AddPath | str]) -> list[str]: ...
 def host_platform_tag(override_tag: str = "") -> str: ...
+
+class SourceMirror:
+    """URLs starting with `original` are fetched from `mirror` + the rest of the URL."""
+    original: str
+    mirror: str
+    @overload
+    def __init__(self, original: str, mirror: str) -> None: ...
+    @overload
+    def __init__(self, text: str) -> None: ...  # "FROM=TO"
+    @staticmethod
+    def parse(text: str) -> SourceMirror: ...
+    def __eq__(self, other: object) -> bool: ...
+
+def parse_source_mirrors(text: str) -> list[SourceMirror]: ...  # MIP_SOURCE_MIRRORS
+def mirror_url(url: str, mirrors: Sequence[SourceMirror | str]) -> str | None: ...

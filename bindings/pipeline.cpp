@@ -164,7 +164,7 @@ void bind_pipeline(py::module_& m) {
                 return o;
             },
             "Defaults overridden from BUILD_TYPE, SOURCE_DATE_EPOCH, MIP_STORE, MIP_BASE_URL, "
-            "MIP_PLATFORM_TAG (as the CLI does).")
+            "MIP_PLATFORM_TAG, MIP_SOURCE_MIRRORS (as the CLI does).")
         .def("__repr__", [](const PipelineOptions& o) {
             return "PipelineOptions(build_dir=" + std::string(py::repr(py::cast(o.build_dir))) +
                    ", store=" + std::string(py::repr(to_py_str(o.store))) + ")";

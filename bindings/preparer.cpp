@@ -54,6 +54,9 @@ void bind_preparer(py::module_& m) {
                  "RECIPE_DIR with from_lock ('' = recipe/ beside the lock).");
     MIP_PY_FIELD(options, PrepareOptions, strict_toolchain,
                  "--strict-toolchain: with from_lock, a toolchain difference is an error.");
+    MIP_PY_FIELD(options, PrepareOptions, source_mirror,
+                 "--source-mirror: SourceMirror list (or 'FROM=TO' strings), prefix rewrites of "
+                 "the URLs recipes fetch from; the longest prefix wins.");
     add_kwargs_init(options);
 
     py::class_<PyPreparer>(m, "Preparer",

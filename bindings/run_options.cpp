@@ -29,6 +29,9 @@ void bind_run_options(py::module_& m) {
     MIP_PY_FIELD(run, RunOptions, ca_file, "--ca-file: CA bundle ('' = the system's).");
     MIP_PY_FIELD(run, RunOptions, environment,
                  "Environment for recipes, engines and CI detection (None = os.environ).");
+    MIP_PY_FIELD(run, RunOptions, pass_env,
+                 "--pass-env: further variable names recipe processes and compile engines see "
+                 "(credentials are refused).");
     add_progress_field(run);
     add_kwargs_init(run);
     run.def("effective_jobs", &RunOptions::effective_jobs, "jobs, with 0 as the number of cores.");

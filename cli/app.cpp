@@ -89,6 +89,19 @@ void add_recipe_options(CLI::App& sub, GlobalOptions& g) {
     MIP_FIELD_OPTION(sub, p.prepare, python_path,
                      "Prepended to the recipe worker's PYTHONPATH (env MIP_PYTHONPATH)")
         ->type_name("DIRS");
+    // --source-mirror fills prepare.source_mirror: its text is parsed (SourceMirror::parse)
+    // after CLI11 and after MIP_SOURCE_MIRRORS, in main().
+    sub.add_option(flag_name("source_mirror"), g.source_mirror_text,
+                   "Fetch source URLs starting with FROM from TO instead (repeatable; the longest "
+                   "FROM wins; env MIP_SOURCE_MIRRORS)")
+        ->type_name("FROM=TO");
+}
+
+void add_pass_env_option(CLI::App& sub, GlobalOptions& g) {
+    MIP_FIELD_OPTION(sub, g.pipeline.run, pass_env,
+                     "Also pass this environment variable to recipe processes and the compile "
+                     "engine (repeatable; credentials are refused)")
+        ->type_name("NAME");
 }
 
 void add_compile_options(CLI::App& sub, GlobalOptions& g) {
@@ -97,9 +110,6 @@ void add_compile_options(CLI::App& sub, GlobalOptions& g) {
         ->capture_default_str();
     MIP_FIELD_OPTION(sub, p.compile, compile_timeout, "Seconds one compile may run")
         ->capture_default_str();
-    MIP_FIELD_OPTION(sub, p.compile, pass_env,
-                     "Also pass this environment variable to the engine (repeatable)")
-        ->type_name("NAME");
 }
 
 void add_index_options(CLI::App& sub, GlobalOptions& g) {

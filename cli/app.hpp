@@ -33,7 +33,9 @@ struct GlobalOptions {
     int verbose = 0;
     bool quiet = false;
     std::vector<std::string> shard_text;  ///< raw --shard, parsed into pipeline.run.shard
-    std::function<int()> action;          ///< set by the chosen verb
+    /// raw --source-mirror, parsed into pipeline.prepare.source_mirror
+    std::vector<std::string> source_mirror_text;
+    std::function<int()> action;  ///< set by the chosen verb
 };
 
 /// `--<field>`, `_` written `-`: the name of the flag that fills the field `field`.
@@ -80,6 +82,7 @@ void add_selection_options(CLI::App& sub,
 void add_store_options(CLI::App& sub, GlobalOptions& g);    // --store --base-url --endpoint ...
 void add_recipe_options(CLI::App& sub, GlobalOptions& g);   // --recipes --force --build-type ...
 void add_compile_options(CLI::App& sub, GlobalOptions& g);  // --engine --compile-timeout
+void add_pass_env_option(CLI::App& sub, GlobalOptions& g);  // --pass-env
 void add_index_options(CLI::App& sub, GlobalOptions& g);    // --strict --verify
 
 /// The exit code a stage report stands for (0, a failure's category, or 7 with --keep-going).

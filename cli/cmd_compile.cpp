@@ -8,6 +8,7 @@ void add_compile_command(CLI::App& app, GlobalOptions& g) {
                                    "Run compile.m in each prepared .dir with MATLAB or GNU Octave");
     add_selection_options(*sub, g);
     add_compile_options(*sub, g);
+    add_pass_env_option(*sub, g);
     MIP_FIELD_OPTION(*sub, g.pipeline.compile, input_dir,
                      "Prepared .dir directories (default <build-dir>/prepared)");
     sub->callback(

@@ -9,6 +9,7 @@ void add_prepare_command(CLI::App& app, GlobalOptions& g) {
     add_recipe_options(*sub, g);
     add_selection_options(*sub, g);
     add_store_options(*sub, g);
+    add_pass_env_option(*sub, g);
     auto& p = g.pipeline.prepare;
     MIP_FIELD_OPTION(*sub, p, output_dir, "Where .dir/.work go (default <build-dir>/prepared)");
     MIP_FIELD_OPTION(*sub, p, from_lock, "Prepare again exactly what a mip.lock.yaml records")

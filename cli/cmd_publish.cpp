@@ -12,6 +12,7 @@ void add_publish_command(CLI::App& app, GlobalOptions& g) {
     add_selection_options(*sub, g);
     add_store_options(*sub, g);
     add_compile_options(*sub, g);
+    add_pass_env_option(*sub, g);
     add_index_options(*sub, g);
     sub->callback([&g]() {
         g.action = [&g]() {

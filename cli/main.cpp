@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
         for (const auto& s : g.shard_text) {
             g.pipeline.run.shard = mip::Shard::parse(s);
         }
+        for (const auto& m : g.source_mirror_text) {  // after MIP_SOURCE_MIRRORS: wins ties
+            g.pipeline.prepare.source_mirror.push_back(mip::SourceMirror::parse(m));
+        }
         int code = g.action ? g.action() : exit_usage;
         bar.clear();
         return code;

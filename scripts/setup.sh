@@ -11,8 +11,11 @@ PACKAGES=(
   libssl-dev libcurl4-openssl-dev libzip-dev libdeflate-dev nlohmann-json3-dev libyaml-cpp-dev libpugixml-dev
   libcli11-dev catch2 pybind11-dev python3-dev python3-pytest python3-setuptools python3-pip
   python3-boto3 python3-botocore python3-venv
+  python3-requests python3-yaml  # real Python recipes import requests; the conformance suite reads locks
   octave liboctave-dev
+  gfortran  # Fortran sources in MEX builds and recipes that run make (fmm2d's shape)
   clang
+  chromium fonts-dejavu-core
 )
 # shellcheck disable=SC2206
 PACKAGES+=(${MIP_SETUP_EXTRA:-})

@@ -19,6 +19,7 @@
 #include "detail/env.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
+#include "detail/octave_mex.hpp"
 #include "detail/parallel.hpp"
 #include "detail/process.hpp"
 #include "detail/progress.hpp"
@@ -406,6 +407,7 @@ ItemResult compile_one(const Candidate& c,
                        const CompileEngine& engine,
                        const Environment& source,
                        const CompileOptions& options,
+                       const std::vector<std::string>& pass_env,
                        const Logger& logger,
                        const std::atomic<bool>* cancel) {
     ItemResult r;
@@ -431,8 +433,12 @@ ItemResult compile_one(const Candidate& c,
         }
         detail::create_dirs(c.work_dir);
         detail::ProcessOptions run;
-        run.env = compile_environment(c, source, options.pass_env, logger);
+        run.env = compile_environment(c, source, pass_env, logger);
         run.argv = engine.command(c.dir, stem_of(c.script));
+        if (engine.kind == EngineKind::octave) {  // MATLAB's mex convention (octave_mex.hpp)
+            run.argv.back() =
+                detail::install_octave_mex_shim(c.work_dir / "octave-mex") + run.argv.back();
+        }
         run.cwd = c.dir;
         run.timeout = std::chrono::seconds(options.compile_timeout);
         run.capture_limit = 1 << 16;  // the whole output is in compile.log; keep a tail here
@@ -593,7 +599,7 @@ StageReport Compiler::compile() {
                         : "would run " + c.script + " (no engine found)";
             }
         } else {
-            result = compile_one(c, *engine, source, c_opts, o.logger, &cancel);
+            result = compile_one(c, *engine, source, c_opts, o.pass_env, o.logger, &cancel);
         }
         const bool ok = result.status != ItemStatus::failed;
         report.items[i] = std::move(result);

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include <mip/channel_page.hpp>
 #include <mip/error.hpp>
 #include <mip/index_assembler.hpp>
 
@@ -80,47 +81,6 @@ int version_order(const std::string& a, const std::string& b) {
     return a > b ? -1 : 1;
 }
 
-std::string html_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
-/// First `n` characters (UTF-8 code points) of `s`.
-std::string utf8_prefix(const std::string& s, std::size_t n, bool& truncated) {
-    std::size_t count = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-            if (count == n) {
-                truncated = true;
-                return s.substr(0, i);
-            }
-            ++count;
-        }
-    }
-    truncated = false;
-    return s;
-}
 
 /// The first of the fields §5 requires that the sidecar text does not contain ("" if none).
 std::string missing_required_field(const std::string& json_text) {
@@ -484,46 +444,12 @@ std::string IndexResult::index_json() const {
 }
 
 std::string IndexResult::packages_html() const {
-    std::string h;
-    h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-    h += "<title>mip packages</title>\n<style>\n";
-    h += "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:"
-         "100%}\n";
-    h += "th,td{border-bottom:1px solid #ddd;padding:.4em "
-         ".6em;text-align:left;vertical-align:top}\n";
-    h += "th{background:#f4f4f4}\n</style>\n</head>\n<body>\n";
-    h += "<h1>mip packages</h1>\n<p>" + std::to_string(packages.size()) + " package(s), updated " +
-         html_escape(last_updated) + "</p>\n";
-    h += "<table>\n<thead><tr><th>Name</th><th>Version</th><th>Description</th><th>Platform</th>"
-         "<th>Download</th></tr></thead>\n<tbody>\n";
-    for (const auto& p : packages) {
-        bool truncated = false;
-        auto desc = utf8_prefix(p.description, 80, truncated);
-        if (truncated) {
-            desc += "...";
-        }
-        std::string platform =
-            (p.matlab_tag == "any" && p.abi_tag == "none" && p.platform_tag == "any")
-                ? "All"
-                : p.matlab_tag + " / " + p.abi_tag + " / " + p.platform_tag;
-        std::string name = html_escape(p.name);
-        if (!p.homepage.empty()) {
-            name = "<a href=\"" + html_escape(p.homepage) + "\">" + name + "</a>";
-        }
-        h += "<tr><td>" + name + "</td><td>" + html_escape(p.version) + "</td><td>" +
-             html_escape(desc) + "</td><td>" + html_escape(platform) + "</td><td><a href=\"" +
-             html_escape(p.mhl_url.value_or("")) + "\">.mhl</a> · <a href=\"" +
-             html_escape(p.mip_json_url.value_or("")) + "\">metadata</a></td></tr>\n";
-    }
-    h += "</tbody>\n</table>\n</body>\n</html>\n";
-    return h;
+    return render_channel_site(index_json()).packages_html;
 }
 
 void IndexAssembler::write(const IndexResult& result, const fs::path& output_dir) {
-    detail::create_dirs(output_dir);
-    // packages.html first: index.json, the file clients read, is the last to change.
-    detail::write_file_atomic(output_dir / "packages.html", result.packages_html());
-    detail::write_file_atomic(output_dir / "index.json", result.index_json());
+    // index.json, packages.html, feed.json and feed.xml together or not at all (index.json last).
+    write_channel_site(result.index_json(), output_dir);
 }
 
 }  // namespace mip

@@ -39,6 +39,9 @@ PipelineOptions PipelineOptions::from_environment() {
     if (auto v = detail::env_find(env, "MIP_PLATFORM_TAG"); v && !v->empty()) {
         o.prepare.platform_tag_override = *v;
     }
+    if (auto v = detail::env_find(env, "MIP_SOURCE_MIRRORS"); v && !v->empty()) {
+        o.prepare.source_mirror = parse_source_mirrors(*v);
+    }
     return o;
 }
 

@@ -23,6 +23,7 @@
 #include "detail/parallel.hpp"
 #include "detail/process.hpp"
 #include "detail/progress.hpp"
+#include "detail/recipe_env.hpp"
 #include "detail/staged_build.hpp"
 #include "detail/text.hpp"
 #include "preparer_impl.hpp"
@@ -82,6 +83,11 @@ detail::Environment Preparer::Impl::minimal_environment(const std::string& arch,
                                                         std::optional<std::int64_t> epoch) const {
     detail::Environment out;
     for (const char* name : pass_through_names) {
+        if (auto v = detail::env_find(env, name)) {
+            out[name] = *v;
+        }
+    }
+    for (const auto& name : run_options.pass_env) {  // --pass-env (checked: no credentials)
         if (auto v = detail::env_find(env, name)) {
             out[name] = *v;
         }
@@ -153,6 +159,7 @@ RecipeContext Preparer::Impl::recipe_context(const fs::path& recipe_dir) const {
     rctx.cache_dir = fs::absolute(options.cache_dir);
     rctx.environment = env;
     rctx.logger = run_options.logger;
+    rctx.pass_env = run_options.pass_env;
     return rctx;
 }
 
@@ -254,6 +261,7 @@ void Preparer::Impl::start_run() {
     if (o.abbrev < 7 || o.abbrev > 40) {
         throw SpecError("--abbrev", {{"abbrev", std::to_string(o.abbrev) + " is outside 7-40"}});
     }
+    detail::check_pass_env(run_options.pass_env);
 }
 
 prepare::RecipeDirs Preparer::Impl::recipe_dirs() {

@@ -53,6 +53,10 @@ struct Job {
 /// original recipe text (which the spec keeps byte for byte, like the recipe/ copy).
 void redact_url_credentials(Json& value);
 
+/// `[{url, fetched_from}]` of the fetches that went through a source mirror (URL credentials
+/// stripped), for the lock and build_info.json.
+[[nodiscard]] Json mirrored_fetches_json(const RecipeBuild& build);
+
 [[nodiscard]] double seconds_since(std::chrono::steady_clock::time_point t0);
 using detail::code_of;
 using detail::message_of;
@@ -126,6 +130,7 @@ struct BuildRun {
     std::vector<std::string> set_names;
     std::int64_t epoch = 0;
     std::string epoch_source;
+    Json mirrored;  ///< `mirrored_fetches_json` of the build (metadata), for the lock
 };
 
 /// Where a run's recipes are: `--recipes`, or the one recipe directory of `--from-lock`.

@@ -20,6 +20,17 @@ namespace mip {
 
 using namespace prepare;  // NOLINT(google-build-using-namespace): this file implements it
 
+/// `[{url, fetched_from}]` of the fetches that went through a source mirror (URL credentials
+/// stripped), for the lock and build_info.json.
+Json prepare::mirrored_fetches_json(const RecipeBuild& build) {
+    Json out = Json::array();
+    for (const auto& f : build.mirrored_fetches()) {
+        out.push_back({{"url", detail::redact_url(f.url)},
+                       {"fetched_from", detail::redact_url(f.fetched_from)}});
+    }
+    return out;
+}
+
 /// Strips `user:password@` from every URL-looking string of a document, except the verbatim
 /// original recipe text (which the spec keeps byte for byte, like the recipe/ copy).
 void prepare::redact_url_credentials(Json& value) {
@@ -405,6 +416,10 @@ bool Preparer::Impl::stage_metadata(Job& job, BuildRun& r) const {
     auto& spec = job.build->mutable_spec();
     auto info =
         detail::build_info_document(r.build_type, r.recipe_source, env, r.arch, r.epoch, *r.tools);
+    r.mirrored = mirrored_fetches_json(*job.build);
+    if (!r.mirrored.empty()) {  // provenance: which mirror each source came from
+        info["source_mirrors"] = r.mirrored;
+    }
     detail::write_file_atomic(r.work / "build_info.json", detail::dump_pretty(info), false);
     fill_build_info(job, spec, r.recipe_source, r.build_type, r.epoch, r.epoch_source);
     // Late cache check for recipes whose pins are known only after building.
@@ -431,6 +446,9 @@ void Preparer::Impl::stage_lock(Job& job, BuildRun& r) const {
     r.log.begin("lock");
     Json doc = lock_document(job, r.staged, r.set_names, r.script_env, r.epoch, r.epoch_source,
                              *r.tools, r.prescript_entry, r.input_files, r.recipe_files);
+    if (!r.mirrored.empty()) {
+        doc["source_mirrors"] = r.mirrored;
+    }
     redact_url_credentials(doc);  // the lock on disk never holds URL credentials
     if (lock) {
         compare_with_lock(doc, r.package);
@@ -493,6 +511,9 @@ BuildContext Preparer::Impl::context_for(const Job& job, const fs::path& work, b
     ctx.timeout_seconds = options.recipe_timeout;
     ctx.ca_file = run_options.ca_file;
     ctx.logger = run_options.logger;
+    ctx.source_mirrors = options.source_mirror;
+    ctx.pass_env = run_options.pass_env;
+    ctx.original_recipe_dir = job.recipe_dir;
     return ctx;
 }
 
@@ -623,12 +644,23 @@ void Preparer::Impl::compare_with_lock(const Json& doc, const std::string& packa
     std::vector<std::string> diffs;
     std::vector<std::string> toolchain_diffs;
     for (auto it = lock->begin(); it != lock->end(); ++it) {
+        if (it.key() == "source_mirrors") {
+            continue;
+        }
         if (!doc.contains(it.key())) {
             diffs.push_back(it.key() + ": in the lock, missing now");
             continue;
         }
         diff_json(it.value(), doc[it.key()], it.key(),
                   it.key() == "toolchain" ? toolchain_diffs : diffs);
+    }
+    // Fetching through a mirror (or not) changes no byte: a difference is only logged.
+    Json locked_mirrors = lock->contains("source_mirrors") ? (*lock)["source_mirrors"] : Json();
+    Json now_mirrors = doc.contains("source_mirrors") ? doc["source_mirrors"] : Json();
+    if (locked_mirrors != now_mirrors) {
+        run_options.logger.info(package +
+                                ": the sources were fetched through other mirrors than "
+                                "when the lock was made");
     }
     for (const auto& d : toolchain_diffs) {
         if (options.strict_toolchain) {

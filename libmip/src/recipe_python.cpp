@@ -5,6 +5,11 @@
 // raise, a hang (killed with its process group at the timeout), `sys.exit`, `os._exit` or a
 // segfault becomes an error for that package only. The worker writes its answer as JSON to a
 // file named on the command line; the recipe's stdout/stderr go to `<W>.work/logs/recipe.log`.
+//
+// Each build process gets a private, empty working directory (`<W>.work/cwd`) and temp directory
+// (`<W>.work/tmp`): real recipes clone and download into their cwd with fixed relative names
+// (`fmm2d_clone`, `temp_download.zip`, `export_fig-3.54`), so recipes running in parallel must not
+// share one. What a recipe leaves there is its own, and is removed once it succeeded.
 
 #include <algorithm>
 #include <array>
@@ -15,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +33,7 @@
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
 #include "detail/process.hpp"
+#include "detail/recipe_env.hpp"
 #include "detail/text.hpp"
 
 namespace mip {
@@ -46,10 +53,6 @@ constexpr std::array<const char*, 25> pass_through_env = {
     "http_proxy", "https_proxy",   "no_proxy",     "HTTP_PROXY",     "HTTPS_PROXY",
     "NO_PROXY",   "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "SOURCE_DATE_EPOCH"};
 
-constexpr std::array<const char*, 6> credential_names = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",         "AWS_SESSION_TOKEN", "GITHUB_TOKEN",
-    "GH_TOKEN",          "ACTIONS_ID_TOKEN_REQUEST_TOKEN"};
-
 /// Platform tags a recipe may emit, and the wheel-style spellings mapped onto them.
 constexpr std::array<const char*, 6> emitted_platform_tags = {
     "any", "linux_x86_64", "linux_aarch64", "macos_arm64", "macos_x86_64", "windows_x86_64"};
@@ -64,15 +67,29 @@ struct WorkerSetup {
     std::string file_name;  // "package.py" or "packages.py"
 };
 
-/// The recipe process's environment: a pass-through subset of `env`, fixed variables, PYTHONPATH,
+/// What a recipe process sees besides the caller's environment.
+struct WorkerEnvironment {
+    std::string build_type;
+    fs::path recipe_dir;
+    std::vector<std::string> script_env;
+    std::vector<std::string> pass_env;  ///< --pass-env (checked by the Preparer)
+    std::vector<SourceMirror> mirrors;
+    fs::path tmp_dir;  ///< "" = the caller's TMPDIR
+};
+
+/// The recipe process's environment: a pass-through subset of `env`, the `--pass-env` names,
+/// fixed variables, PYTHONPATH, isolated git config (with the source mirrors as `insteadOf`),
 /// then the declared script_env values.
 std::map<std::string, std::string> worker_environment(const WorkerSetup& setup,
                                                       const std::map<std::string, std::string>& env,
-                                                      const std::string& build_type,
-                                                      const fs::path& recipe_dir,
-                                                      const std::vector<std::string>& script_env) {
+                                                      const WorkerEnvironment& w) {
     std::map<std::string, std::string> out;
     for (const char* name : pass_through_env) {
+        if (auto v = detail::env_find(env, name)) {
+            out[name] = *v;
+        }
+    }
+    for (const auto& name : w.pass_env) {
         if (auto v = detail::env_find(env, name)) {
             out[name] = *v;
         }
@@ -92,9 +109,21 @@ std::map<std::string, std::string> worker_environment(const WorkerSetup& setup,
     out["PYTHONUNBUFFERED"] = "1";
     out["PYTHONUTF8"] = "1";
     out["PYTHONIOENCODING"] = "utf-8";
-    out["BUILD_TYPE"] = build_type;
-    out["MIP_RECIPE_DIR"] = recipe_dir.string();
-    for (const auto& name : script_env) {
+    out["BUILD_TYPE"] = w.build_type;
+    out["MIP_RECIPE_DIR"] = w.recipe_dir.string();
+    if (!w.tmp_dir.empty()) {
+        out["TMPDIR"] = w.tmp_dir.string();
+    }
+    // The recipe's own git children (`subprocess.run(["git", "clone", ...])`) ignore the user's
+    // and system's git config and fetch through the mirrors; the helpers read
+    // MIP_SOURCE_MIRRORS, and the worker routes `requests` through it.
+    for (auto& [k, v] : detail::recipe_git_environment(w.mirrors)) {
+        out[k] = v;
+    }
+    if (!w.mirrors.empty()) {
+        out["MIP_SOURCE_MIRRORS"] = format_source_mirrors(w.mirrors);
+    }
+    for (const auto& name : w.script_env) {
         if (auto v = detail::env_find(env, name)) {
             out[name] = *v;
         }
@@ -249,8 +278,7 @@ std::vector<std::string> apply_attributes(PackageSpec& spec,
         for (auto& name : strings_from(attrs["script_env"])) {
             if (!detail::is_identifier(name, detail::IdentifierRule::c)) {
                 issues.push_back({"script_env", "'" + name + "' is not a variable name"});
-            } else if (std::any_of(credential_names.begin(), credential_names.end(),
-                                   [&](const char* c) { return name == c; })) {
+            } else if (detail::is_credential_name(name)) {
                 issues.push_back({"script_env", name + " is a credential and may not be passed "
                                                        "to a recipe"});
             } else if (seen.insert(name).second) {
@@ -261,14 +289,9 @@ std::vector<std::string> apply_attributes(PackageSpec& spec,
     return script_env;
 }
 
-/// The recipe's working directory: the prepared output dir (`build/prepared`), as in the
-/// reference, where recipes download and clone with relative paths.
-fs::path recipe_cwd(const BuildContext& ctx) {
-    return ctx.work_dir.has_parent_path() ? ctx.work_dir.parent_path() : ctx.dir.parent_path();
-}
-
-/// Entries of the shared working directory (build/prepared) that belong to no build: anything
-/// but `<W>.dir`, `<W>.work`, `*.partial` and hidden scratch names.
+/// Entries of a directory recipe processes could reach (build/prepared, build/) that belong to
+/// no build: anything but `<W>.dir`, `<W>.work`, `*.partial`, hidden names and the pipeline's own
+/// directories.
 std::set<std::string> foreign_entries(const fs::path& dir) {
     std::set<std::string> out;
     std::error_code ec;
@@ -287,6 +310,120 @@ std::set<std::string> foreign_entries(const fs::path& dir) {
         out.insert(name);
     }
     return out;
+}
+
+/// Start and end markers of the recipe processes writing into one prepared directory
+/// (`<prepared>/.mip-recipe-runs/<W>.start|.end`, kept across runs), so that a process can tell
+/// afterwards which other recipe processes — of any recipe kind, on any thread, in any libmip
+/// process — ran while it did. A write outside the package directories is attributed to a
+/// process only when it ran alone.
+class RunMarkers {
+public:
+    RunMarkers(const fs::path& prepared, std::string wheel)
+        : dir_(prepared / ".mip-recipe-runs"), wheel_(std::move(wheel)) {
+        detail::create_dirs(dir_);
+        start_ = touch(".start");
+    }
+    RunMarkers(const RunMarkers&) = delete;
+    RunMarkers& operator=(const RunMarkers&) = delete;
+    ~RunMarkers() {
+        if (!ended_) {
+            try {
+                (void)touch(".end");
+            } catch (...) {  // best effort on the way out of a failure
+            }
+        }
+    }
+
+    /// Marks the end; returns the other wheels whose run overlapped this one, sorted.
+    std::vector<std::string> finished() {
+        const auto end = touch(".end");
+        ended_ = true;
+        std::vector<std::string> others;
+        std::error_code ec;
+        for (fs::directory_iterator it(dir_, ec), stop; !ec && it != stop; it.increment(ec)) {
+            const auto name = it->path().filename().string();
+            if (name.size() <= 6 || name.compare(name.size() - 6, 6, ".start") != 0) {
+                continue;
+            }
+            const auto other = name.substr(0, name.size() - 6);
+            std::error_code tec;
+            const auto other_start = fs::last_write_time(it->path(), tec);
+            if (other == wheel_ || tec) {
+                continue;
+            }
+            // No end, or one left from an earlier run: still running.
+            auto other_end = fs::last_write_time(dir_ / (other + ".end"), tec);
+            if (tec || other_end < other_start) {
+                other_end = fs::file_time_type::max();
+            }
+            if (other_start <= end && other_end >= start_) {
+                others.push_back(other);
+            }
+        }
+        std::sort(others.begin(), others.end());
+        return others;
+    }
+
+private:
+    fs::file_time_type touch(const char* suffix) {
+        const auto path = dir_ / (wheel_ + suffix);
+        detail::write_file_atomic(path, "", false);
+        return fs::last_write_time(path);
+    }
+
+    fs::path dir_;
+    std::string wheel_;
+    fs::file_time_type start_;
+    bool ended_ = false;
+};
+
+/// Wraps a legacy load script the recipe wrote instead of `load_package.m` (real recipes of the
+/// package.py era write `setup.m`; the reference helpers' `create_load_m_and_unload_m` wrote
+/// `load.m`/`unload.m`): `load_package.m` runs it, and `unload_package.m` runs the legacy unload
+/// script or else removes every path entry inside the package. Returns what was written.
+std::vector<std::string> wrap_legacy_load_scripts(const fs::path& dir) {
+    std::error_code ec;
+    auto exists = [&](const char* name) { return fs::is_regular_file(dir / name, ec); };
+    auto runner = [](const char* script) {
+        return std::string("run(fullfile(fileparts(mfilename('fullpath')), '") + script + "'));\n";
+    };
+    // Every path entry inside the package, whatever the legacy script added; no variable is left.
+    const std::string remove_all =
+        "% Written by libmip: removes every path entry inside this package.\n"
+        "mip_unload_root__ = fileparts(mfilename('fullpath'));\n"
+        "mip_unload_dirs__ = strsplit(path, pathsep);\n"
+        "mip_unload_dirs__ = mip_unload_dirs__(strcmp(mip_unload_dirs__, mip_unload_root__) | "
+        "strncmp(mip_unload_dirs__, [mip_unload_root__ filesep], numel(mip_unload_root__) + 1));\n"
+        "if ~isempty(mip_unload_dirs__)\n"
+        "    rmpath(mip_unload_dirs__{:});\n"
+        "end\n"
+        "clear mip_unload_root__ mip_unload_dirs__\n";
+    std::vector<std::string> written;
+    if (!exists("load_package.m")) {
+        const char* legacy =
+            exists("setup.m") ? "setup.m" : (exists("load.m") ? "load.m" : nullptr);
+        if (legacy == nullptr) {
+            return written;
+        }
+        detail::write_file_atomic(dir / "load_package.m",
+                                  "% Written by libmip: runs the recipe's " + std::string(legacy) +
+                                      ".\n" + runner(legacy),
+                                  false);
+        written.push_back(std::string("load_package.m (runs ") + legacy + ")");
+    }
+    if (!exists("unload_package.m")) {
+        if (exists("unload.m")) {
+            detail::write_file_atomic(
+                dir / "unload_package.m",
+                "% Written by libmip: runs the recipe's unload.m.\n" + runner("unload.m"), false);
+            written.emplace_back("unload_package.m (runs unload.m)");
+        } else {
+            detail::write_file_atomic(dir / "unload_package.m", remove_all, false);
+            written.emplace_back("unload_package.m (removes the package's path entries)");
+        }
+    }
+    return written;
 }
 
 class PythonRecipeBuild final : public RecipeBuild {
@@ -331,42 +468,33 @@ public:
                 ? ctx.recipe_dir / setup_->file_name
                 : recipe_file_;
         ctx.logger.info(package + ": running " + recipe_file.string() + " in a worker");
-        // Watched: the shared cwd (build/prepared) and the build directory above it.
-        const fs::path shared_cwd = recipe_cwd(ctx);
-        const std::vector<fs::path> watched = {shared_cwd, shared_cwd.parent_path()};
-        std::vector<std::set<std::string>> foreign_before;
+        // A private, empty cwd and TMPDIR for this process alone: whatever the recipe writes
+        // there is its own (parallel recipes never see each other's `*_clone` directories).
+        const fs::path cwd = ctx.work_dir / "cwd";
+        const fs::path tmp = ctx.work_dir / "tmp";
+        for (const auto& d : {cwd, tmp}) {
+            detail::remove_tree(d);
+            detail::create_dirs(d);
+        }
+        WorkerEnvironment wenv{ctx.build_type, ctx.recipe_dir,     script_env_,
+                               ctx.pass_env,   ctx.source_mirrors, tmp};
+        // Writes that escape the package directory (through absolute or `..` paths) land in
+        // directories every recipe process can reach: compared before and after.
+        const fs::path prepared = ctx.work_dir.parent_path();
+        const std::vector<fs::path> watched = {prepared, prepared.parent_path()};
+        std::vector<std::set<std::string>> before;
         for (const auto& w : watched) {
-            foreign_before.push_back(foreign_entries(w));
+            before.push_back(foreign_entries(w));
         }
-        WorkerOutcome outcome =
-            run_worker(*setup_,
-                       {"build", "--recipe", recipe_file.string(), "--index",
-                        std::to_string(index_), "--name", package, "--mhl-dir", ctx.dir.string()},
-                       ctx.work_dir / "recipe-result.json", recipe_cwd(ctx),
-                       worker_environment(*setup_, ctx.environment, ctx.build_type, ctx.recipe_dir,
-                                          script_env_),
-                       timeout, log_file, ctx.cancel);
-        // A recipe may write only into its .dir (and temp dirs): files it left in the shared
-        // working directory are removed and fail the build.
-        std::vector<std::string> strays;
-        for (std::size_t w = 0; w < watched.size(); ++w) {
-            for (const auto& name : foreign_entries(watched[w])) {
-                if (foreign_before[w].count(name) == 0) {
-                    strays.push_back((watched[w] / name).string());
-                    std::error_code ignore;
-                    fs::remove_all(watched[w] / name, ignore);
-                }
-            }
-        }
-        if (!strays.empty()) {
-            std::string list;
-            for (const auto& n : strays) {
-                list += (list.empty() ? "" : ", ") + n;
-            }
-            throw BuildError(package,
-                             setup_->file_name + " wrote outside its package directory (" + list +
-                                 "; removed). Write into mhl_dir or a temporary directory.");
-        }
+        auto work_name = ctx.work_dir.filename().string();
+        RunMarkers markers(prepared, work_name.substr(0, work_name.size() - 5));  // minus .work
+        WorkerOutcome outcome = run_worker(
+            *setup_,
+            {"build", "--recipe", recipe_file.string(), "--index", std::to_string(index_), "--name",
+             package, "--mhl-dir", ctx.dir.string()},
+            ctx.work_dir / "recipe-result.json", cwd,
+            worker_environment(*setup_, ctx.environment, wenv), timeout, log_file, ctx.cancel);
+        check_escapes(package, watched, before, markers.finished(), ctx.logger);
         if (!outcome.result) {
             throw_worker_failure(package, setup_->file_name + " " + method_name(), outcome, timeout,
                                  log_hint);
@@ -375,6 +503,12 @@ public:
         if (!result.value("ok", false)) {
             throw_recipe_raised(package, setup_->file_name, result.value("error", Json::object()),
                                 log_hint);
+        }
+        mirrored_.clear();
+        for (const auto& m : result.value("mirrors", Json::array())) {
+            if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+                mirrored_.push_back({m[0].get<std::string>(), m[1].get<std::string>()});
+            }
         }
         std::vector<Issue> issues = issues_from(result.value("issues", Json::array()));
         PackageSpec after = spec_;
@@ -411,13 +545,67 @@ public:
         if (!issues.empty()) {
             throw SpecError(subject, std::move(issues));
         }
+        for (const auto& w : wrap_legacy_load_scripts(ctx.dir)) {
+            ctx.logger.info(subject + ": wrote " + w);
+        }
         std::error_code ec;
         if (!fs::is_regular_file(ctx.dir / "load_package.m", ec)) {
             throw BuildError(package, subject + ": " + method_name() +
-                                          " did not leave load_package.m at the root of " +
+                                          " left no load_package.m (nor a legacy setup.m or "
+                                          "load.m) at the root of " +
                                           ctx.dir.string() + log_hint);
         }
         spec_ = std::move(after);
+        // The scratch space served this recipe only.
+        for (const auto& d : {cwd, tmp}) {
+            std::error_code ignore;
+            fs::remove_all(d, ignore);
+        }
+    }
+
+    [[nodiscard]] std::vector<MirroredFetch> mirrored_fetches() const override { return mirrored_; }
+
+    /// New entries in the watched directories: written by this recipe when it ran alone (then
+    /// removed, and the build fails); otherwise possibly by a recipe running alongside, so they
+    /// are left in place and named in a warning.
+    void check_escapes(const std::string& package,
+                       const std::vector<fs::path>& watched,
+                       const std::vector<std::set<std::string>>& before,
+                       const std::vector<std::string>& alongside,
+                       const Logger& logger) const {
+        std::vector<fs::path> appeared;
+        for (std::size_t w = 0; w < watched.size(); ++w) {
+            for (const auto& name : foreign_entries(watched[w])) {
+                if (before[w].count(name) == 0) {
+                    appeared.push_back(watched[w] / name);
+                }
+            }
+        }
+        if (appeared.empty()) {
+            return;
+        }
+        std::string list;
+        for (const auto& p : appeared) {
+            list += (list.empty() ? "" : ", ") + p.string();
+        }
+        if (!alongside.empty()) {
+            std::string names;
+            for (const auto& n : alongside) {
+                names += (names.empty() ? "" : ", ") + n;
+            }
+            logger.warning(package + ": " + list + " appeared outside the package directories " +
+                           "while " + setup_->file_name + " ran alongside " + names +
+                           "; left in place (it cannot be told which recipe wrote it)");
+            return;
+        }
+        for (const auto& p : appeared) {
+            std::error_code ignore;
+            fs::remove_all(p, ignore);
+        }
+        throw BuildError(package, setup_->file_name + " wrote outside its package directory (" +
+                                      list +
+                                      "; removed). Write into mhl_dir, the working directory or "
+                                      "a temporary directory.");
     }
 
 private:
@@ -443,6 +631,7 @@ private:
     PackageSpec spec_;
     std::vector<std::string> script_env_;
     std::optional<std::int64_t> source_epoch_;
+    std::vector<MirroredFetch> mirrored_;
 };
 
 class PythonRecipeKind final : public RecipeKind {
@@ -457,12 +646,14 @@ public:
         const fs::path recipe_file = ctx.recipe_dir / setup_->file_name;
         const std::string dir_name = ctx.recipe_dir.filename().string();
         const std::string file_subject = dir_name + "/" + setup_->file_name;
+        // Loading runs the recipe's module-level code: in a private, empty cwd too.
         detail::TempDir tmp;
-        WorkerOutcome outcome = run_worker(
-            *setup_, {"load", "--recipe", recipe_file.string()}, tmp.path() / "load.json",
-            ctx.recipe_dir,
-            worker_environment(*setup_, ctx.environment, ctx.build_type, ctx.recipe_dir, {}),
-            load_timeout, std::nullopt);
+        detail::create_dirs(tmp.path() / "cwd");
+        WorkerEnvironment wenv{ctx.build_type, ctx.recipe_dir, {}, ctx.pass_env, {}, {}};
+        WorkerOutcome outcome = run_worker(*setup_, {"load", "--recipe", recipe_file.string()},
+                                           tmp.path() / "load.json", tmp.path() / "cwd",
+                                           worker_environment(*setup_, ctx.environment, wenv),
+                                           load_timeout, std::nullopt);
         if (!outcome.result) {
             throw_worker_failure(dir_name, "loading " + setup_->file_name, outcome, load_timeout,
                                  "");

@@ -15,6 +15,7 @@
 #include "detail/http.hpp"
 #include "detail/json.hpp"
 #include "detail/lock.hpp"
+#include "detail/path_source.hpp"
 #include "detail/staged_build.hpp"
 #include "detail/zip_reader.hpp"
 
@@ -108,10 +109,15 @@ public:
         if (!map.IsMap()) {
             return;
         }
+        std::string known;
+        for (const auto& k : keys) {
+            known += (known.empty() ? "" : ", ") + k;
+        }
         for (const auto& kv : map) {
             auto k = kv.first.Scalar();
             if (keys.count(k) == 0) {
-                issues_.push_back({where.empty() ? k : where + "." + k, "is not a known key"});
+                issues_.push_back({where.empty() ? k : where + "." + k,
+                                   "is not a known key (expected: " + known + ")"});
             }
         }
     }
@@ -133,11 +139,38 @@ bool safe_relative(const std::string& p) {
     return norm != ".." && norm.rfind("../", 0) != 0;
 }
 
+/// A relative path with `/` (it may climb out with `..`: `prepare.path.path`).
+bool relative_path(const std::string& p) {
+    return !p.empty() && p.front() != '/' && p.find('\\') == std::string::npos;
+}
+
+/// Whether a directory holds anything MATLAB would find on the path (a file with one of
+/// `extensions`, a `.m`/`.p`/`.mex*` file, or a `+package`/`@class` folder).
+bool has_matlab_content(const fs::path& dir, const std::vector<std::string>& extensions) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (it->is_directory(ec)) {
+            if (!name.empty() && (name[0] == '+' || name[0] == '@')) {
+                return true;
+            }
+            continue;
+        }
+        auto ext = it->path().extension().string();
+        if (ext == ".m" || ext == ".p" || ext.rfind(".mex", 0) == 0 ||
+            std::find(extensions.begin(), extensions.end(), ext) != extensions.end()) {
+            return true;
+        }
+    }
+    return false;
+}
+
 class YamlBuild final : public RecipeBuild, public detail::StagedBuild {
 public:
     YamlBuild(PackageSpec spec,
               SourceSpec source,
               std::vector<AddPath> addpaths,
+              std::string addpaths_field,
               std::vector<std::string> extensions,
               std::vector<std::string> keep_prebuilt,
               std::vector<std::string> script_env,
@@ -146,6 +179,7 @@ public:
         : spec_(std::move(spec)),
           source_(std::move(source)),
           addpaths_(std::move(addpaths)),
+          addpaths_field_(std::move(addpaths_field)),
           extensions_(std::move(extensions)),
           keep_prebuilt_(std::move(keep_prebuilt)),
           script_env_(std::move(script_env)),
@@ -156,6 +190,7 @@ public:
     PackageSpec& mutable_spec() override { return spec_; }
     std::vector<std::string> script_env() const override { return script_env_; }
     std::optional<std::int64_t> source_epoch() const override { return source_epoch_; }
+    std::vector<MirroredFetch> mirrored_fetches() const override { return mirrored_; }
 
     void set_stage_options(const detail::StageOptions& options) override { stage_ = options; }
 
@@ -253,15 +288,29 @@ public:
         auto timeout = std::chrono::seconds(ctx.timeout_seconds);
         auto locked = locked_source();
         Json src;
+        mirrored_.clear();
         if (source_.kind == "path") {
-            auto from = (ctx.recipe_dir / source_.url).lexically_normal();
-            if (!detail::is_within(from, ctx.recipe_dir) || !fs::is_directory(from)) {
-                throw SpecError(
-                    spec_.name + ": prepare.yaml",
-                    {{"prepare.path.path",
-                      "'" + source_.url + "' must be a directory inside the recipe directory"}});
+            // Inside the recipe directory: its copy in the work area (a prescript may have made
+            // it). Outside (`path: ..`): resolved against the recipe directory as found, without
+            // libmip's own output directories.
+            path_root_ = (ctx.recipe_dir / source_.url).lexically_normal();
+            path_excluded_.clear();
+            path_in_recipe_ = detail::is_within(path_root_, ctx.recipe_dir);
+            if (!path_in_recipe_) {
+                auto base =
+                    ctx.original_recipe_dir.empty() ? ctx.recipe_dir : ctx.original_recipe_dir;
+                path_root_ = fs::absolute(base / source_.url).lexically_normal();
+                path_excluded_ = detail::path_source_exclusions(
+                    path_root_, {ctx.work_dir.parent_path(), ctx.cache_dir},
+                    spec_.name + ": prepare.yaml", "prepare.path.path");
             }
-            path_sha256_ = detail::tree_hash(from);
+            if (!fs::is_directory(path_root_)) {
+                throw SpecError(spec_.name + ": prepare.yaml",
+                                {{"prepare.path.path",
+                                  "'" + source_.url + "' (" + path_root_.string() +
+                                      ") must be a directory, relative to the recipe directory"}});
+            }
+            path_sha256_ = detail::path_source_hash(path_root_, path_excluded_);
             src = {{"type", "path"},
                    {"url", source_.url},
                    {"ref", nullptr},
@@ -277,11 +326,18 @@ public:
             http.total_timeout = timeout;
             http.logger = ctx.logger;
             http.ca_file = ctx.ca_file;
-            if (source_.url.rfind("http://", 0) == 0) {
-                ctx.logger.warning(spec_.name + ": downloading over plain http: " +
-                                   detail::redact_url(source_.url));
+            std::string fetch = source_.url;
+            if (auto mirrored = mirror_url(source_.url, ctx.source_mirrors)) {
+                fetch = *mirrored;
+                mirrored_.push_back({source_.url, fetch});
+                ctx.logger.info(spec_.name + ": fetching " + detail::redact_url(source_.url) +
+                                " from the mirror " + detail::redact_url(fetch));
             }
-            auto digest = detail::http_download(source_.url, archive, http);
+            if (fetch.rfind("http://", 0) == 0) {
+                ctx.logger.warning(spec_.name +
+                                   ": downloading over plain http: " + detail::redact_url(fetch));
+            }
+            auto digest = detail::http_download(fetch, archive, http);
             if (locked && locked->value("sha256", std::string()) != digest) {
                 throw LockMismatch({"sources[0].sha256: lock " +
                                     locked->value("sha256", std::string()) + ", downloaded " +
@@ -303,7 +359,13 @@ public:
         } else if (source_.kind == "clone_git") {
             // Clone fully first, then resolve inside the clone (never resolve-then-clone).
             clone_key_ = detail::git_url_key(source_.url);
-            auto clone = detail::clone_full(source_.url, ctx.work_dir / "git-repos", env, timeout);
+            if (auto mirrored = mirror_url(source_.url, ctx.source_mirrors)) {
+                mirrored_.push_back({source_.url, *mirrored});
+                ctx.logger.info(spec_.name + ": cloning " + detail::redact_url(source_.url) +
+                                " from the mirror " + detail::redact_url(*mirrored));
+            }
+            auto clone = detail::clone_full(source_.url, ctx.work_dir / "git-repos", env, timeout,
+                                            ctx.source_mirrors);
             if (stage_.on_cloned) {
                 stage_.on_cloned(source_.url);
             }
@@ -332,11 +394,18 @@ public:
                                     issues);
                 }
             }
+            // The describe string is recorded whether or not the version comes from it, without
+            // the --tag-prefix (which names tags only and must not change published bytes).
+            std::string described = describe_;
+            if (!stage_.tag_prefix.empty() && described.rfind(stage_.tag_prefix, 0) == 0) {
+                described.erase(0, stage_.tag_prefix.size());
+            }
             src = {{"type", "git"},
                    {"url", detail::redact_url(source_.url)},
                    {"ref", source_.ref ? Json(*source_.ref) : Json(nullptr)},
                    {"commit", rev_.commit},
-                   {"sha256", nullptr}};
+                   {"sha256", nullptr},
+                   {"describe", described}};
         }
         spec_.source_json = src.is_null() ? std::string() : detail::dump_compact(src);
     }
@@ -345,7 +414,10 @@ public:
         auto timeout = std::chrono::seconds(ctx.timeout_seconds);
         auto dest = source_.destination.empty() ? ctx.dir : ctx.dir / source_.destination;
         if (source_.kind == "path") {
-            detail::copy_tree(ctx.recipe_dir / source_.url, dest, true);
+            // The work area may have been renamed since resolve(): the recipe copy moved with it.
+            detail::copy_path_source(
+                path_in_recipe_ ? (ctx.recipe_dir / source_.url).lexically_normal() : path_root_,
+                dest, path_excluded_);
         } else if (source_.kind == "download_zip") {
             detail::extract_zip(ctx.work_dir / "downloads" / archive_name_, dest,
                                 source_.strip_top_level);
@@ -356,13 +428,17 @@ public:
             for (const auto& sm : submodules_) {
                 if (!sm.key
                          .empty()) {  // relative: a full sibling clone, where git will look for it
-                    (void)detail::clone_full(sm.resolved_url, repos, ctx.environment, timeout);
+                    if (auto mirrored = mirror_url(sm.resolved_url, ctx.source_mirrors)) {
+                        mirrored_.push_back({sm.resolved_url, *mirrored});
+                    }
+                    (void)detail::clone_full(sm.resolved_url, repos, ctx.environment, timeout,
+                                             ctx.source_mirrors);
                 }
             }
             auto checkout = ctx.work_dir / "checkouts" / "0";
             for (auto& w :
                  detail::checkout_commit(clone, rev_.commit, checkout, !submodules_.empty(),
-                                         ctx.environment, timeout)) {
+                                         ctx.environment, timeout, ctx.source_mirrors)) {
                 ctx.logger.warning(spec_.name + ": " + w);
                 notes_.push_back(w);
             }
@@ -384,7 +460,37 @@ public:
         if (items.empty()) {
             items.push_back({source_.destination.empty() ? "." : source_.destination, false, {}});
         }
-        auto dirs = expand_addpaths(ctx.dir, items);
+        std::vector<std::string> dirs;
+        try {
+            dirs = expand_addpaths(ctx.dir, items);
+        } catch (const SpecError& e) {  // name the recipe and the key as written
+            std::vector<Issue> issues;
+            for (const auto& issue : e.issues()) {
+                auto field = issue.field;
+                if (field.rfind("addpaths", 0) == 0) {
+                    field = addpaths_field_ + field.substr(8);
+                }
+                issues.push_back({field, issue.message});
+            }
+            throw SpecError(spec_.name + ": prepare.yaml", issues);
+        }
+        for (const auto& d : dirs) {
+            if (!has_matlab_content(d == "." ? ctx.dir : ctx.dir / d, extensions_)) {
+                std::string children;
+                std::error_code ec;
+                for (fs::directory_iterator it(ctx.dir / d, ec), end; !ec && it != end;
+                     it.increment(ec)) {
+                    children += (children.empty() ? "" : ", ") + it->path().filename().string() +
+                                (it->is_directory() ? "/" : "");
+                }
+                ctx.logger.warning(
+                    spec_.name + ": prepare.yaml: " + addpaths_field_ + " puts '" + d +
+                    "' on the path, but it holds no MATLAB files" +
+                    (children.empty() ? std::string(" (it is empty)")
+                                      : " (it holds: " + children + ")") +
+                    "; a download_zip archive keeps its top folder under its destination");
+            }
+        }
         create_load_and_unload_scripts(ctx.dir, dirs);
         spec_.exposed_symbols = collect_exposed_symbols_multiple_paths(ctx.dir, dirs, extensions_);
         if (spec_.compile_script) {
@@ -404,6 +510,7 @@ private:
     PackageSpec spec_;
     SourceSpec source_;
     std::vector<AddPath> addpaths_;
+    std::string addpaths_field_;  ///< "prepare.addpaths" (canonical) or "addpaths"
     std::vector<std::string> extensions_;
     std::vector<std::string> keep_prebuilt_;
     std::vector<std::string> script_env_;
@@ -414,6 +521,10 @@ private:
     std::string archive_sha256_;
     std::uint64_t archive_size_ = 0;
     std::string path_sha256_;
+    fs::path path_root_;                      ///< the resolved `prepare.path` directory
+    bool path_in_recipe_ = true;              ///< it lies in the recipe directory (its copy)
+    std::vector<std::string> path_excluded_;  ///< left out of it (libmip's own output)
+    std::vector<MirroredFetch> mirrored_;
     std::string clone_key_;
     detail::ResolvedRev rev_;
     detail::TagRewrite rewrite_;
@@ -479,14 +590,15 @@ public:
             subject = base.name + ": " + subject;
         }
         base.description = r.str(root["description"], "description");
-        base.version = r.str(root["version"], "version", "unspecified");
+        base.version = r.str(root["version"], "version");
+        // version: git → derived from git describe; absent or empty → the same when a git source
+        // exists; anything else, `unspecified` included, is kept as written (prepare-stages §3.8:
+        // deriving would rename every published package of a migrating channel).
+        std::string version_mode =
+            base.version == "git" ? "git" : (base.version.empty() ? "auto" : "recipe");
         if (base.version.empty()) {
             base.version = "unspecified";
         }
-        // version: git → derived from git describe; unspecified → the same when a git source
-        // exists.
-        std::string version_mode =
-            base.version == "git" ? "git" : (base.version == "unspecified" ? "auto" : "recipe");
         base.build_number = r.integer(root["build_number"], "build_number", 0);
         base.dependencies = r.str_list(root["dependencies"], "dependencies");
         base.homepage = r.str(root["homepage"], "homepage");
@@ -532,7 +644,7 @@ public:
                 issues.push_back(
                     {"prepare", "must be a mapping with one of download_zip, clone_git, path"});
             } else {
-                r.known_keys(prep, "prepare", {"download_zip", "clone_git", "path"});
+                r.known_keys(prep, "prepare", {"download_zip", "clone_git", "path", "addpaths"});
                 int kinds = 0;
                 for (const char* k : {"download_zip", "clone_git", "path"}) {
                     if (r.is_set(prep[k])) {
@@ -540,11 +652,12 @@ public:
                         source.kind = k;
                     }
                 }
-                if (kinds != 1) {
-                    issues.push_back(
-                        {"prepare",
-                         "must name exactly one source kind (download_zip, clone_git or path)"});
-                } else {
+                if (kinds > 1 || (kinds == 0 && !r.is_set(prep["addpaths"]))) {
+                    source.kind.clear();
+                    issues.push_back({"prepare",
+                                      "must name exactly one source kind (download_zip, clone_git "
+                                      "or path), plus addpaths"});
+                } else if (kinds == 1) {
                     std::string f = "prepare." + source.kind;
                     YAML::Node s = prep[source.kind];
                     if (!s.IsMap()) {
@@ -575,11 +688,11 @@ public:
                     } else {
                         r.known_keys(s, f, {"path", "destination"});
                         source.url = r.str(s["path"], f + ".path");
-                        if (!safe_relative(source.url)) {
+                        if (!relative_path(source.url)) {
                             issues.push_back(
-                                {f + ".path",
-                                 "'" + source.url +
-                                     "' must be a relative path inside the recipe directory"});
+                                {f + ".path", "'" + source.url +
+                                                  "' must be a path relative to the recipe "
+                                                  "directory, with '/' (it may leave it: '..')"});
                         }
                     }
                     if (s.IsMap()) {
@@ -595,14 +708,27 @@ public:
         }
 
         // addpaths.
+        // addpaths: under prepare: in every real recipe (canonical); the top level is accepted.
         std::vector<AddPath> addpaths;
-        YAML::Node ap = root["addpaths"];
+        std::string ap_field = "prepare.addpaths";
+        YAML::Node ap;
+        bool nested = r.is_set(prep) && prep.IsMap() && r.is_set(prep["addpaths"]);
+        if (nested && r.is_set(root["addpaths"])) {
+            issues.push_back({"addpaths",
+                              "is given both at the top level and as prepare.addpaths; "
+                              "keep one (prepare.addpaths is the canonical place)"});
+        } else if (nested) {
+            ap.reset(prep["addpaths"]);
+        } else if (r.is_set(root["addpaths"])) {
+            ap.reset(root["addpaths"]);
+            ap_field = "addpaths";
+        }
         if (r.is_set(ap)) {
             if (!ap.IsSequence()) {
-                issues.push_back({"addpaths", "must be a list"});
+                issues.push_back({ap_field, "must be a list"});
             } else {
                 for (std::size_t i = 0; i < ap.size(); ++i) {
-                    std::string f = "addpaths[" + std::to_string(i) + "]";
+                    std::string f = ap_field + "[" + std::to_string(i) + "]";
                     AddPath item;
                     if (ap[i].IsScalar()) {
                         item.path = ap[i].Scalar();
@@ -651,6 +777,15 @@ public:
                 bs.platform_tag = r.opt_str(b[i]["platform_tag"], f + ".platform_tag");
                 bs.compile_script = r.opt_str(b[i]["compile_script"], f + ".compile_script");
                 (void)r.str(b[i]["comment"], f + ".comment");
+                if (bs.build_type != ctx.build_type) {
+                    // Never run, so not held to the tag rules (the real kdtree recipe keeps a
+                    // disabled `macosx--disable` build with `platform_tag: macosx`).
+                    ctx.logger.info(subject + ": " + f + " (build_type '" + bs.build_type +
+                                    "') is not selected by BUILD_TYPE '" + ctx.build_type +
+                                    "'; it is not run and its tags are not checked");
+                    builds.push_back(std::move(bs));
+                    continue;
+                }
                 if (bs.platform_tag) {
                     auto mapped = map_platform_tag(*bs.platform_tag, ctx.logger, subject);
                     if (!mapped) {
@@ -667,7 +802,7 @@ public:
             }
         }
 
-        if (source.kind == "path" && !source.url.empty() && safe_relative(source.url) &&
+        if (source.kind == "path" && relative_path(source.url) &&
             !fs::is_directory(ctx.recipe_dir / source.url)) {
             // Fail early unless a prescript may still generate it (it runs in the work area).
             bool has_prescript = false;
@@ -679,7 +814,7 @@ public:
             if (!has_prescript) {
                 issues.push_back(
                     {"prepare.path.path",
-                     "'" + source.url + "' must be a directory inside the recipe directory"});
+                     "'" + source.url + "' is not a directory (relative to the recipe directory)"});
             }
         }
         if (version_mode == "git" && source.kind != "clone_git") {
@@ -711,8 +846,9 @@ public:
             if (!tag_issues.empty()) {
                 throw SpecError(subject, tag_issues);
             }
-            out.push_back(std::make_unique<YamlBuild>(std::move(spec), source, addpaths, extensions,
-                                                      keep, env_names, version_mode, recipe_text));
+            out.push_back(std::make_unique<YamlBuild>(std::move(spec), source, addpaths, ap_field,
+                                                      extensions, keep, env_names, version_mode,
+                                                      recipe_text));
         }
         return out;
     }

@@ -546,6 +546,40 @@ def _(ctx):
     return ["bundle", "--build-dir", ctx.build]
 
 
+# --- real recipe shapes and source mirrors (issue 12) ---------------------------------------------
+
+yaml_case("addpaths-in-both-places",
+          recipe_yaml(source="prepare:\n  path: {path: src, destination: goodpkg}\n"
+                             "  addpaths: [goodpkg]\n", extra="addpaths: [goodpkg]\n"),
+          ["goodpkg", "addpaths", "prepare.addpaths"])
+yaml_case("nested-addpath-missing-dir",
+          recipe_yaml(source="prepare:\n  path: {path: src, destination: goodpkg}\n"
+                             "  addpaths: [goodpkg, goodpkg/nonexistent]\n"),
+          ["goodpkg", "prepare.addpaths[1]", "nonexistent"])
+
+
+@case("source-mirror-malformed", "cli", 3, ["source mirror", "no-equals-sign", "FROM=TO"],
+      defaults=False)
+def _(ctx):
+    write_recipe(ctx.recipes, "goodpkg", recipe_yaml())
+    return ["prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build,
+            "--source-mirror", "no-equals-sign"]
+
+
+@case("source-mirrors-env-malformed", "cli", 3, ["source mirror", "=file:///x"], defaults=False,
+      env={"MIP_SOURCE_MIRRORS": "https://ok/=file:///ok/ =file:///x"})
+def _(ctx):
+    return ["bundle", "--build-dir", ctx.build]
+
+
+@case("pass-env-credential", "cli", 3, ["--pass-env", "AWS_SECRET_ACCESS_KEY", "credential"],
+      defaults=False)
+def _(ctx):
+    write_recipe(ctx.recipes, "goodpkg", recipe_yaml())
+    return ["prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build,
+            "--pass-env", "AWS_SECRET_ACCESS_KEY"]
+
+
 # ---------------------------------------------------------------------------------------------
 # The runner
 

@@ -55,7 +55,7 @@ def test_publish_examples_fills_store_and_index(published):
     ordered = [p["name"] for p in index["packages"]]
     assert ordered == sorted(ordered)
     html = (build / "gh-pages" / "packages.html").read_text()
-    assert "gui-layout-lite" in html and "<table>" in html
+    assert 'id="gui-layout-lite"' in html and "<table" in html
     # The dependency chain and the hyphenated name made it through.
     by_name = {p["name"]: p for p in index["packages"]}
     assert by_name["plotkit"]["dependencies"] == ["geomkit"]

@@ -81,13 +81,14 @@ def test_fetches_are_recorded_only_while_recording(http_server, tmp_path, git_fa
     _record.start()
     h.download_and_extract_zip(f"{base}/r.zip", tmp_path / "z")
     commit = h.clone_repository_and_remove_git(str(repo), tmp_path / "g")
-    items, newest = _record.stop()
+    items, newest, mirrored = _record.stop()
     assert items == [
         {"type": "zip", "url": f"{base}/r.zip", "sha256": digest},
         {"type": "git", "url": str(repo), "ref": None, "commit": commit},
     ]
     assert newest == 1700001000  # git_factory's first commit time
-    assert _record.stop() == ([], None)
+    assert mirrored == []  # no MIP_SOURCE_MIRRORS
+    assert _record.stop() == ([], None, [])
 
 
 # --- clone_repository_and_remove_git -----------------------------------------------------------

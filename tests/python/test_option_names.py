@@ -121,6 +121,8 @@ def a_value_unlike(default, field):
         return m.Shard(1, 2)
     if field == "source_date_epoch":
         return 1700000000
+    if field == "source_mirror":
+        return [m.SourceMirror("https://a.example/", "file:///mirror/")]
     if isinstance(default, bool):
         return not default
     if isinstance(default, int):

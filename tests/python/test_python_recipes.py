@@ -388,6 +388,17 @@ def test_packages_py_must_define_a_list(tmp_path):
     assert "empty" not in by or by["empty"].status != m.ItemStatus.failed
 
 
+def test_package_py_constructor_with_arguments_says_what_is_expected(tmp_path):
+    recipes = tmp_path / "recipes"
+    write_recipe(recipes, "needsargs", "package.py", simple_recipe("needsargs", "pass\n").replace(
+        "def __init__(self):", "def __init__(self, *, platform_tag):"))
+    (item,) = prepare(tmp_path, recipes, base_env(), keep_going=True).items
+    assert item.error_code == m.ErrorCode.invalid_spec
+    for text in ("needsargs/package.py", "Package", "without arguments", "platform_tag",
+                 "packages.py"):
+        assert text in item.detail, (text, item.detail)
+
+
 def test_syntax_error_is_reported_with_the_recipe(tmp_path):
     recipes = tmp_path / "recipes"
     write_recipe(recipes, "broken", "package.py", "class Package(:\n    pass\n")
@@ -438,23 +449,38 @@ def test_seed_style_build_method_and_environment(tmp_path):
                 self.exposed_symbols = []
 
             def build(self, mhl_dir: str):
+                import tempfile
+                with open("left_in_cwd.txt", "w") as f:
+                    f.write("scratch")
                 with open(os.path.join(mhl_dir, "env.json"), "w") as f:
-                    json.dump({"cwd": os.getcwd(), "mhl_dir": mhl_dir, "greeting": GREETING,
+                    json.dump({"cwd": os.getcwd(), "cwd_entries": sorted(os.listdir(".")),
+                               "tmp": tempfile.gettempdir(), "mhl_dir": mhl_dir,
+                               "greeting": GREETING,
                                "build_type": os.environ.get("BUILD_TYPE"),
                                "recipe_dir": os.environ.get("MIP_RECIPE_DIR"),
                                "declared": os.environ.get("DECLARED_VAR"),
+                               "passed": os.environ.get("PASSED_VAR"),
+                               "git_global": os.environ.get("GIT_CONFIG_GLOBAL"),
                                "undeclared": os.environ.get("UNDECLARED_VAR")}, f)
                 create_load_and_unload_scripts(mhl_dir, dirs_to_add_to_path=[mhl_dir])
                 self.exposed_symbols = ["seed_b", "seed_a", "seed_a"]
     ''')
-    env = base_env(DECLARED_VAR="a b=c\nd", UNDECLARED_VAR="secret-ish")
-    report = prepare(tmp_path, recipes, env)
+    env = base_env(DECLARED_VAR="a b=c\nd", UNDECLARED_VAR="secret-ish", PASSED_VAR="via --pass-env")
+    report = prepare(tmp_path, recipes, env, pass_env=["PASSED_VAR"])
     (item,) = report.items
     assert item.status == m.ItemStatus.done, item
     assert item.wheel == "seed-1.0.0-R2023b-mip1-any"
     d = tmp_path / "build" / "prepared" / "seed-1.0.0-R2023b-mip1-any.dir"
     seen = json.loads((d / "env.json").read_text())
-    assert seen["cwd"] == str((tmp_path / "build" / "prepared").resolve())
+    # A private, empty working directory and TMPDIR, removed once the recipe succeeded.
+    work = tmp_path / "build" / "prepared" / "seed-1.0.0-R2023b-mip1-any.work"
+    assert seen["cwd"] == str((work / "cwd").resolve())
+    assert seen["cwd_entries"] == ["left_in_cwd.txt"]
+    assert seen["tmp"] == str((work / "tmp").resolve())
+    assert not (work / "cwd").exists() and not (work / "tmp").exists()
+    assert not (tmp_path / "build" / "prepared" / "left_in_cwd.txt").exists()
+    assert seen["passed"] == "via --pass-env"
+    assert seen["git_global"] == "/dev/null"
     assert pathlib.Path(seen["mhl_dir"]).is_absolute()
     assert seen["greeting"] == "hello from a sibling module"
     assert seen["build_type"] == "standard"
@@ -467,6 +493,111 @@ def test_seed_style_build_method_and_environment(tmp_path):
     assert json.loads((d / "mip.json").read_text())["exposed_symbols"] == ["seed_a", "seed_b"]
     assert (d / "load_package.m").read_text() == "addpath(fileparts(mfilename('fullpath')));\n"
     assert not list((recipes / "seed").rglob("__pycache__"))
+
+
+# Two recipes that use the same relative names in their cwd, as real ones do (`*_clone`,
+# `temp_download.zip`), and meet while both are running: through a FIFO, whose open() blocks until
+# the other side opens it (no sleeps). In a shared cwd the second one finds the first one's files.
+SAME_NAMES = '''
+import os
+from mip_build_helpers import create_load_and_unload_scripts
+
+class Package:
+    def __init__(self):
+        self.name = "{name}"
+        self.description = "writes fixed names into its cwd"
+        self.version = "1.0"
+        self.build_number = 0
+        self.dependencies = []
+        self.homepage = ""
+        self.repository = ""
+        self.matlab_tag = "any"
+        self.abi_tag = "none"
+        self.platform_tag = "any"
+        self.script_env = ["MIP_TEST_FIFO"]
+        self.exposed_symbols = []
+
+    def prepare(self, mhl_dir):
+        assert os.listdir(".") == [], os.listdir(".")
+        os.makedirs("shared_clone")
+        with open(os.path.join("shared_clone", "owner.m"), "w") as f:
+            f.write("function r = owner\\nr = '{name}';\\nend\\n")
+        with open("temp_download.zip", "w") as f:
+            f.write("{name}")
+        with open(os.environ["MIP_TEST_FIFO"], "{mode}") as fifo:  # both recipes are running
+            pass
+        assert sorted(os.listdir(".")) == ["shared_clone", "temp_download.zip"]
+        assert open("temp_download.zip").read() == "{name}"
+        os.rename("shared_clone", os.path.join(mhl_dir, "{name}"))
+        create_load_and_unload_scripts(mhl_dir, dirs_to_add_to_path=["{name}"])
+        self.exposed_symbols = ["owner"]
+'''
+
+
+def test_parallel_recipes_get_private_working_directories(tmp_path):
+    recipes = tmp_path / "recipes"
+    fifo = tmp_path / "meet.fifo"
+    os.mkfifo(fifo)
+    write_recipe(recipes, "left", "package.py", SAME_NAMES.format(name="left", mode="w"))
+    write_recipe(recipes, "right", "package.py", SAME_NAMES.format(name="right", mode="r"))
+    report = prepare(tmp_path, recipes, base_env(MIP_TEST_FIFO=str(fifo)), jobs=2,
+                     keep_going=True, recipe_timeout_seconds=120)
+    by = items_by_package(report)
+    for name in ("left", "right"):
+        assert by[name].status == m.ItemStatus.done, by[name].detail
+        d = tmp_path / "build" / "prepared" / f"{name}-1.0-any-none-any.dir"
+        assert (d / name / "owner.m").read_text() == f"function r = owner\nr = '{name}';\nend\n"
+    # Nothing else in build/prepared (libmip's hidden bookkeeping aside).
+    assert sorted(p.name for p in (tmp_path / "build" / "prepared").iterdir()
+                  if not p.name.startswith(".")) == [
+        "left-1.0-any-none-any.dir", "left-1.0-any-none-any.work",
+        "right-1.0-any-none-any.dir", "right-1.0-any-none-any.work"]
+
+
+def test_a_write_outside_is_blamed_only_on_a_recipe_that_ran_alone(tmp_path, caplog):
+    """With -j, a file that appears outside the package directories while two recipes run cannot
+    be attributed: it is left in place and both recipes are named in a warning; run alone, the
+    recipe that wrote it fails and the file is removed."""
+    recipes = tmp_path / "recipes"
+    fifo = tmp_path / "meet.fifo"
+    os.mkfifo(fifo)
+    escaping = SAME_NAMES.replace(
+        "        assert os.listdir(\".\") == [], os.listdir(\".\")\n",
+        "        open(os.path.join(mhl_dir, '..', '..', '..', 'escaped.txt'), 'w').close()\n")
+    write_recipe(recipes, "left", "package.py", escaping.format(name="left", mode="w"))
+    write_recipe(recipes, "right", "package.py", SAME_NAMES.format(name="right", mode="r"))
+    caplog.set_level("WARNING", logger="mip_native")
+    report = prepare(tmp_path, recipes, base_env(MIP_TEST_FIFO=str(fifo)), jobs=2,
+                     keep_going=True, recipe_timeout_seconds=120)
+    by = items_by_package(report)
+    assert by["left"].status == m.ItemStatus.done, by["left"].detail
+    assert by["right"].status == m.ItemStatus.done, by["right"].detail
+    escaped = tmp_path / "build" / "escaped.txt"
+    assert escaped.is_file()
+    warnings = [r.getMessage() for r in caplog.records if "escaped.txt" in r.getMessage()]
+    # (right may warn too, naming left, when it saw the file appear while it ran.)
+    assert any(w.startswith("left: ") and "alongside right-1.0-any-none-any" in w
+               for w in warnings), warnings
+    # Alone, the same recipe is blamed: its build fails and the file is removed.
+    escaped.unlink()
+    lone = tmp_path / "lone"
+    write_recipe(lone, "left", "package.py",
+                 escaping.replace("        with open(os.environ[\"MIP_TEST_FIFO\"], \"{mode}\") as fifo:"
+                                  "  # both recipes are running\n            pass\n", "")
+                 .format(name="left"))
+    (item,) = prepare(tmp_path, lone, base_env(), build_dir=tmp_path / "build", force=True,
+                      keep_going=True).items
+    assert item.status == m.ItemStatus.failed
+    assert "wrote outside its package directory" in item.detail and "escaped.txt" in item.detail
+    assert not escaped.exists()
+
+
+def test_pass_env_refuses_credentials(tmp_path):
+    recipes = tmp_path / "recipes"
+    write_recipe(recipes, "any", "package.py", simple_recipe("any", "pass\n"))
+    with pytest.raises(m.SpecError, match="AWS_SECRET_ACCESS_KEY.*credential"):
+        prepare(tmp_path, recipes, base_env(AWS_SECRET_ACCESS_KEY="x"),
+                pass_env=["AWS_SECRET_ACCESS_KEY"])
 
 
 def test_the_example_recipes_prepare_offline(tmp_path, source_dir):

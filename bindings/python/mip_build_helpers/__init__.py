@@ -5,6 +5,10 @@ thin adapter over one ``mip_native`` call (the logic lives in libmip); errors ar
 ``mip_native.MipError`` subclasses. While a recipe runs under libmip's worker, every fetch
 (``clone_repository_and_remove_git``, ``download_and_extract_zip``) is recorded so that the
 package's ``mip.json`` gets its ``source`` field.
+
+Both fetch helpers honour the source mirrors in ``MIP_SOURCE_MIRRORS`` (``FROM=TO`` entries
+separated by whitespace; libmip sets it from ``--source-mirror``): the URL is fetched from the
+mirror, and ``source`` keeps the URL the recipe wrote.
 """
 import os
 
@@ -39,11 +43,21 @@ def _str_list(values, what):
     return [os.fspath(v) for v in values]
 
 
+def _fetch_url(url):
+    """The URL to fetch ``url`` from: rewritten by the source mirrors (MIP_SOURCE_MIRRORS)."""
+    mirrors = mip_native.parse_source_mirrors(os.environ.get("MIP_SOURCE_MIRRORS", ""))
+    fetched = mip_native.mirror_url(url, mirrors)
+    if fetched is None:
+        return url
+    _record.mirrored(url, fetched)
+    return fetched
+
+
 def clone_repository_and_remove_git(repository_url, clone_dir, *, ref=None, timeout=900):
     """Clones ``repository_url`` (default branch, or ``ref``) into ``clone_dir`` and removes
     every ``.git``. Returns the 40-hex commit that was checked out."""
     url = os.fspath(repository_url)
-    result = mip_native.clone_repository_and_remove_git(url, clone_dir, ref=ref,
+    result = mip_native.clone_repository_and_remove_git(_fetch_url(url), clone_dir, ref=ref,
                                                         timeout=int(timeout))
     _record.add({"type": "git", "url": url, "ref": ref, "commit": result.commit},
                 commit_time=result.commit_time)
@@ -55,7 +69,7 @@ def download_and_extract_zip(url, extract_dir=".", *, sha256=None, strip_top_lev
     """Downloads a zip into a private temp dir (never the cwd), checks ``sha256`` if given,
     refuses unsafe entries and extracts into ``extract_dir``. Returns the archive's sha256."""
     url = os.fspath(url)
-    digest = mip_native.download_and_extract_zip(url, extract_dir, sha256=sha256,
+    digest = mip_native.download_and_extract_zip(_fetch_url(url), extract_dir, sha256=sha256,
                                                  strip_top_level=bool(strip_top_level),
                                                  timeout=int(timeout), retries=int(retries))
     _record.add({"type": "zip", "url": url, "sha256": digest})
@@ -82,16 +96,31 @@ def collect_exposed_symbols_top_level(base_dir, base_path="."):
 
 
 def collect_exposed_symbols_multiple_paths(base_dir, paths, *, extensions=None):
-    """Sorted union of ``collect_exposed_symbols(base_dir/path)`` over ``paths``."""
+    """Sorted union of ``collect_exposed_symbols(base_dir/path)`` over ``paths``.
+
+    The reference's form ``collect_exposed_symbols_multiple_paths(package_dirs, base_paths)``
+    (a list of directories, then their labels, which it ignored) is accepted too: the union of
+    each directory's top-level symbols."""
+    if not isinstance(base_dir, (str, bytes, os.PathLike)):
+        dirs = _str_list(base_dir, "package_dirs")
+        return mip_native.collect_exposed_symbols_multiple_paths(
+            ".", [os.path.abspath(d) for d in dirs], _str_list(extensions, "extensions") or [".m"])
     return mip_native.collect_exposed_symbols_multiple_paths(
         base_dir, _str_list(paths, "paths"), _str_list(extensions, "extensions") or [".m"])
 
 
 def collect_exposed_symbols_recursive(package_dir, base_path=".", exclude_dirs=None):
     """Symbols of ``package_dir/base_path`` and every directory below it, pruning
-    ``exclude_dirs``, ``+…``, ``@…``, ``private`` and ``.git``."""
+    ``exclude_dirs``, ``+…``, ``@…``, ``private`` and ``.git``.
+
+    Real recipes call it the reference's way, ``(flam_dir, "flam", ...)``, where ``base_path``
+    only labels ``package_dir``: when ``package_dir/base_path`` is no directory, ``package_dir``
+    itself is walked."""
+    base_path = os.fspath(base_path)
+    if not os.path.isdir(os.path.join(os.fspath(package_dir), base_path)):
+        base_path = "."
     return mip_native.collect_exposed_symbols_recursive(
-        package_dir, os.fspath(base_path), _str_list(exclude_dirs, "exclude_dirs") or [])
+        package_dir, base_path, _str_list(exclude_dirs, "exclude_dirs") or [])
 
 
 def create_load_and_unload_scripts(mhl_dir, *, dirs_to_add_to_path):

@@ -13,10 +13,16 @@ written (atomically) to ``--result``:
     {"ok": true, "packages": [{"index": 0, "attributes": {...}, "issues": [[field, msg], ...],
                                "has_prepare": true}, ...]}                        (load)
     {"ok": true, "attributes": {...}, "exposed_symbols": [...], "sources": [...],
-     "source_epoch": <newest cloned commit time or null>, "issues": [...]}       (build)
+     "source_epoch": <newest cloned commit time or null>,
+     "mirrors": [[url, fetched_from], ...], "issues": [...]}                     (build)
     {"ok": false, "error": {"phase": ..., "type": ..., "message": ..., "traceback": ...}}
 
 The worker exits 0 whenever it wrote a result; libmip treats a missing result as a crash.
+
+With source mirrors (``MIP_SOURCE_MIRRORS``, set by libmip from ``--source-mirror``), the
+recipe's own ``requests`` calls are routed through them too (``requests.Session.request`` is
+wrapped before the recipe is imported); its own ``git`` children get ``url.<mirror>.insteadOf``
+from the environment libmip gives the worker.
 """
 import argparse
 import importlib.util
@@ -88,6 +94,34 @@ def _read_attributes(obj, *, required):
     return attributes, issues
 
 
+def _route_requests_through_mirrors():
+    """Wraps ``requests.Session.request`` (which ``requests.get`` and friends call) so that URLs
+    under a source mirror's prefix are fetched from the mirror. Nothing happens without mirrors,
+    or when ``requests`` is not installed."""
+    text = os.environ.get("MIP_SOURCE_MIRRORS", "")
+    if not text.strip():
+        return
+    import mip_native
+
+    from . import _record
+
+    mirrors = mip_native.parse_source_mirrors(text)
+    try:
+        import requests.sessions
+    except ImportError:
+        return
+    original = requests.sessions.Session.request
+
+    def request(self, method, url, *args, **kwargs):
+        fetched = mip_native.mirror_url(str(url), mirrors) if isinstance(url, (str, bytes)) else None
+        if fetched is not None:
+            _record.mirrored(url, fetched)
+            url = fetched
+        return original(self, method, url, *args, **kwargs)
+
+    requests.sessions.Session.request = request
+
+
 def _import_recipe(path):
     recipe_dir = os.path.dirname(os.path.abspath(path))
     sys.dont_write_bytecode = True  # never write __pycache__ into the recipe directory
@@ -117,10 +151,30 @@ def _objects(module, path):
     cls = getattr(module, "Package", None)
     if cls is None or not callable(cls):
         return None, [["Package", "package.py must define a class named 'Package'"]]
+    # package.py's Package is constructed without arguments (packages.py recipes construct their
+    # objects themselves, keyword-only arguments such as fmm2d's platform_tag included).
+    required = _required_parameters(cls)
+    if required:
+        return None, [["Package", "must be constructible without arguments, but its constructor "
+                                  f"requires {', '.join(required)}; a recipe whose objects need "
+                                  "arguments is a packages.py that builds its own 'packages' "
+                                  "list"]]
     try:
         return [cls()], []
     except BaseException as exc:  # noqa: B036
         raise RecipeFailure("Package()", exc) from None
+
+
+def _required_parameters(cls):
+    """Names of the constructor parameters without a default ([] when unknown)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def _error_info(phase, exc):
@@ -172,20 +226,22 @@ def _build(args):
     phase = "prepare()"
     if not callable(method):
         method, phase = getattr(obj, "build"), "build()"
+    _route_requests_through_mirrors()
     _record.start()
     try:
         method(args.mhl_dir)
     except BaseException as exc:  # noqa: B036 - SystemExit and KeyboardInterrupt included
         _record.stop()
         raise RecipeFailure(phase, exc) from None
-    sources, source_epoch = _record.stop()
+    sources, source_epoch, mirrors = _record.stop()
     attributes, issues = _read_attributes(obj, required=True)
     symbols = getattr(obj, "exposed_symbols", [])
     if not isinstance(symbols, (list, tuple)) or not all(isinstance(s, str) for s in symbols):
         issues.append(["exposed_symbols", "must be a list of str"])
         symbols = []
     return {"ok": True, "attributes": attributes, "exposed_symbols": list(symbols),
-            "sources": sources, "source_epoch": source_epoch, "issues": issues}
+            "sources": sources, "source_epoch": source_epoch, "mirrors": mirrors,
+            "issues": issues}
 
 
 def _write_result(path, document):

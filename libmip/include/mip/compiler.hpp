@@ -10,7 +10,7 @@
 ///   `octave-cli --norc --no-history --eval "cd('<dir>'); <stem>"` (`'` in paths doubled);
 /// - the environment is exactly the pass-through names (`PATH HOME USER USERNAME LOGNAME TMPDIR
 ///   TMP TEMP SYSTEMROOT SYSTEMDRIVE WINDIR COMSPEC PATHEXT MLM_LICENSE_FILE LM_LICENSE_FILE` and
-///   `CompileOptions::pass_env`) taken from `RunOptions::environment`, fixed `TZ=UTC`,
+///   `RunOptions::pass_env`) taken from `RunOptions::environment`, fixed `TZ=UTC`,
 ///   `SOURCE_DATE_EPOCH` (mip.json `build_info.source_date_epoch`, when set) and
 ///   `TOOLCHAIN_ARCH` (= `platform_tag`), then the pairs of `<wheel>.work/script_env.json`
 ///   (which may override pass-through values, never the fixed ones);
@@ -53,9 +53,6 @@ struct CompileOptions {
     std::string engine = "auto";
     /// `--compile-timeout`: seconds per package; a timeout kills the engine's process group.
     std::uint32_t compile_timeout = 3600;
-    /// `--pass-env` (repeatable): extra variable names passed through to the engine (besides
-    /// PATH, HOME, licence variables...).
-    std::vector<std::string> pass_env;
 };
 
 enum class EngineKind { matlab, octave };

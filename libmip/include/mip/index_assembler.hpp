@@ -1,7 +1,7 @@
 #pragma once
 /// \file index_assembler.hpp
-/// `IndexAssembler`: builds `index.json` and `packages.html` from every `*.mhl.mip.json` sidecar
-/// directly under the store's prefix.
+/// `IndexAssembler`: builds `index.json` from every `*.mhl.mip.json` sidecar directly under the
+/// store's prefix; `write` adds the channel page and feeds (channel_page.hpp).
 
 #include <cstdint>
 #include <filesystem>
@@ -45,6 +45,7 @@ struct IndexResult {
     std::size_t sidecars_listed = 0;
     std::size_t sidecars_downloaded = 0;  ///< < listed when the ETag cache served some
     [[nodiscard]] std::string index_json() const;
+    /// The channel page of `index_json()` (`render_channel_site`, channel_page.hpp).
     [[nodiscard]] std::string packages_html() const;
 };
 
@@ -67,7 +68,8 @@ public:
     /// normalised-name collisions, always), `RemoteError`/`NetworkError` when the listing fails.
     [[nodiscard]] IndexResult assemble();
 
-    /// Writes `index.json` and `packages.html` into `output_dir` atomically (temp + rename).
+    /// Writes `index.json`, `packages.html`, `feed.json` and `feed.xml` into `output_dir`,
+    /// together or not at all (`write_channel_site`, channel_page.hpp). Throws `IoError`.
     static void write(const IndexResult& result, const std::filesystem::path& output_dir);
 
 private:

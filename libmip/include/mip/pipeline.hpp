@@ -63,8 +63,9 @@ struct PipelineOptions {
 
     /// Defaults overridden from `BUILD_TYPE` (prepare.build_type), `SOURCE_DATE_EPOCH`
     /// (run.source_date_epoch), `MIP_STORE` (store), `MIP_BASE_URL` (run.base_url),
-    /// `MIP_PLATFORM_TAG` (prepare.platform_tag_override). Throws `SpecError` on a malformed
-    /// `SOURCE_DATE_EPOCH`.
+    /// `MIP_PLATFORM_TAG` (prepare.platform_tag_override), `MIP_SOURCE_MIRRORS`
+    /// (prepare.source_mirror). Throws `SpecError` on a malformed `SOURCE_DATE_EPOCH` or
+    /// `MIP_SOURCE_MIRRORS`.
     [[nodiscard]] static PipelineOptions from_environment();
 
     /// A copy with every "" directory and the store filled in: `prepare.output_dir` =

@@ -16,6 +16,7 @@
 #include <mip/recipe.hpp>
 #include <mip/report.hpp>
 #include <mip/run_options.hpp>
+#include <mip/source_mirror.hpp>
 #include <mip/store.hpp>
 
 namespace mip {
@@ -23,7 +24,9 @@ namespace mip {
 /// What only preparing reads. From `RunOptions`: `package` (names or recipe directory names),
 /// `shard`, `jobs`, `keep_going`, `dry_run` (decide and report, build nothing),
 /// `source_date_epoch`, `base_url` (the cache check over HTTP when there is no store), `ca_file`
-/// (source downloads), `environment` (recipes and CI detection), the logger and progress.
+/// (source downloads), `environment` (recipes and CI detection), `pass_env` (further variables
+/// prescripts and Python recipes see; a credential or invalid name makes `prepare()` throw
+/// `SpecError`), the logger and progress.
 struct PrepareOptions {
     /// `--recipes`: the directory of recipe directories.
     std::filesystem::path recipes = "packages";
@@ -60,6 +63,11 @@ struct PrepareOptions {
     /// Called (on a worker thread) after each declarative git source is cloned and before it is
     /// resolved; tests use it to move upstream mid-run. Empty = nothing.
     std::function<void(const std::string& url)> on_cloned;
+    /// `--source-mirror FROM=TO` (repeatable; also `MIP_SOURCE_MIRRORS`): prefix rewrites of
+    /// every URL recipes fetch from (zip downloads, git clones, the helpers and, in Python
+    /// recipes, their own git clones and `requests` calls); the longest prefix wins. Recorded in
+    /// the lock and `build_info.json`; `source` and the cache check keep the original URLs.
+    std::vector<SourceMirror> source_mirror;
 };
 
 /// **Example**

@@ -29,6 +29,7 @@
 
 #include <mip/log.hpp>
 #include <mip/package_spec.hpp>
+#include <mip/source_mirror.hpp>
 
 namespace mip {
 
@@ -41,6 +42,8 @@ struct RecipeContext {
     /// The environment recipes may see (`script_env` values are read from here).
     std::map<std::string, std::string> environment;
     Logger logger;
+    /// `--pass-env`: further variable names recipe code may see (credentials are refused).
+    std::vector<std::string> pass_env;
 };
 
 /// What a build knows while it runs.
@@ -57,6 +60,13 @@ struct BuildContext {
     std::string ca_file;
     /// Becomes true when the caller cancels (Ctrl-C): child processes must be killed.
     const std::atomic<bool>* cancel = nullptr;
+    /// `--source-mirror`: prefix rewrites applied to every URL the build fetches from.
+    std::vector<SourceMirror> source_mirrors;
+    /// `--pass-env`: further variable names recipe code may see (credentials are refused).
+    std::vector<std::string> pass_env;
+    /// The recipe directory as found under `--recipes` (`recipe_dir` may be its copy in the work
+    /// area); a `prepare.path` source that leaves the recipe directory resolves against it.
+    std::filesystem::path original_recipe_dir;
 };
 
 /// One package build of a recipe.
@@ -81,6 +91,8 @@ public:
     /// Unix time of the pinned sources (newest git commit time), when known after `resolve()`;
     /// used for `SOURCE_DATE_EPOCH` when none is given.
     [[nodiscard]] virtual std::optional<std::int64_t> source_epoch() const { return std::nullopt; }
+    /// The fetches that went through a source mirror (after `resolve()`/`build()`), in order.
+    [[nodiscard]] virtual std::vector<MirroredFetch> mirrored_fetches() const { return {}; }
 };
 
 class RecipeKind {

@@ -58,6 +58,10 @@ struct RunOptions {
     std::string ca_file;
     /// Environment for recipes, compile engines and CI detection; nullopt = this process's.
     std::optional<std::map<std::string, std::string>> environment;
+    /// `--pass-env NAME` (repeatable): further variables of `environment` that recipe processes
+    /// (prescripts, Python recipes) and compile engines see, besides the fixed pass-through
+    /// names. The Preparer refuses credential and invalid names (`SpecError`).
+    std::vector<std::string> pass_env;
     Logger logger;
     ProgressCallback progress;
     std::chrono::milliseconds progress_interval = default_progress_interval;

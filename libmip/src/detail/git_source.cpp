@@ -136,10 +136,26 @@ bool is_local_url(const std::string& url) {
     return !scp_like;
 }
 
+std::vector<std::pair<std::string, std::string>> mirror_git_config(
+    const std::vector<SourceMirror>& mirrors) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::vector<std::string> originals;
+    for (auto it = mirrors.rbegin(); it != mirrors.rend(); ++it) {  // the last one given wins
+        if (std::find(originals.begin(), originals.end(), it->original) != originals.end()) {
+            continue;
+        }
+        originals.push_back(it->original);
+        out.emplace_back("url." + it->mirror + ".insteadOf", it->original);
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
 fs::path clone_full(const std::string& url,
                     const fs::path& repos_dir,
                     const Environment& env,
-                    std::chrono::seconds timeout) {
+                    std::chrono::seconds timeout,
+                    const std::vector<SourceMirror>& mirrors) {
     auto key = git_url_key(url);
     auto clone = repos_dir / key;
     auto shown = redact_url(url);
@@ -152,8 +168,16 @@ fs::path clone_full(const std::string& url,
                                             redact_url(trim_newlines(origin.output))}});
     }
     create_dirs(clone.parent_path());
-    (void)git_checked({"clone", "--quiet", "--no-checkout", "--", url, clone.string()},
-                      clone.parent_path(), env, "clone of " + shown, timeout);
+    std::vector<std::string> args = {"clone", "--quiet", "--no-checkout"};
+    for (const auto& [setting, value] : mirror_git_config(mirrors)) {
+        args.push_back("--config");
+        args.push_back(setting + "=" + value);
+    }
+    if (auto fetched = mirror_url(url, mirrors)) {
+        shown += " (through " + redact_url(*fetched) + ")";
+    }
+    args.insert(args.end(), {"--", url, clone.string()});
+    (void)git_checked(args, clone.parent_path(), env, "clone of " + shown, timeout);
     auto shallow = git_checked({"rev-parse", "--is-shallow-repository"}, clone, env, "rev-parse");
     if (shallow == "true") {
         throw SpecError(shown, {{"url", "the clone is shallow; a full history is needed"}});
@@ -326,7 +350,8 @@ std::vector<std::string> checkout_commit(const fs::path& clone,
                                          const fs::path& checkout,
                                          bool submodules,
                                          const Environment& env,
-                                         std::chrono::seconds timeout) {
+                                         std::chrono::seconds timeout,
+                                         const std::vector<SourceMirror>& mirrors) {
     std::vector<std::string> warnings;
     create_dirs(checkout.parent_path());
     remove_tree(checkout);
@@ -336,9 +361,13 @@ std::vector<std::string> checkout_commit(const fs::path& clone,
     (void)git_checked({"checkout", "--quiet", "--detach", commit}, checkout, env,
                       "checkout of " + commit, timeout);
     if (submodules && fs::exists(checkout / ".gitmodules")) {
-        (void)git_checked(
-            {"-c", "protocol.file.allow=always", "submodule", "--quiet", "update", "--init"},
-            checkout, env, "submodule update", timeout);
+        std::vector<std::string> args = {"-c", "protocol.file.allow=always"};
+        for (const auto& [setting, value] : mirror_git_config(mirrors)) {
+            args.push_back("-c");
+            args.push_back(setting + "=" + value);
+        }
+        args.insert(args.end(), {"submodule", "--quiet", "update", "--init"});
+        (void)git_checked(args, checkout, env, "submodule update", timeout);
         auto nested =
             run_git({"submodule", "--quiet", "foreach", "test ! -f .gitmodules || echo $sm_path"},
                     checkout, env, timeout);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <mip/source_mirror.hpp>
+
 #include "detail/env.hpp"
 
 namespace mip::detail {
@@ -31,13 +33,22 @@ struct ResolvedRev {
                                       const std::string& rev,
                                       const Environment& env);
 
+/// The `url.<mirror>.insteadOf` = `<original>` settings (key, value) for `mirrors`, one per
+/// distinct original (the last of equal originals wins). git applies the longest match, as
+/// `mirror_url` does.
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> mirror_git_config(
+    const std::vector<SourceMirror>& mirrors);
+
 /// Clones `url` fully (`git clone --no-checkout`) into `repos_dir/<key>` (a fresh work area; never
 /// resolve-then-clone). An existing clone of the same URL is reused; one of another URL with the
-/// same key → SpecError (duplicate key). A shallow result → SpecError.
+/// same key → SpecError (duplicate key). A shallow result → SpecError. With `mirrors`, the clone
+/// keeps `url` as its origin and fetches through `url.<mirror>.insteadOf` settings stored in its
+/// config (so later fetches of the same clone use the mirror too); the key comes from `url`.
 std::filesystem::path clone_full(const std::string& url,
                                  const std::filesystem::path& repos_dir,
                                  const Environment& env,
-                                 std::chrono::seconds timeout);
+                                 std::chrono::seconds timeout,
+                                 const std::vector<SourceMirror>& mirrors = {});
 
 /// Resolves a locked commit inside `clone`: present → itself; absent → one
 /// `git fetch origin <commit>`, then LockMismatch.
@@ -75,13 +86,14 @@ struct Submodule {
 
 /// `git clone --no-checkout <clone> <checkout>`, `checkout --detach <commit>`, and, when
 /// `submodules`, one level of `git -c protocol.file.allow=always submodule update --init`
-/// (relative submodules resolve to the sibling clones beside `clone`). Returns warnings
-/// (nested submodules are not initialised).
+/// (relative submodules resolve to the sibling clones beside `clone`; absolute ones are fetched
+/// by git, through `mirrors`). Returns warnings (nested submodules are not initialised).
 std::vector<std::string> checkout_commit(const std::filesystem::path& clone,
                                          const std::string& commit,
                                          const std::filesystem::path& checkout,
                                          bool submodules,
                                          const Environment& env,
-                                         std::chrono::seconds timeout);
+                                         std::chrono::seconds timeout,
+                                         const std::vector<SourceMirror>& mirrors = {});
 
 }  // namespace mip::detail

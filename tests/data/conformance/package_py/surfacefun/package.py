@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+# Shape of mip-core's surfacefun recipe (10c60e9): build(mhl_dir) instead of prepare(), its own
+# `git clone` through subprocess, a setup.m adding two folders.
+import os
+import shutil
+from mip_build_helpers import collect_exposed_symbols_multiple_paths
+
+class Package:
+    def __init__(self):
+        self.name = "surfacefun"
+        self.description = "Conformance stand-in of the surfacefun recipe (package.py era)."
+        self.version = "latest"
+        self.build_number = 1
+        self.dependencies = ["chebfun"]
+        self.homepage = "https://github.com/danfortunato/surfacefun"
+        self.repository = "https://github.com/danfortunato/surfacefun"
+        self.matlab_tag = "any"
+        self.abi_tag = "none"
+        self.platform_tag = "any"
+
+        # Filled in by build()
+        self.exposed_symbols = []
+    def build(self, mhl_dir: str):
+        import subprocess
+
+        clone_dir = "surfacefun_clone"
+        subprocess.run(
+            ["git", "clone", self.repository, clone_dir],
+            check=True
+        )
+        for root, dirs, files in os.walk(clone_dir):
+            if ".git" in dirs:
+                shutil.rmtree(os.path.join(root, ".git"))
+                dirs.remove(".git")
+
+        surfacefun_dir = os.path.join(mhl_dir, "surfacefun")
+        shutil.move(clone_dir, surfacefun_dir)
+
+        with open(os.path.join(mhl_dir, "setup.m"), 'w') as f:
+            f.write("% Put surfacefun and its tools on the MATLAB path\n")
+            f.write("surfacefun_path = fullfile(fileparts(mfilename('fullpath')), 'surfacefun');\n")
+            f.write("addpath(surfacefun_path);\n")
+            f.write("tools_path = fullfile(surfacefun_path, 'tools');\n")
+            f.write("addpath(tools_path);\n")
+
+        tools_dir = os.path.join(surfacefun_dir, "tools")
+        self.exposed_symbols = collect_exposed_symbols_multiple_paths(
+            [surfacefun_dir, tools_dir],
+            ["surfacefun", "surfacefun/tools"]
+        )

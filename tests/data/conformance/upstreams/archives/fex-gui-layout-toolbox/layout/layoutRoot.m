@@ -1,0 +1,4 @@
+function r = layoutRoot()
+% LAYOUTROOT  stand-in for the conformance suite.
+r = fileparts(mfilename('fullpath'));
+end

@@ -1,0 +1,4 @@
+function r = hatchfill2()
+% HATCHFILL2  stand-in for the conformance suite.
+r = 'hatched';
+end

@@ -1,0 +1,2 @@
+classdef surfacefun
+end

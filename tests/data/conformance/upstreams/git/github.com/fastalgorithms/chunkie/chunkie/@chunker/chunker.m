@@ -1,0 +1,2 @@
+classdef chunker
+end

@@ -1,0 +1,1 @@
+/* MEX gateway source (stand-in; compiled by make matlab upstream) */
