@@ -273,11 +273,12 @@ TEST_CASE(
                "    url: \"https://downloads.example.org/releases/z.zip\"\n"
                "    destination: z\n  addpaths: [z/z-1.0]\n");
     auto o = options_for(tmp);
-    o.prepare.source_mirror = {SourceMirror::parse("https://github.com/=file://" +
-                                            (mirror_root / "github").string() + "/"),
-                        SourceMirror::parse("https://downloads.example.org/=file:///nonexistent/"),
-                        SourceMirror::parse("https://downloads.example.org/releases/=file://" +
-                                            (mirror_root / "files").string() + "/")};
+    o.prepare.source_mirror = {
+        SourceMirror::parse("https://github.com/=file://" + (mirror_root / "github").string() +
+                            "/"),
+        SourceMirror::parse("https://downloads.example.org/=file:///nonexistent/"),
+        SourceMirror::parse("https://downloads.example.org/releases/=file://" +
+                            (mirror_root / "files").string() + "/")};
     auto report = o.run_prepare();
     REQUIRE(report.items.size() == 2);
     for (const auto& item : report.items) {
