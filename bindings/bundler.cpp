@@ -11,16 +11,14 @@
 namespace mip::bindings {
 
 void bind_bundler(py::module_& m) {
-    py::class_<BundleOptions> options(m, "BundleOptions", "Options of Bundler.");
-    options
-        .def_readwrite("source_date_epoch", &BundleOptions::source_date_epoch,
-                       "Overrides the mip.json epoch (None = from mip.json, else 1980).")
-        .def_readwrite("compression_level", &BundleOptions::compression_level,
-                       "0 = store, 1-9 deflate (default 6).")
-        .def_readwrite("base_url", &BundleOptions::base_url,
-                       "Public base URL for the sidecar's mhl_url ('' = set at upload).")
-        .def_readwrite("flat_urls", &BundleOptions::flat_urls,
-                       "<base>/<wheel>.mhl instead of <base>/sha256/<hex>/<wheel>.mhl.");
+    py::class_<BundleOptions> options(m, "BundleOptions",
+                                      "What only the Bundler reads (the rest is RunOptions).");
+    MIP_PY_FIELD(options, BundleOptions, input_dir,
+                 "--input-dir: the prepared <wheel>.dir directories (bundle_all).");
+    MIP_PY_FIELD(options, BundleOptions, output_dir,
+                 "--output-dir: where .mhl files and sidecars go (bundle_all).");
+    MIP_PY_FIELD(options, BundleOptions, compression_level,
+                 "--compression-level: 0 = store, 1-9 deflate (default 6).");
     add_kwargs_init(options);
 
     py::class_<BundleResult>(m, "BundleResult", "What Bundler.bundle() wrote.")
@@ -39,17 +37,20 @@ void bind_bundler(py::module_& m) {
         });
 
     py::class_<Bundler>(m, "Bundler", "Zips a prepared <wheel>.dir into a deterministic .mhl.")
-        .def(py::init([](const py::object& base, const py::kwargs& kwargs) {
-                 BundleOptions o = make_options<BundleOptions>(base, kwargs);
-                 o.logger = python_logger();
-                 return Bundler(std::move(o));
+        .def(py::init([](const py::object& base, const py::object& run, const py::kwargs& kwargs) {
+                 auto [o, r] = service_options<BundleOptions>(base, run, kwargs, "Bundler");
+                 return Bundler(std::move(o), std::move(r));
              }),
-             py::arg("options") = py::none(),
-             "Bundler(options=None, **kwargs): kwargs are BundleOptions fields.")
+             py::arg("options") = py::none(), py::arg("run") = py::none(),
+             "Bundler(options=None, run=None, **fields): fields are BundleOptions or RunOptions "
+             "fields (source_date_epoch, base_url, flat_urls...).")
         .def("bundle", &Bundler::bundle, py::arg("dir"), py::arg("output_dir"),
              py::call_guard<py::gil_scoped_release>(),
              "Bundles `dir` (a <wheel>.dir) into `output_dir`: <wheel>.mhl and "
              "<wheel>.mhl.mip.json. Raises SpecError, ArchiveError, IoError. Releases the GIL.")
+        .def("bundle_all", &Bundler::bundle_all, py::call_guard<py::gil_scoped_release>(),
+             "mip-build bundle: every selected <wheel>.dir of input_dir into output_dir. "
+             "Returns a StageReport. Releases the GIL.")
         .def_static("mhl_url", &Bundler::mhl_url, py::arg("base_url"), py::arg("wheel"),
                     py::arg("sha256"), py::arg("flat_urls") = false,
                     "The mhl_url for a wheel with this digest under base_url.")

@@ -11,30 +11,24 @@
 namespace mip::bindings {
 
 void bind_compiler(py::module_& m) {
-    py::class_<CompileOptions> options(m, "CompileOptions", "Options of Compiler.");
-    options.def_readwrite("prepared_dir", &CompileOptions::prepared_dir)
-        .def_readwrite("packages", &CompileOptions::packages)
-        .def_readwrite("engine", &CompileOptions::engine,
-                       "'auto', 'matlab', 'octave' or a path to either.")
-        .def_readwrite("jobs", &CompileOptions::jobs)
-        .def_readwrite("keep_going", &CompileOptions::keep_going)
-        .def_readwrite("dry_run", &CompileOptions::dry_run)
-        .def_readwrite("timeout_seconds", &CompileOptions::timeout_seconds)
-        .def_readwrite("shard", &CompileOptions::shard)
-        .def_readwrite("pass_env", &CompileOptions::pass_env)
-        .def_readwrite("environment", &CompileOptions::environment);
-    add_progress_field(options);
+    py::class_<CompileOptions> options(m, "CompileOptions",
+                                       "What only the Compiler reads (the rest is RunOptions).");
+    MIP_PY_FIELD(options, CompileOptions, input_dir,
+                 "--input-dir: the prepared <wheel>.dir directories.");
+    MIP_PY_FIELD(options, CompileOptions, engine,
+                 "--engine: 'auto', 'matlab', 'octave' or a path to either.");
+    MIP_PY_FIELD(options, CompileOptions, compile_timeout,
+                 "--compile-timeout: seconds per package.");
     add_kwargs_init(options);
 
     py::class_<Compiler>(m, "Compiler", "Runs each prepared package's compile script.")
-        .def(py::init([](const py::object& base, const py::kwargs& kwargs) {
-                 CompileOptions o = make_options<CompileOptions>(base, kwargs);
-                 o.logger = python_logger();
-                 ensure_signal_checks(o.progress);
-                 return Compiler(std::move(o));
+        .def(py::init([](const py::object& base, const py::object& run, const py::kwargs& kwargs) {
+                 auto [o, r] = service_options<CompileOptions>(base, run, kwargs, "Compiler");
+                 return Compiler(std::move(o), std::move(r));
              }),
-             py::arg("options") = py::none(),
-             "Compiler(options=None, **kwargs): kwargs are CompileOptions fields.")
+             py::arg("options") = py::none(), py::arg("run") = py::none(),
+             "Compiler(options=None, run=None, **fields): fields are CompileOptions or "
+             "RunOptions fields.")
         .def("compile", &Compiler::compile, py::call_guard<py::gil_scoped_release>(),
              "Compiles every candidate; per-item failures are in the StageReport. Raises "
              "SpecError when no engine is found and there is work. Releases the GIL.")

@@ -127,6 +127,43 @@ py::object new_exception(py::module_& m, const char* name, py::handle bases, con
 
 }  // namespace
 
+py::object exception_object(std::exception_ptr error) {
+    if (!error) {
+        return py::none();
+    }
+    try {
+        std::rethrow_exception(error);
+    } catch (const Cancelled& e) {
+        set_error(e);
+    } catch (const LockMismatch& e) {
+        set_error(e);
+    } catch (const AuthError& e) {
+        set_error(e);
+    } catch (const RemoteError& e) {
+        set_error(e);
+    } catch (const NetworkError& e) {
+        set_error(e);
+    } catch (const ArchiveError& e) {
+        set_error(e);
+    } catch (const IoError& e) {
+        set_error(e);
+    } catch (const BuildError& e) {
+        set_error(e);
+    } catch (const SpecError& e) {
+        set_error(e);
+    } catch (const Error& e) {
+        set_error(e);
+    } catch (py::error_already_set& e) {
+        e.restore();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (...) {
+        PyErr_SetString(PyExc_RuntimeError, "unknown error");
+    }
+    py::error_already_set fetched;
+    return fetched.value();
+}
+
 void bind_errors(py::module_& m) {
     py::object mip_error = new_exception(m, "MipError", PyExc_Exception,
                                          "Root of every libmip error. `code` is the ErrorCode name "

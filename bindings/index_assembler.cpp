@@ -21,17 +21,14 @@ struct PyIndexAssembler {
 }  // namespace
 
 void bind_index_assembler(py::module_& m) {
-    py::class_<IndexOptions> options(m, "IndexOptions", "Options of IndexAssembler.");
-    options
-        .def_readwrite("base_url", &IndexOptions::base_url,
-                       "Public URL of the store prefix ('' = the store's default).")
-        .def_readwrite("strict", &IndexOptions::strict)
-        .def_readwrite("verify", &IndexOptions::verify)
-        .def_readwrite("source_date_epoch", &IndexOptions::source_date_epoch,
-                       "last_updated (None = now).")
-        .def_readwrite("max_in_flight", &IndexOptions::max_in_flight)
-        .def_readwrite("cache_dir", &IndexOptions::cache_dir);
-    add_progress_field(options);
+    py::class_<IndexOptions> options(
+        m, "IndexOptions", "What only the IndexAssembler reads (the rest is RunOptions).");
+    MIP_PY_FIELD(options, IndexOptions, strict,
+                 "--strict: fail on a bad sidecar or missing dependency.");
+    MIP_PY_FIELD(options, IndexOptions, verify,
+                 "--verify: re-download every .mhl and check size and sha256.");
+    MIP_PY_FIELD(options, IndexOptions, cache_dir, "ETag cache of sidecars ('' = none).");
+    MIP_PY_FIELD(options, IndexOptions, output_dir, "--output-dir: where mip-build index writes.");
     add_kwargs_init(options);
 
     py::class_<SkippedSidecar>(m, "SkippedSidecar", "A sidecar left out of the index, and why.")
@@ -61,16 +58,15 @@ void bind_index_assembler(py::module_& m) {
 
     py::class_<PyIndexAssembler>(m, "IndexAssembler",
                                  "Builds index.json from every *.mhl.mip.json under a store.")
-        .def(
-            py::init([](const py::object& store, const py::object& base, const py::kwargs& kwargs) {
-                IndexOptions o = make_options<IndexOptions>(base, kwargs);
-                o.logger = python_logger();
-                ensure_signal_checks(o.progress);
-                Store& s = store.cast<Store&>();
-                return PyIndexAssembler{store, IndexAssembler(s, std::move(o))};
-            }),
-            py::arg("store"), py::arg("options") = py::none(),
-            "IndexAssembler(store, options=None, **kwargs): kwargs are IndexOptions fields.")
+        .def(py::init([](const py::object& store, const py::object& base, const py::object& run,
+                         const py::kwargs& kwargs) {
+                 auto [o, r] = service_options<IndexOptions>(base, run, kwargs, "IndexAssembler");
+                 Store& s = store.cast<Store&>();
+                 return PyIndexAssembler{store, IndexAssembler(s, std::move(o), std::move(r))};
+             }),
+             py::arg("store"), py::arg("options") = py::none(), py::arg("run") = py::none(),
+             "IndexAssembler(store, options=None, run=None, **fields): fields are IndexOptions "
+             "or RunOptions fields (base_url, source_date_epoch, max_in_flight...).")
         .def(
             "assemble",
             [](PyIndexAssembler& a) {

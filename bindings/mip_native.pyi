@@ -207,6 +207,63 @@ class PutResult:
     precondition_failed: bool
     etag: str
     attempts: int
+    @property
+    def error(self) -> MipError | None: ...
+
+class BatchOptions:
+    max_in_flight: int
+    stage: str
+    progress: _Progress
+    progress_interval: float
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> BatchOptions: ...
+
+class PutOptions:
+    content_type: str
+    cache_control: str
+    if_none_match: bool
+    if_match: str
+    accept_existing_size: int | None
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> PutOptions: ...
+
+class PutRequest:
+    key: str
+    file: Path | None
+    data: bytes
+    copy_from: str
+    sha256: str
+    options: PutOptions
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> PutRequest: ...
+
+class GetRequest:
+    key: str
+    if_none_match: str
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> GetRequest: ...
+
+class GetResult:
+    key: str
+    found: bool
+    not_modified: bool
+    etag: str
+    attempts: int
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def error(self) -> MipError | None: ...
+
+class HeadResult:
+    key: str
+    info: ObjectInfo | None
+    attempts: int
+    @property
+    def error(self) -> MipError | None: ...
+
+class ListedObject:
+    info: ObjectInfo
+    got: GetResult | None
 
 class Store:
     def describe(self) -> str: ...
@@ -220,6 +277,18 @@ class Store:
     def head(self, key: str) -> ObjectInfo | None: ...
     def list(self, prefix: str = "", recursive: bool = True) -> list[ObjectInfo]: ...
     def remove(self, key: str) -> None: ...
+    # Batch calls: keyword arguments are BatchOptions fields; per-item failures in `error`.
+    def put_many(self, requests: Sequence[PutRequest], options: BatchOptions | None = None,
+                 **fields: Any) -> list[PutResult]: ...
+    def get_many(self, requests: Sequence[GetRequest], options: BatchOptions | None = None,
+                 **fields: Any) -> list[GetResult]: ...
+    def head_many(self, keys: Sequence[str], options: BatchOptions | None = None,
+                  **fields: Any) -> list[HeadResult]: ...
+    def put_chains(self, chains: Sequence[Sequence[PutRequest]],
+                   options: BatchOptions | None = None, **fields: Any) -> list[list[PutResult]]: ...
+    def list_and_get(self, prefix: str = "", recursive: bool = True, *,
+                     want: Callable[[ObjectInfo], GetRequest | None],
+                     options: BatchOptions | None = None, **fields: Any) -> list[ListedObject]: ...
 
 class LocalStore(Store):
     def __init__(self, root: _Path) -> None: ...
@@ -282,13 +351,33 @@ class R2Client(Store):
 def open_store(url: str, *, endpoint: str = "", allow_insecure_loopback: bool = False,
                ca_file: str = "", max_in_flight: int = 32) -> Store: ...
 
-# --- services ---------------------------------------------------------------------------------
+# --- services (run_options.cpp, bundler.cpp, preparer.cpp, compiler.cpp, uploader.cpp, ...) ----
+# Each service takes its own options and the shared RunOptions: Service(options=None, run=None,
+# **fields), each field a field of either.
 
-class BundleOptions:
+class RunOptions:
+    package: list[str]
+    shard: Shard | None
+    jobs: int
+    keep_going: bool
+    dry_run: bool
     source_date_epoch: int | None
-    compression_level: int
     base_url: str
     flat_urls: bool
+    max_in_flight: int
+    ca_file: str
+    environment: dict[str, str] | None
+    pass_env: list[str]
+    progress: _Progress
+    progress_interval: float
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> RunOptions: ...
+    def effective_jobs(self) -> int: ...
+
+class BundleOptions:
+    input_dir: Path
+    output_dir: Path
+    compression_level: int
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> BundleOptions: ...
 
@@ -301,74 +390,76 @@ class BundleResult:
     entries: int
 
 class Bundler:
-    def __init__(self, options: BundleOptions | None = None, **fields: Any) -> None: ...
+    def __init__(self, options: BundleOptions | None = None, run: RunOptions | None = None,
+                 **fields: Any) -> None: ...
     def bundle(self, dir: _Path, output_dir: _Path) -> BundleResult: ...
+    def bundle_all(self) -> StageReport: ...
     @staticmethod
     def mhl_url(base_url: str, wheel: str, sha256: str, flat_urls: bool = False) -> str: ...
 
 def clamp_zip_epoch(epoch: int) -> int: ...
 
 class PrepareOptions:
-    recipes_dir: Path
+    recipes: Path
     output_dir: Path
     cache_dir: Path
-    packages: list[str]
     force: bool
-    dry_run: bool
-    keep_going: bool
     build_type: str
-    jobs: int
-    shard: Shard | None
-    source_date_epoch: int | None
     platform_tag_override: str
-    store: Store | None
-    base_url: str
-    recipe_timeout_seconds: int
-    environment: dict[str, str] | None
-    source_mirrors: list[SourceMirror]  # also accepts "FROM=TO" strings
-    pass_env: list[str]
+    recipe_timeout: int
     python: str
     python_path: str
-    progress: _Progress
-    progress_interval: float
+    tag_prefix: str
+    abbrev: int
+    from_lock: Path
+    recipe_dir: Path
+    strict_toolchain: bool
+    source_mirror: list[SourceMirror]  # also accepts "FROM=TO" strings
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> PrepareOptions: ...
 
 class Preparer:
-    def __init__(self, options: PrepareOptions | None = None, **fields: Any) -> None: ...
+    def __init__(self, options: PrepareOptions | None = None, run: RunOptions | None = None, *,
+                 store: Store | None = None, **fields: Any) -> None: ...
     def prepare(self) -> StageReport: ...
     @property
     def options(self) -> PrepareOptions: ...
+    @property
+    def run(self) -> RunOptions: ...
 
 class CompileOptions:
-    prepared_dir: Path
-    packages: list[str]
+    input_dir: Path
     engine: str
-    jobs: int
-    keep_going: bool
-    dry_run: bool
-    timeout_seconds: int
-    shard: Shard | None
-    pass_env: list[str]
-    environment: dict[str, str] | None
-    progress: _Progress
-    progress_interval: float
+    compile_timeout: int
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> CompileOptions: ...
 
 class Compiler:
-    def __init__(self, options: CompileOptions | None = None, **fields: Any) -> None: ...
+    def __init__(self, options: CompileOptions | None = None, run: RunOptions | None = None,
+                 **fields: Any) -> None: ...
     def compile(self) -> StageReport: ...
 
+class UploadOptions:
+    input_dir: Path
+    allow_overwrite: bool
+    allow_octave_builds: bool
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> UploadOptions: ...
+
+class Uploader:
+    def __init__(self, store: Store, options: UploadOptions | None = None,
+                 run: RunOptions | None = None, **fields: Any) -> None: ...
+    def upload(self) -> StageReport: ...
+    @property
+    def options(self) -> UploadOptions: ...
+    @property
+    def run(self) -> RunOptions: ...
+
 class IndexOptions:
-    base_url: str
     strict: bool
     verify: bool
-    source_date_epoch: int | None
-    max_in_flight: int
     cache_dir: Path
-    progress: _Progress
-    progress_interval: float
+    output_dir: Path
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> IndexOptions: ...
 
@@ -387,7 +478,8 @@ class IndexResult:
     def packages_html(self) -> str: ...
 
 class IndexAssembler:
-    def __init__(self, store: Store, options: IndexOptions | None = None, **fields: Any) -> None: ...
+    def __init__(self, store: Store, options: IndexOptions | None = None,
+                 run: RunOptions | None = None, **fields: Any) -> None: ...
     def assemble(self) -> IndexResult: ...
     @staticmethod
     def write(result: IndexResult, output_dir: _Path) -> None: ...
@@ -447,51 +539,32 @@ def write_channel_site(index_json: str | bytes, output_dir: _Path,
 
 # --- pipeline (pipeline.cpp) ------------------------------------------------------------------
 
-class PipelineOptions:
-    recipes_dir: Path
-    build_dir: Path
-    prepared_dir: Path
-    bundled_dir: Path
-    index_dir: Path
-    store: str
-    base_url: str
-    packages: list[str]
-    dry_run: bool
-    force: bool
-    keep_going: bool
-    strict: bool
-    verify: bool
-    flat_urls: bool
-    allow_overwrite: bool
-    allow_octave_builds: bool
-    jobs: int
-    max_in_flight: int
-    shard: Shard | None
-    build_type: str
-    source_date_epoch: int | None
-    platform_tag_override: str
-    engine: str
-    compile_timeout_seconds: int
-    recipe_timeout_seconds: int
+class StoreOptions:
     endpoint: str
     allow_insecure_loopback: bool
-    ca_file: str
-    environment: dict[str, str] | None
-    source_mirrors: list[SourceMirror]  # --source-mirror; also accepts "FROM=TO" strings
-    pass_env: list[str]  # --pass-env
-    python: str
-    python_path: str
-    progress: _Progress
-    progress_interval: float
+    def __init__(self, **fields: Any) -> None: ...
+    def _replace(self, **fields: Any) -> StoreOptions: ...
+
+class PipelineOptions:
+    build_dir: Path
+    store: str
+    run: RunOptions
+    prepare: PrepareOptions
+    compile: CompileOptions
+    bundle: BundleOptions
+    upload: UploadOptions
+    index: IndexOptions
+    store_options: StoreOptions
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> PipelineOptions: ...
     @staticmethod
+    def for_verb(verb: str, options: PipelineOptions | None = None,
+                 **fields: Any) -> PipelineOptions: ...
+    @staticmethod
+    def sections_of(verb: str) -> list[str]: ...
+    def resolved(self) -> PipelineOptions: ...
+    @staticmethod
     def from_environment() -> PipelineOptions: ...
-    def prepared(self) -> Path: ...
-    def bundled(self) -> Path: ...
-    def index_output(self) -> Path: ...
-    def store_url(self) -> str: ...
-    def effective_jobs(self) -> int: ...
 
 class IndexReport:
     written: bool
@@ -510,7 +583,8 @@ class PublishReport:
     def ok(self) -> bool: ...
     def to_json(self) -> str: ...
 
-# Keyword arguments are PipelineOptions fields (the CLI's option names, '-' -> '_').
+# Keyword arguments are the verb's mip-build flags ('-' -> '_'): fields of PipelineOptions or of
+# the sections PipelineOptions.sections_of(verb) names.
 def prepare(options: PipelineOptions | None = None, **fields: Any) -> StageReport: ...
 def compile(options: PipelineOptions | None = None, **fields: Any) -> StageReport: ...
 def bundle(options: PipelineOptions | None = None, **fields: Any) -> StageReport: ...

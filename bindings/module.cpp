@@ -17,12 +17,14 @@ PYBIND11_MODULE(mip_native, m) {
     bind_progress(m);
     bind_report(m);
     bind_package_spec(m);
+    bind_run_options(m);
     bind_store(m);
     bind_bundler(m);
     bind_source_mirror(m);
     bind_preparer(m);
     bind_compiler(m);
     bind_index_assembler(m);
+    bind_uploader(m);
     bind_channel_page(m);
     bind_pipeline(m);
     bind_helpers(m);

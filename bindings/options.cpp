@@ -7,8 +7,8 @@
 
 namespace mip::bindings {
 
-PythonRecipeOptions default_python_recipe_options() {
-    PythonRecipeOptions options;
+PythonDefaults default_python_recipe_options() {
+    PythonDefaults options;
     const auto executable = py::module_::import("sys").attr("executable");
     if (!executable.is_none() && !py::str(executable).cast<std::string>().empty()) {
         options.python = py::str(executable).cast<std::string>();
@@ -53,27 +53,47 @@ std::chrono::milliseconds interval_from_python(const py::object& value) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
 }
 
-void set_fields_from_kwargs(py::object& target, const py::kwargs& kwargs) {
-    const py::object type = py::type::of(target);
-    const std::string type_name = py::str(type.attr("__name__")).cast<std::string>();
+bool has_field(const py::handle& target, const std::string& name) {
+    if (name.empty() || name[0] == '_') {
+        return false;
+    }
     const py::object property = py::module_::import("builtins").attr("property");
+    return py::isinstance(py::getattr(py::type::of(target), name.c_str(), py::none()), property);
+}
+
+void set_field(const py::object& target,
+               const std::string& name,
+               const py::handle& value,
+               const std::string& owner) {
+    try {
+        py::setattr(target, name.c_str(), value);
+    } catch (py::error_already_set& e) {
+        if (!e.matches(PyExc_TypeError)) {
+            throw;
+        }
+        throw py::type_error(
+            owner + ": invalid value for '" + name + "': " + py::repr(value).cast<std::string>() +
+            " (" + py::str(py::type::of(value).attr("__name__")).cast<std::string>() + ")");
+    }
+}
+
+void set_fields_from_kwargs(py::object& target, const py::kwargs& kwargs) {
+    const std::string type_name =
+        py::str(py::type::of(target).attr("__name__")).cast<std::string>();
+    set_fields_across({target}, kwargs, type_name);
+}
+
+void set_fields_across(const std::vector<py::object>& targets,
+                       const py::kwargs& kwargs,
+                       const std::string& owner) {
     for (auto item : kwargs) {
         const std::string name = item.first.cast<std::string>();
-        const py::object attribute = py::getattr(type, item.first, py::none());
-        if (name.empty() || name[0] == '_' || !py::isinstance(attribute, property)) {
-            throw py::type_error(type_name + ": unknown option '" + name + "'");
+        auto it = std::find_if(targets.begin(), targets.end(),
+                               [&](const py::object& t) { return has_field(t, name); });
+        if (it == targets.end()) {
+            throw py::type_error(owner + ": unknown option '" + name + "'");
         }
-        try {
-            py::setattr(target, item.first, item.second);
-        } catch (py::error_already_set& e) {
-            if (!e.matches(PyExc_TypeError)) {
-                throw;
-            }
-            throw py::type_error(
-                type_name + ": invalid value for '" + name +
-                "': " + py::repr(item.second).cast<std::string>() + " (" +
-                py::str(py::type::of(item.second).attr("__name__")).cast<std::string>() + ")");
-        }
+        set_field(*it, name, item.second, owner);
     }
 }
 

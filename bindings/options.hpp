@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include <mip/recipe.hpp>
+#include <mip/run_options.hpp>
 
 #include "bindings.hpp"
 #include "callbacks.hpp"
@@ -20,25 +22,18 @@ namespace py = pybind11;
 template <class Options>
 void apply_binding_defaults(Options& /*options*/) {}
 
+/// Binds the field `field` of `Type` as the property of the same name: the Python spelling is
+/// the C++ one (and, through cli/app.hpp's MIP_FIELD_OPTION, the CLI's).
+#define MIP_PY_FIELD(cls, Type, field, doc) (cls).def_readwrite(#field, &Type::field, (doc))
+
 /// Recipe interpreter defaults for calls made from Python: this interpreter (`sys.executable`)
 /// and a PYTHONPATH holding the directories of `mip_native` and `mip_build_helpers`, so the
 /// worker imports the same modules as the caller.
-[[nodiscard]] PythonRecipeOptions default_python_recipe_options();
-
-/// Adds the flattened `python` / `python_path` properties for an options struct with a
-/// `PythonRecipeOptions python` member.
-template <class Options, class... Extra>
-void add_python_recipe_fields(py::class_<Options, Extra...>& cls) {
-    cls.def_property(
-           "python", [](const Options& o) { return o.python.python; },
-           [](Options& o, std::string v) { o.python.python = std::move(v); },
-           "Interpreter for Python recipes (default: this interpreter).")
-        .def_property(
-            "python_path", [](const Options& o) { return o.python.python_path; },
-            [](Options& o, std::string v) { o.python.python_path = std::move(v); },
-            "Prepended to the recipe worker's PYTHONPATH (default: where mip_native and "
-            "mip_build_helpers were imported from).");
-}
+struct PythonDefaults {
+    std::string python;
+    std::string python_path;
+};
+[[nodiscard]] PythonDefaults default_python_recipe_options();
 
 /// Seconds (int, float or datetime.timedelta) as milliseconds; TypeError/ValueError otherwise.
 [[nodiscard]] std::chrono::milliseconds interval_from_python(const py::object& value);
@@ -59,9 +54,24 @@ void add_progress_field(py::class_<Options, Extra...>& cls) {
         "0 = every event).");
 }
 
+/// Whether `target`'s class has the property `name` (a bound field).
+[[nodiscard]] bool has_field(const py::handle& target, const std::string& name);
+
+/// Sets the property `name` of `target`; TypeError naming `owner` for a value it refuses.
+void set_field(const py::object& target,
+               const std::string& name,
+               const py::handle& value,
+               const std::string& owner);
+
 /// Sets every keyword on `target` (a bound options instance). TypeError for unknown names or
 /// values the property refuses.
 void set_fields_from_kwargs(py::object& target, const py::kwargs& kwargs);
+
+/// Sets each keyword on the first of `targets` whose class has it (a service's options, then the
+/// shared RunOptions). TypeError naming `owner` for a name none has.
+void set_fields_across(const std::vector<py::object>& targets,
+                       const py::kwargs& kwargs,
+                       const std::string& owner);
 
 template <class Options>
 Options make_options(const py::object& base, const py::kwargs& kwargs) {
@@ -77,6 +87,23 @@ Options make_options(const py::object& base, const py::kwargs& kwargs) {
     py::object target = py::cast(std::move(start));
     set_fields_from_kwargs(target, kwargs);
     return target.cast<Options>();
+}
+
+/// A service's options and the shared block from `Service(options=None, run=None, **fields)`:
+/// each keyword names a field of `Options` or of `RunOptions`. The run's logger becomes the
+/// Python logging bridge and its progress checks for Ctrl-C.
+template <class Options>
+std::pair<Options, RunOptions> service_options(const py::object& options,
+                                               const py::object& run,
+                                               const py::kwargs& kwargs,
+                                               const std::string& owner) {
+    py::object o = py::cast(make_options<Options>(options, py::kwargs()));
+    py::object r = py::cast(make_options<RunOptions>(run, py::kwargs()));
+    set_fields_across({o, r}, kwargs, owner);
+    auto out = std::make_pair(o.cast<Options>(), r.cast<RunOptions>());
+    out.second.logger = python_logger();
+    ensure_signal_checks(out.second.progress);
+    return out;
 }
 
 /// Adds `__init__(**kwargs)`, `__repr__` (every property) and `_replace(**kwargs)` to an options

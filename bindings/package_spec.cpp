@@ -53,7 +53,9 @@ PackageSpec spec_from_dict(const py::dict& d, const std::string& origin, bool ch
 
 }  // namespace
 
-void bind_package_spec(py::module_& m) {
+namespace {
+
+void bind_wheel_name(py::module_& m) {
     py::class_<WheelName>(m, "WheelName",
                           "`<name>-<version>-<matlab_tag>-<abi_tag>-<platform_tag>`.")
         .def(py::init([](std::string name, std::string version, std::string matlab_tag,
@@ -104,7 +106,9 @@ void bind_package_spec(py::module_& m) {
                    ", first_difference=" + std::string(py::repr(to_py_str(c.first_difference))) +
                    ")";
         });
+}
 
+void bind_spec_class(py::module_& m) {
     py::class_<PackageSpec>(m, "PackageSpec",
                             "One package's metadata: mip.json, its sidecar or an index entry.")
         .def(py::init([](const py::kwargs& kwargs) {
@@ -136,8 +140,10 @@ void bind_package_spec(py::module_& m) {
         .def_readwrite("mip_json_url", &PackageSpec::mip_json_url)
         .def_readwrite("source_json", &PackageSpec::source_json,
                        "`source` as compact JSON text ('' = absent).")
-        .def_readwrite("build_info_json", &PackageSpec::build_info_json,
-                       "`build_info` as compact JSON text ('' = absent).")
+        .def_property(
+            "build_info_json", [](const PackageSpec& s) { return s.build_info.to_json(); },
+            [](PackageSpec& s, const std::string& v) { s.build_info = BuildInfo::from_json(v); },
+            "`build_info` as compact JSON text ('' = absent; else a JSON object).")
         .def_readwrite("extra_fields", &PackageSpec::extra_fields,
                        "Unknown keys in read order, as (key, compact JSON text) pairs.")
         .def_property(
@@ -145,8 +151,10 @@ void bind_package_spec(py::module_& m) {
             [](PackageSpec& s, const py::object& v) { s.source_json = json_text(v); },
             "`source` as a dict (None when absent).")
         .def_property(
-            "build_info", [](const PackageSpec& s) { return json_field(s.build_info_json); },
-            [](PackageSpec& s, const py::object& v) { s.build_info_json = json_text(v); },
+            "build_info", [](const PackageSpec& s) { return json_field(s.build_info.to_json()); },
+            [](PackageSpec& s, const py::object& v) {
+                s.build_info = BuildInfo::from_json(json_text(v));
+            },
             "`build_info` as a dict (None when absent).")
         .def("wheel", &PackageSpec::wheel, "The WheelName built from the fields.")
         .def_property_readonly("wheel_name", &PackageSpec::wheel_name)
@@ -199,10 +207,9 @@ void bind_package_spec(py::module_& m) {
         });
     // PackageSpec has a defaulted == but no hash: mutable, like a dict.
     py::type::of<PackageSpec>().attr("__hash__") = py::none();
+}
 
-    m.def("compare_cached_fields", &compare_cached_fields, py::arg("local"), py::arg("published"),
-          "Compares the cached fields (missing = null = '' = [] = {}); equal means 'skip'.");
-
+void bind_shard(py::module_& m) {
     py::class_<Shard>(m, "Shard", "`--shard K/N`: the packages this CI job takes.")
         .def(py::init(&Shard::parse), py::arg("text"), "Parses 'K/N'. Raises SpecError.")
         .def(py::init([](unsigned index, unsigned count) {
@@ -218,6 +225,16 @@ void bind_package_spec(py::module_& m) {
             return "Shard('" + std::to_string(s.index) + "/" + std::to_string(s.count) + "')";
         });
     py::implicitly_convertible<py::str, Shard>();
+}
+
+}  // namespace
+
+void bind_package_spec(py::module_& m) {
+    bind_wheel_name(m);
+    bind_spec_class(m);
+    m.def("compare_cached_fields", &compare_cached_fields, py::arg("local"), py::arg("published"),
+          "Compares the cached fields (missing = null = '' = [] = {}); equal means 'skip'.");
+    bind_shard(m);
 }
 
 }  // namespace mip::bindings

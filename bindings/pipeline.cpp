@@ -1,8 +1,11 @@
 // The verb-level calls (pipeline.hpp): prepare, compile, bundle, upload, index, publish. Each
-// takes the CLI's options as keyword arguments (PipelineOptions fields, C++ defaults), releases
-// the GIL, and returns a report.
+// takes the CLI's options as keyword arguments: the flag `--x-y` of verb V is the keyword `x_y`
+// of mip_native.V, found in the PipelineOptions section V reads (`verb_sections`). Each call
+// releases the GIL and returns a report.
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include <mip/pipeline.hpp>
 
@@ -13,17 +16,76 @@
 namespace mip::bindings {
 
 template <>
+void apply_binding_defaults(PrepareOptions& options);  // preparer.cpp
+
+template <>
 void apply_binding_defaults(PipelineOptions& options) {
-    options.python = default_python_recipe_options();
+    apply_binding_defaults(options.prepare);
 }
 
 namespace {
 
-PipelineOptions pipeline_options(const py::object& base, const py::kwargs& kwargs) {
-    PipelineOptions o = make_options<PipelineOptions>(base, kwargs);
-    o.logger = python_logger();
-    ensure_signal_checks(o.progress);
-    return o;
+/// Where each verb's keyword arguments are looked up, after PipelineOptions' own fields
+/// (build_dir, store): the sections (PipelineOptions members) whose fields its flags fill.
+const std::map<std::string, std::vector<std::string>>& verb_sections() {
+    static const std::map<std::string, std::vector<std::string>> sections = {
+        {"prepare", {"run", "prepare", "store_options", "upload"}},
+        {"compile", {"run", "compile"}},
+        {"bundle", {"run", "bundle"}},
+        {"upload", {"run", "upload", "store_options"}},
+        {"index", {"run", "index", "store_options", "upload"}},
+        {"publish", {"run", "prepare", "compile", "bundle", "upload", "index", "store_options"}},
+    };
+    return sections;
+}
+
+const std::vector<std::string>& sections_of(const std::string& verb) {
+    auto it = verb_sections().find(verb);
+    if (it == verb_sections().end()) {
+        throw py::value_error("unknown verb '" + verb + "'");
+    }
+    return it->second;
+}
+
+/// Sets each keyword: a field of PipelineOptions itself, else of exactly one of `verb`'s
+/// sections. TypeError for a name no section has, or one several have (set it on the section).
+void set_verb_fields(py::object& target, const std::string& verb, const py::kwargs& kwargs) {
+    const auto& sections = sections_of(verb);
+    for (auto item : kwargs) {
+        const std::string name = item.first.cast<std::string>();
+        if (has_field(target, name)) {
+            set_field(target, name, item.second, verb);
+            continue;
+        }
+        std::vector<std::string> owners;
+        for (const auto& section : sections) {
+            if (has_field(target.attr(section.c_str()), name)) {
+                owners.push_back(section);
+            }
+        }
+        if (owners.empty()) {
+            throw py::type_error(verb + ": unknown option '" + name + "'");
+        }
+        if (owners.size() > 1) {
+            std::string list;
+            for (const auto& o : owners) {
+                list += (list.empty() ? "" : ", ") + o;
+            }
+            throw py::type_error(verb + ": '" + name + "' is a field of " + list +
+                                 "; set it on one of them (options." + owners.front() + "." + name +
+                                 ")");
+        }
+        set_field(target.attr(owners.front().c_str()), name, item.second, verb);
+    }
+}
+
+/// The options `mip_native.<verb>(options, **kwargs)` runs with.
+PipelineOptions verb_options(const std::string& verb,
+                             const py::object& base,
+                             const py::kwargs& kwargs) {
+    py::object target = py::cast(make_options<PipelineOptions>(base, py::kwargs()));
+    set_verb_fields(target, verb, kwargs);
+    return target.cast<PipelineOptions>();
 }
 
 template <class Result>
@@ -33,8 +95,10 @@ void def_verb(py::module_& m,
               const char* doc) {
     m.def(
         name,
-        [run](const py::object& base, const py::kwargs& kwargs) {
-            PipelineOptions o = pipeline_options(base, kwargs);
+        [run, verb = std::string(name)](const py::object& base, const py::kwargs& kwargs) {
+            PipelineOptions o = verb_options(verb, base, kwargs);
+            o.run.logger = python_logger();
+            ensure_signal_checks(o.run.progress);
             py::gil_scoped_release release;
             return run(o);
         },
@@ -44,63 +108,67 @@ void def_verb(py::module_& m,
 }  // namespace
 
 void bind_pipeline(py::module_& m) {
+    py::class_<StoreOptions> store_options(
+        m, "StoreOptions", "What only opening a store reads (the rest is RunOptions).");
+    MIP_PY_FIELD(store_options, StoreOptions, endpoint,
+                 "--endpoint: S3 endpoint ('' = env AWS_ENDPOINT_URL).");
+    MIP_PY_FIELD(store_options, StoreOptions, allow_insecure_loopback,
+                 "--allow-insecure-loopback: plain http to a loopback S3 endpoint (tests).");
+    add_kwargs_init(store_options);
+
     py::class_<PipelineOptions> options(
         m, "PipelineOptions",
-        "Options of the verb-level calls; the same names as mip-build's flags ('-' -> '_').");
-    options.def_readwrite("recipes_dir", &PipelineOptions::recipes_dir)
-        .def_readwrite("build_dir", &PipelineOptions::build_dir)
-        .def_readwrite("prepared_dir", &PipelineOptions::prepared_dir, "'' = <build_dir>/prepared")
-        .def_readwrite("bundled_dir", &PipelineOptions::bundled_dir, "'' = <build_dir>/bundled")
-        .def_readwrite("index_dir", &PipelineOptions::index_dir, "'' = <build_dir>/gh-pages")
-        .def_readwrite("store", &PipelineOptions::store,
-                       "Store URL; '' = <build_dir>/store (a local directory).")
-        .def_readwrite("base_url", &PipelineOptions::base_url)
-        .def_readwrite("packages", &PipelineOptions::packages,
-                       "Only these packages (--package, repeatable).")
-        .def_readwrite("dry_run", &PipelineOptions::dry_run)
-        .def_readwrite("force", &PipelineOptions::force)
-        .def_readwrite("keep_going", &PipelineOptions::keep_going)
-        .def_readwrite("strict", &PipelineOptions::strict)
-        .def_readwrite("verify", &PipelineOptions::verify)
-        .def_readwrite("flat_urls", &PipelineOptions::flat_urls)
-        .def_readwrite("allow_overwrite", &PipelineOptions::allow_overwrite)
-        .def_readwrite("allow_octave_builds", &PipelineOptions::allow_octave_builds)
-        .def_readwrite("jobs", &PipelineOptions::jobs, "0 = number of cores.")
-        .def_readwrite("max_in_flight", &PipelineOptions::max_in_flight)
-        .def_readwrite("shard", &PipelineOptions::shard, "A Shard, 'K/N' or None.")
-        .def_readwrite("build_type", &PipelineOptions::build_type)
-        .def_readwrite("source_date_epoch", &PipelineOptions::source_date_epoch)
-        .def_readwrite("platform_tag_override", &PipelineOptions::platform_tag_override)
-        .def_readwrite("engine", &PipelineOptions::engine)
-        .def_readwrite("compile_timeout_seconds", &PipelineOptions::compile_timeout_seconds)
-        .def_readwrite("recipe_timeout_seconds", &PipelineOptions::recipe_timeout_seconds)
-        .def_readwrite("endpoint", &PipelineOptions::endpoint)
-        .def_readwrite("allow_insecure_loopback", &PipelineOptions::allow_insecure_loopback)
-        .def_readwrite("ca_file", &PipelineOptions::ca_file)
-        .def_readwrite("environment", &PipelineOptions::environment,
-                       "Environment for recipes and CI detection (None = os.environ).")
-        .def_readwrite("source_mirrors", &PipelineOptions::source_mirrors,
-                       "--source-mirror: SourceMirror list (or 'FROM=TO' strings).")
-        .def_readwrite("pass_env", &PipelineOptions::pass_env,
-                       "--pass-env: further variable names recipe processes and compile scripts "
-                       "may see (no credentials).")
-        .def("prepared", &PipelineOptions::prepared)
-        .def("bundled", &PipelineOptions::bundled)
-        .def("index_output", &PipelineOptions::index_output)
-        .def("store_url", &PipelineOptions::store_url)
-        .def("effective_jobs", &PipelineOptions::effective_jobs);
-    add_python_recipe_fields(options);
-    add_progress_field(options);
-    add_kwargs_init(options);
-    options.def_static(
-        "from_environment",
-        []() {
-            PipelineOptions o = PipelineOptions::from_environment();
-            o.python = default_python_recipe_options();
-            return o;
-        },
-        "Defaults overridden from BUILD_TYPE, SOURCE_DATE_EPOCH, MIP_STORE, MIP_BASE_URL, "
-        "MIP_PLATFORM_TAG, MIP_SOURCE_MIRRORS (as the CLI does).");
+        "Options of the verb-level calls: build_dir and store, the shared block `run`, and one "
+        "section per service. Field names are mip-build's flags ('-' -> '_').");
+    MIP_PY_FIELD(options, PipelineOptions, build_dir, "--build-dir: root of the stage dirs.");
+    MIP_PY_FIELD(options, PipelineOptions, store,
+                 "--store: store URL ('' = <build_dir>/store, a local directory).");
+    MIP_PY_FIELD(options, PipelineOptions, run, "The shared block (RunOptions).");
+    MIP_PY_FIELD(options, PipelineOptions, prepare, "PrepareOptions ('' dirs: under build_dir).");
+    MIP_PY_FIELD(options, PipelineOptions, compile, "CompileOptions.");
+    MIP_PY_FIELD(options, PipelineOptions, bundle, "BundleOptions.");
+    MIP_PY_FIELD(options, PipelineOptions, upload, "UploadOptions.");
+    MIP_PY_FIELD(options, PipelineOptions, index, "IndexOptions.");
+    MIP_PY_FIELD(options, PipelineOptions, store_options, "StoreOptions.");
+    options
+        .def(py::init([](const py::kwargs& kwargs) {
+                 return verb_options("publish", py::none(), kwargs);
+             }),
+             "Keyword arguments name fields of PipelineOptions or of any section (an ambiguous "
+             "name such as output_dir must be set on its section); omitted fields keep the "
+             "defaults.")
+        .def(
+            "_replace",
+            [](const py::object& self, const py::kwargs& kwargs) {
+                return verb_options("publish", self, kwargs);
+            },
+            "A copy with the given fields replaced.")
+        .def_static(
+            "for_verb",
+            [](const std::string& verb, const py::object& base, const py::kwargs& kwargs) {
+                return verb_options(verb, base, kwargs);
+            },
+            py::arg("verb"), py::arg("options") = py::none(),
+            "The options mip_native.<verb>(options, **fields) runs with: each field looked up "
+            "in PipelineOptions, then in the sections the verb reads.")
+        .def_static(
+            "sections_of", [](const std::string& verb) { return sections_of(verb); },
+            py::arg("verb"), "The sections a verb's keyword arguments are looked up in.")
+        .def("resolved", &PipelineOptions::resolved,
+             "A copy with every '' directory and the store filled in under build_dir.")
+        .def_static(
+            "from_environment",
+            []() {
+                PipelineOptions o = PipelineOptions::from_environment();
+                apply_binding_defaults(o);
+                return o;
+            },
+            "Defaults overridden from BUILD_TYPE, SOURCE_DATE_EPOCH, MIP_STORE, MIP_BASE_URL, "
+            "MIP_PLATFORM_TAG, MIP_SOURCE_MIRRORS (as the CLI does).")
+        .def("__repr__", [](const PipelineOptions& o) {
+            return "PipelineOptions(build_dir=" + std::string(py::repr(py::cast(o.build_dir))) +
+                   ", store=" + std::string(py::repr(to_py_str(o.store))) + ")";
+        });
 
     py::class_<IndexReport>(m, "IndexReport", "Result of index (and the last step of publish).")
         .def_readonly("written", &IndexReport::written)

@@ -13,7 +13,9 @@ namespace mip::bindings {
 
 template <>
 void apply_binding_defaults(PrepareOptions& options) {
-    options.python = default_python_recipe_options();
+    auto defaults = default_python_recipe_options();
+    options.python = defaults.python;
+    options.python_path = defaults.python_path;
 }
 
 namespace {
@@ -27,50 +29,50 @@ struct PyPreparer {
 }  // namespace
 
 void bind_preparer(py::module_& m) {
-    py::class_<PrepareOptions> options(m, "PrepareOptions", "Options of Preparer.");
-    options.def_readwrite("recipes_dir", &PrepareOptions::recipes_dir)
-        .def_readwrite("output_dir", &PrepareOptions::output_dir)
-        .def_readwrite("cache_dir", &PrepareOptions::cache_dir)
-        .def_readwrite("packages", &PrepareOptions::packages,
-                       "Only these (package or recipe dir names); empty = all.")
-        .def_readwrite("force", &PrepareOptions::force)
-        .def_readwrite("dry_run", &PrepareOptions::dry_run)
-        .def_readwrite("keep_going", &PrepareOptions::keep_going)
-        .def_readwrite("build_type", &PrepareOptions::build_type)
-        .def_readwrite("jobs", &PrepareOptions::jobs)
-        .def_readwrite("shard", &PrepareOptions::shard, "A Shard, 'K/N' or None.")
-        .def_readwrite("source_date_epoch", &PrepareOptions::source_date_epoch)
-        .def_readwrite("platform_tag_override", &PrepareOptions::platform_tag_override)
-        .def_property(
-            "store", [](const PrepareOptions& o) { return o.store; },
-            [](PrepareOptions& o, Store* s) { o.store = s; }, py::return_value_policy::reference,
-            py::keep_alive<1, 2>(),
-            "Store holding published sidecars for the cache check (None = use base_url).")
-        .def_readwrite("base_url", &PrepareOptions::base_url)
-        .def_readwrite("recipe_timeout_seconds", &PrepareOptions::recipe_timeout_seconds)
-        .def_readwrite("environment", &PrepareOptions::environment,
-                       "Environment for recipes and CI detection (None = os.environ).")
-        .def_readwrite("source_mirrors", &PrepareOptions::source_mirrors,
-                       "SourceMirror list (or 'FROM=TO' strings): prefix rewrites of the URLs "
-                       "recipes fetch from; the longest prefix wins.")
-        .def_readwrite("pass_env", &PrepareOptions::pass_env,
-                       "Further variable names recipe processes may see (no credentials).");
-    add_python_recipe_fields(options);
-    add_progress_field(options);
+    py::class_<PrepareOptions> options(m, "PrepareOptions",
+                                       "What only the Preparer reads (the rest is RunOptions).");
+    MIP_PY_FIELD(options, PrepareOptions, recipes, "--recipes: the directory of recipe dirs.");
+    MIP_PY_FIELD(options, PrepareOptions, output_dir, "--output-dir: where .dir/.work go.");
+    MIP_PY_FIELD(options, PrepareOptions, cache_dir, "Downloads and git mirrors between runs.");
+    MIP_PY_FIELD(options, PrepareOptions, force, "--force: skip the cache check.");
+    MIP_PY_FIELD(options, PrepareOptions, build_type, "--build-type: recipes' BUILD_TYPE.");
+    MIP_PY_FIELD(options, PrepareOptions, platform_tag_override,
+                 "The host platform tag to use ('' = detect; env MIP_PLATFORM_TAG).");
+    MIP_PY_FIELD(options, PrepareOptions, recipe_timeout,
+                 "--recipe-timeout: seconds a recipe process may run.");
+    MIP_PY_FIELD(options, PrepareOptions, python,
+                 "--python: interpreter for Python recipes (default: this interpreter).");
+    MIP_PY_FIELD(options, PrepareOptions, python_path,
+                 "--python-path: prepended to the recipe worker's PYTHONPATH (default: where "
+                 "mip_native and mip_build_helpers were imported from).");
+    MIP_PY_FIELD(options, PrepareOptions, tag_prefix,
+                 "--tag-prefix: prefix of the rewritten version tags.");
+    MIP_PY_FIELD(options, PrepareOptions, abbrev, "--abbrev: commit digits (7-40).");
+    MIP_PY_FIELD(options, PrepareOptions, from_lock,
+                 "--from-lock: prepare exactly what a mip.lock.yaml records ('' = no).");
+    MIP_PY_FIELD(options, PrepareOptions, recipe_dir,
+                 "RECIPE_DIR with from_lock ('' = recipe/ beside the lock).");
+    MIP_PY_FIELD(options, PrepareOptions, strict_toolchain,
+                 "--strict-toolchain: with from_lock, a toolchain difference is an error.");
+    MIP_PY_FIELD(options, PrepareOptions, source_mirror,
+                 "--source-mirror: SourceMirror list (or 'FROM=TO' strings), prefix rewrites of "
+                 "the URLs recipes fetch from; the longest prefix wins.");
     add_kwargs_init(options);
 
     py::class_<PyPreparer>(m, "Preparer",
-                           "Runs every recipe under recipes_dir into <output_dir>/<wheel>.dir.")
-        .def(py::init([](const py::object& base, const py::kwargs& kwargs) {
-                 PrepareOptions o = make_options<PrepareOptions>(base, kwargs);
-                 o.logger = python_logger();
-                 ensure_signal_checks(o.progress);
-                 py::object store_ref =
-                     o.store ? py::cast(o.store, py::return_value_policy::reference) : py::none();
-                 return PyPreparer{store_ref, std::make_unique<Preparer>(std::move(o))};
-             }),
-             py::arg("options") = py::none(),
-             "Preparer(options=None, **kwargs): kwargs are PrepareOptions fields.")
+                           "Runs every recipe under recipes into <output_dir>/<wheel>.dir.")
+        .def(
+            py::init([](const py::object& base, const py::object& run, const py::object& store,
+                        const py::kwargs& kwargs) {
+                auto [o, r] = service_options<PrepareOptions>(base, run, kwargs, "Preparer");
+                Store* s = store.is_none() ? nullptr : store.cast<Store*>();
+                return PyPreparer{store, std::make_unique<Preparer>(std::move(o), std::move(r), s)};
+            }),
+            py::arg("options") = py::none(), py::arg("run") = py::none(), py::kw_only(),
+            py::arg("store") = py::none(),
+            "Preparer(options=None, run=None, *, store=None, **fields): fields are "
+            "PrepareOptions or RunOptions fields; `store` holds the published sidecars of the "
+            "cache check (None: run.base_url over HTTP, or build everything).")
         .def(
             "prepare",
             [](PyPreparer& p) {
@@ -82,9 +84,12 @@ void bind_preparer(py::module_& m) {
         .def_property_readonly(
             "options", [](const PyPreparer& p) { return p.impl->options(); },
             "A copy of the options.")
+        .def_property_readonly(
+            "run", [](const PyPreparer& p) { return p.impl->run_options(); },
+            "A copy of the shared options.")
         .def("__repr__", [](const PyPreparer& p) {
-            return "<mip_native.Preparer recipes_dir=" +
-                   std::string(py::repr(py::cast(p.impl->options().recipes_dir))) + ">";
+            return "<mip_native.Preparer recipes=" +
+                   std::string(py::repr(py::cast(p.impl->options().recipes))) + ">";
         });
 }
 

@@ -150,7 +150,9 @@ void bind_r2_client(py::module_& m) {
 
 }  // namespace
 
-void bind_store(py::module_& m) {
+namespace {
+
+void bind_store_values(py::module_& m) {
     py::class_<ObjectInfo>(m, "ObjectInfo", "One object of a store listing.")
         .def(py::init<>())
         .def_readwrite("key", &ObjectInfo::key)
@@ -171,16 +173,23 @@ void bind_store(py::module_& m) {
                       "A condition (if_none_match / if_match) did not hold; not an error.")
         .def_readonly("etag", &PutResult::etag)
         .def_readonly("attempts", &PutResult::attempts)
+        .def_property_readonly(
+            "error", [](const PutResult& r) { return exception_object(r.error); },
+            "The exception a batch put failed with (a MipError subclass), or None.")
         .def("__repr__", [](const PutResult& r) {
             return "PutResult(key=" + std::string(py::repr(to_py_str(r.key))) +
                    ", written=" + (r.written ? "True" : "False") +
                    ", precondition_failed=" + (r.precondition_failed ? "True" : "False") + ")";
         });
+}
 
-    py::class_<Store>(m, "Store",
-                      "An object store: a local directory (LocalStore) or S3/R2 (R2Client). "
-                      "Use one from one thread at a time.")
-        .def("describe", &Store::describe, "Where the store is (never holds credentials).")
+void bind_store_class(py::module_& m) {
+    bind_batch_types(m);
+
+    py::class_<Store> store(m, "Store",
+                            "An object store: a local directory (LocalStore) or S3/R2 (R2Client). "
+                            "Use one from one thread at a time.");
+    store.def("describe", &Store::describe, "Where the store is (never holds credentials).")
         .def("default_base_url", &Store::default_base_url,
              "Public URL of the prefix when known (file://... for a local store), else ''.")
         .def(
@@ -225,10 +234,18 @@ void bind_store(py::module_& m) {
              "Every key starting with `prefix`, sorted bytewise; with recursive=False only keys "
              "with no '/' after the prefix.")
         .def("remove", &Store::remove, py::arg("key"), py::call_guard<py::gil_scoped_release>(),
-             "Deletes the object; an absent key is not an error.")
-        .def("__repr__", [](const Store& s) {
-            return "<mip_native.Store " + std::string(py::repr(to_py_str(s.describe()))) + ">";
-        });
+             "Deletes the object; an absent key is not an error.");
+    bind_batch_calls(store);
+    store.def("__repr__", [](const Store& s) {
+        return "<mip_native.Store " + std::string(py::repr(to_py_str(s.describe()))) + ">";
+    });
+}
+
+}  // namespace
+
+void bind_store(py::module_& m) {
+    bind_store_values(m);
+    bind_store_class(m);
 
     py::class_<LocalStore, Store>(m, "LocalStore",
                                   "A directory as a store; writes are temp file + rename.")
@@ -252,18 +269,19 @@ void bind_store(py::module_& m) {
         [](const std::string& url, const std::string& endpoint, bool allow_insecure_loopback,
            const std::string& ca_file, std::size_t max_in_flight) {
             StoreOptions options;
-            options.logger = python_logger();
             options.endpoint = endpoint;
             options.allow_insecure_loopback = allow_insecure_loopback;
-            options.ca_file = ca_file;
-            options.max_in_flight = max_in_flight;
+            RunOptions run;
+            run.logger = python_logger();
+            run.ca_file = ca_file;
+            run.max_in_flight = max_in_flight;
             py::gil_scoped_release release;
-            return open_store(url, options);
+            return open_store(url, options, run);
         },
         py::arg("url"), py::kw_only(), py::arg("endpoint") = StoreOptions{}.endpoint,
         py::arg("allow_insecure_loopback") = StoreOptions{}.allow_insecure_loopback,
-        py::arg("ca_file") = StoreOptions{}.ca_file,
-        py::arg("max_in_flight") = StoreOptions{}.max_in_flight,
+        py::arg("ca_file") = RunOptions{}.ca_file,
+        py::arg("max_in_flight") = RunOptions{}.max_in_flight,
         "Opens a store: a path or file:///... (LocalStore, created if missing) or "
         "s3://bucket[/prefix] (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, "
         "endpoint from `endpoint` or AWS_ENDPOINT_URL). Raises SpecError for a bad URL, "

@@ -26,82 +26,97 @@ int exit_code_for(ErrorCode code) {
     return exit_build_failed;
 }
 
+std::string flag_name(std::string_view field) {
+    std::string out = "--";
+    for (char c : field) {
+        out += c == '_' ? '-' : c;
+    }
+    return out;
+}
+
 void add_selection_options(CLI::App& sub, GlobalOptions& g) {
-    auto& p = g.pipeline;
-    sub.add_option("--package", p.packages, "Only this package (repeatable)")->type_name("NAME");
-    sub.add_option("--shard", g.shard_text, "Only the packages of shard K of N (K/N)")
+    auto& run = g.pipeline.run;
+    MIP_FIELD_OPTION(sub, run, package, "Only this package (repeatable)")->type_name("NAME");
+    // --shard fills run.shard: its text is parsed (Shard::parse) after CLI11, in main().
+    sub.add_option(flag_name("shard"), g.shard_text, "Only the packages of shard K of N (K/N)")
         ->type_name("K/N")
         ->expected(1);
-    sub.add_option("-j,--jobs", p.jobs, "Packages in parallel (0 = number of cores)")
+    MIP_FIELD_OPTION_SHORT(sub, run, jobs, "-j", "Packages in parallel (0 = number of cores)")
         ->capture_default_str();
-    sub.add_flag("--keep-going", p.keep_going, "Carry on after a failure and report every failure");
-    sub.add_flag("--dry-run", p.dry_run, "Decide and report; change nothing");
+    MIP_FIELD_FLAG(sub, run, keep_going, "Carry on after a failure and report every failure");
+    MIP_FIELD_FLAG(sub, run, dry_run, "Decide and report; change nothing");
 }
 
 void add_store_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
-    sub.add_option("--store", p.store,
-                   "Store URL: a directory, file:///dir or s3://bucket/prefix (default "
-                   "<build-dir>/store; env MIP_STORE)")
+    MIP_FIELD_OPTION(sub, p, store,
+                     "Store URL: a directory, file:///dir or s3://bucket/prefix (default "
+                     "<build-dir>/store; env MIP_STORE)")
         ->type_name("URL");
-    sub.add_option("--base-url", p.base_url,
-                   "Public https:// URL of the store prefix (env MIP_BASE_URL)")
+    MIP_FIELD_OPTION(sub, p.run, base_url,
+                     "Public https:// URL of the store prefix (env MIP_BASE_URL)")
         ->type_name("URL");
-    sub.add_option("--endpoint", p.endpoint, "S3 endpoint URL (default: env AWS_ENDPOINT_URL)")
+    MIP_FIELD_OPTION(sub, p.store_options, endpoint,
+                     "S3 endpoint URL (default: env AWS_ENDPOINT_URL)")
         ->type_name("URL");
-    sub.add_flag("--allow-insecure-loopback", p.allow_insecure_loopback,
-                 "Allow a plain http:// S3 endpoint on 127.0.0.1/localhost (tests only)");
-    sub.add_option("--ca-file", p.ca_file, "CA bundle for TLS verification")->type_name("FILE");
-    sub.add_option("--max-in-flight", p.max_in_flight, "Requests in flight at once (1-256)")
+    MIP_FIELD_FLAG(sub, p.store_options, allow_insecure_loopback,
+                   "Allow a plain http:// S3 endpoint on 127.0.0.1/localhost (tests only)");
+    MIP_FIELD_OPTION(sub, p.run, ca_file, "CA bundle for TLS verification")->type_name("FILE");
+    MIP_FIELD_OPTION(sub, p.run, max_in_flight, "Requests in flight at once (1-256)")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
-    sub.add_flag("--flat-urls", p.flat_urls,
-                 "mhl_url = <base>/<wheel>.mhl instead of the content-addressed key");
-    sub.add_flag("--allow-overwrite", p.allow_overwrite,
-                 "With --flat-urls: replace a published .mhl with other bytes");
-    sub.add_flag("--allow-octave-builds", p.allow_octave_builds,
-                 "Upload packages compiled with GNU Octave to S3");
+    MIP_FIELD_FLAG(sub, p.run, flat_urls,
+                   "mhl_url = <base>/<wheel>.mhl instead of the content-addressed key");
+    MIP_FIELD_FLAG(sub, p.upload, allow_overwrite,
+                   "With --flat-urls: replace a published .mhl with other bytes");
+    MIP_FIELD_FLAG(sub, p.upload, allow_octave_builds,
+                   "Upload packages compiled with GNU Octave to S3");
 }
 
 void add_recipe_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
-    sub.add_option("--recipes", p.recipes_dir, "Directory of recipe directories")
+    MIP_FIELD_OPTION(sub, p.prepare, recipes, "Directory of recipe directories")
         ->capture_default_str();
-    sub.add_flag("--force", p.force, "Rebuild even when the published metadata matches");
-    sub.add_option("--build-type", p.build_type, "Build type to prepare (env BUILD_TYPE)")
+    MIP_FIELD_FLAG(sub, p.prepare, force, "Rebuild even when the published metadata matches");
+    MIP_FIELD_OPTION(sub, p.prepare, build_type, "Build type to prepare (env BUILD_TYPE)")
         ->capture_default_str();
-    sub.add_option("--source-date-epoch", p.source_date_epoch,
-                   "Fixed time for reproducible output (env SOURCE_DATE_EPOCH)");
-    sub.add_option("--recipe-timeout", p.recipe_timeout_seconds, "Seconds a Python recipe may run")
+    MIP_FIELD_OPTION(sub, p.run, source_date_epoch,
+                     "Fixed time for reproducible output (env SOURCE_DATE_EPOCH)");
+    MIP_FIELD_OPTION(sub, p.prepare, recipe_timeout, "Seconds a Python recipe may run")
         ->capture_default_str();
-    sub.add_option("--python", g.python,
-                   "Python interpreter for package.py/packages.py recipes (env MIP_PYTHON)");
-    sub.add_option("--source-mirror", g.source_mirror_text,
+    MIP_FIELD_OPTION(sub, p.prepare, python,
+                     "Python interpreter for package.py/packages.py recipes (env MIP_PYTHON)");
+    MIP_FIELD_OPTION(sub, p.prepare, python_path,
+                     "Prepended to the recipe worker's PYTHONPATH (env MIP_PYTHONPATH)")
+        ->type_name("DIRS");
+    // --source-mirror fills prepare.source_mirror: its text is parsed (SourceMirror::parse)
+    // after CLI11 and after MIP_SOURCE_MIRRORS, in main().
+    sub.add_option(flag_name("source_mirror"), g.source_mirror_text,
                    "Fetch source URLs starting with FROM from TO instead (repeatable; the longest "
                    "FROM wins; env MIP_SOURCE_MIRRORS)")
         ->type_name("FROM=TO");
 }
 
 void add_pass_env_option(CLI::App& sub, GlobalOptions& g) {
-    sub.add_option("--pass-env", g.pipeline.pass_env,
-                   "Also pass this environment variable to recipe processes and the compile "
-                   "engine (repeatable; credentials are refused)")
+    MIP_FIELD_OPTION(sub, g.pipeline.run, pass_env,
+                     "Also pass this environment variable to recipe processes and the compile "
+                     "engine (repeatable; credentials are refused)")
         ->type_name("NAME");
 }
 
 void add_compile_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
-    sub.add_option("--engine", p.engine, "auto, matlab, octave, or the path of either")
+    MIP_FIELD_OPTION(sub, p.compile, engine, "auto, matlab, octave, or the path of either")
         ->capture_default_str();
-    sub.add_option("--compile-timeout", p.compile_timeout_seconds, "Seconds one compile may run")
+    MIP_FIELD_OPTION(sub, p.compile, compile_timeout, "Seconds one compile may run")
         ->capture_default_str();
 }
 
 void add_index_options(CLI::App& sub, GlobalOptions& g) {
     auto& p = g.pipeline;
-    sub.add_flag("--strict", p.strict,
-                 "Fail on a bad sidecar or a missing dependency instead of skipping");
-    sub.add_flag("--verify", p.verify, "Re-download every .mhl and check its size and sha256");
+    MIP_FIELD_FLAG(sub, p.index, strict,
+                   "Fail on a bad sidecar or a missing dependency instead of skipping");
+    MIP_FIELD_FLAG(sub, p.index, verify, "Re-download every .mhl and check its size and sha256");
 }
 
 void print_stage_lines(const StageReport& report) {
@@ -125,7 +140,7 @@ int stage_exit_code(const GlobalOptions& g, const StageReport& report) {
     if (failure == nullptr) {
         return exit_ok;
     }
-    if (g.pipeline.keep_going && report.count(ItemStatus::failed) < report.items.size()) {
+    if (g.pipeline.run.keep_going && report.count(ItemStatus::failed) < report.items.size()) {
         return exit_partial;
     }
     return exit_code_for(failure->error_code);

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -31,11 +32,49 @@ struct GlobalOptions {
     bool json = false;
     int verbose = 0;
     bool quiet = false;
-    std::vector<std::string> shard_text;          ///< raw --shard, parsed after CLI11
-    std::vector<std::string> source_mirror_text;  ///< raw --source-mirror, parsed after CLI11
-    std::string python;
+    std::vector<std::string> shard_text;  ///< raw --shard, parsed into pipeline.run.shard
+    /// raw --source-mirror, parsed into pipeline.prepare.source_mirror
+    std::vector<std::string> source_mirror_text;
     std::function<int()> action;  ///< set by the chosen verb
 };
+
+/// `--<field>`, `_` written `-`: the name of the flag that fills the field `field`.
+[[nodiscard]] std::string flag_name(std::string_view field);
+
+/// An option named after the field it fills (see `MIP_FIELD_OPTION`).
+template <class T>
+CLI::Option* add_field_option(CLI::App& sub,
+                              std::string_view field,
+                              T& value,
+                              const std::string& help,
+                              const std::string& short_name = "") {
+    const std::string long_name = flag_name(field);
+    return sub.add_option(short_name.empty() ? long_name : short_name + "," + long_name, value,
+                          help);
+}
+
+/// A boolean flag named after the field it fills (see `MIP_FIELD_FLAG`).
+inline CLI::Option* add_field_flag(CLI::App& sub,
+                                   std::string_view field,
+                                   bool& value,
+                                   const std::string& help) {
+    return sub.add_flag(flag_name(field), value, help);
+}
+
+/// The one way a verb gets a flag: `MIP_FIELD_OPTION(sub, p.run, max_in_flight, "...")` adds
+/// `--max-in-flight` filling `p.run.max_in_flight`. The flag's name comes from the field's, so
+/// the CLI cannot drift from the C++ (and Python) spelling; tests/python/test_option_names.py
+/// checks the other layers.
+#define MIP_FIELD_OPTION(sub, owner, field, help) \
+    ::mip::cli::add_field_option((sub), #field, (owner).field, (help))
+/// Like `MIP_FIELD_OPTION`, with a short name too (`"-j"`).
+#define MIP_FIELD_OPTION_SHORT(sub, owner, field, short_name, help) \
+    ::mip::cli::add_field_option((sub), #field, (owner).field, (help), (short_name))
+#define MIP_FIELD_FLAG(sub, owner, field, help) \
+    ::mip::cli::add_field_flag((sub), #field, (owner).field, (help))
+/// A positional argument named after its field (`recipe_dir` in the help).
+#define MIP_FIELD_POSITIONAL(sub, owner, field, help) \
+    (sub).add_option(#field, (owner).field, (help))
 
 /// Option groups shared by the verbs (each adds to `sub`, binding into `g`).
 void add_selection_options(CLI::App& sub,

@@ -9,8 +9,8 @@ void add_compile_command(CLI::App& app, GlobalOptions& g) {
     add_selection_options(*sub, g);
     add_compile_options(*sub, g);
     add_pass_env_option(*sub, g);
-    sub->add_option("--input-dir", g.pipeline.prepared_dir,
-                    "Prepared .dir directories (default <build-dir>/prepared)");
+    MIP_FIELD_OPTION(*sub, g.pipeline.compile, input_dir,
+                     "Prepared .dir directories (default <build-dir>/prepared)");
     sub->callback(
         [&g]() { g.action = [&g]() { return print_stage(g, run_compile(g.pipeline)); }; });
 }

@@ -8,8 +8,8 @@ void add_upload_command(CLI::App& app, GlobalOptions& g) {
         "upload", "Upload <build-dir>/bundled/*.mhl and their sidecars to the store");
     add_selection_options(*sub, g);
     add_store_options(*sub, g);
-    sub->add_option("--input-dir", g.pipeline.bundled_dir,
-                    "Bundled .mhl files (default <build-dir>/bundled)");
+    MIP_FIELD_OPTION(*sub, g.pipeline.upload, input_dir,
+                     "Bundled .mhl files (default <build-dir>/bundled)");
     sub->callback([&g]() { g.action = [&g]() { return print_stage(g, run_upload(g.pipeline)); }; });
 }
 

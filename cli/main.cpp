@@ -38,12 +38,19 @@ int main(int argc, char** argv) {
         std::cerr << "mip-build: error: " << e.what() << "\n";
         return exit_code_for(e.code());
     }
+    // The recipe interpreter's defaults (--python, --python-path override them).
+    g.pipeline.prepare.python = env_or("MIP_PYTHON", MIP_DEFAULT_PYTHON);
+#ifdef MIP_DEFAULT_PYTHONPATH
+    g.pipeline.prepare.python_path = env_or("MIP_PYTHONPATH", MIP_DEFAULT_PYTHONPATH);
+#else
+    g.pipeline.prepare.python_path = env_or("MIP_PYTHONPATH", "");
+#endif
     CLI::App app{"mip-build: build and publish MATLAB packages for mip", "mip-build"};
     app.set_version_flag("--version", std::string("mip-build (libmip) ") + mip::version());
     app.require_subcommand(1);
     app.fallthrough();
-    app.add_option("--build-dir", g.pipeline.build_dir,
-                   "Root of prepared/, bundled/, gh-pages/, cache/, store/")
+    MIP_FIELD_OPTION(app, g.pipeline, build_dir,
+                     "Root of prepared/, bundled/, gh-pages/, cache/, store/")
         ->capture_default_str();
     app.add_flag("-v,--verbose", g.verbose, "More logging (-vv for debug)");
     app.add_flag("-q,--quiet", g.quiet, "Errors only, no progress");
@@ -63,27 +70,20 @@ int main(int argc, char** argv) {
     bool tty = ::isatty(STDERR_FILENO) != 0;
     ProgressBar bar(tty, !g.quiet);
     auto level = level_for(g.verbose, g.quiet);
-    g.pipeline.logger = mip::Logger(
+    g.pipeline.run.logger = mip::Logger(
         [&bar](mip::LogLevel lvl, std::string_view message) {
             bar.clear();
             std::cerr << "mip-build: " << mip::to_string(lvl) << ": " << message << "\n";
         },
         level);
-    g.pipeline.progress = [&bar](const mip::ProgressEvent& e) { bar(e); };
-    g.pipeline.python.python =
-        g.python.empty() ? env_or("MIP_PYTHON", MIP_DEFAULT_PYTHON) : g.python;
-#ifdef MIP_DEFAULT_PYTHONPATH
-    g.pipeline.python.python_path = env_or("MIP_PYTHONPATH", MIP_DEFAULT_PYTHONPATH);
-#else
-    g.pipeline.python.python_path = env_or("MIP_PYTHONPATH", "");
-#endif
+    g.pipeline.run.progress = [&bar](const mip::ProgressEvent& e) { bar(e); };
     install_interrupt_handler();
     try {
         for (const auto& s : g.shard_text) {
-            g.pipeline.shard = mip::Shard::parse(s);
+            g.pipeline.run.shard = mip::Shard::parse(s);
         }
         for (const auto& m : g.source_mirror_text) {  // after MIP_SOURCE_MIRRORS: wins ties
-            g.pipeline.source_mirrors.push_back(mip::SourceMirror::parse(m));
+            g.pipeline.prepare.source_mirror.push_back(mip::SourceMirror::parse(m));
         }
         int code = g.action ? g.action() : exit_usage;
         bar.clear();

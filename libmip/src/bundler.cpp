@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <ctime>
 #include <map>
 #include <set>
@@ -9,9 +11,14 @@
 #include <mip/error.hpp>
 #include <mip/package_spec.hpp>
 
+#include "detail/build_info_access.hpp"
 #include "detail/convert.hpp"
+#include "detail/failure.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
+#include "detail/parallel.hpp"
+#include "detail/progress.hpp"
+#include "detail/text.hpp"
 #include "detail/zip_reader.hpp"
 #include "detail/zip_writer.hpp"
 
@@ -43,69 +50,18 @@ struct Entry {
     std::uint64_t size = 0;
 };
 
-/// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
-bool valid_utf8(const std::string& s) {
-    static constexpr std::uint32_t min_for[] = {0, 0x80, 0x800, 0x10000};
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = 0;  // continuation bytes
-        std::uint32_t cp = 0;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        if ((c & 0xE0U) == 0xC0U) {
-            n = 1;
-            cp = c & 0x1FU;
-        } else if ((c & 0xF0U) == 0xE0U) {
-            n = 2;
-            cp = c & 0x0FU;
-        } else if ((c & 0xF8U) == 0xF0U) {
-            n = 3;
-            cp = c & 0x07U;
-        } else {
-            return false;
-        }
-        if (s.size() - i - 1 < n) {
-            return false;
-        }
-        for (std::size_t k = 1; k <= n; ++k) {
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0U) != 0x80U) {
-                return false;
-            }
-            cp = (cp << 6U) | static_cast<std::uint32_t>(cc & 0x3FU);
-        }
-        if (cp < min_for[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        i += n + 1;
-    }
-    return true;
-}
-
 /// `s` with bytes that are not printable ASCII shown as \xNN, for messages.
 std::string printable(const std::string& s) {
-    static constexpr char hex[] = "0123456789abcdef";
     std::string out;
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
         if (c < 0x20 || c >= 0x7f) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
+            out += "\\x" + detail::hex_encode(std::string_view(&ch, 1));
         } else {
             out += ch;
         }
     }
     return out;
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
 }
 
 void collect(const fs::path& root, const fs::path& dir, std::vector<Entry>& out) {
@@ -160,14 +116,14 @@ std::string archive_mip_json(const PackageSpec& spec, std::int64_t epoch) {
     s.mhl_sha256.reset();
     s.mhl_size.reset();
     s.mip_json_url.reset();
-    if (!s.build_info_json.empty()) {
-        auto bi = detail::Json::parse(s.build_info_json);
+    if (const detail::Json* object = detail::BuildInfoAccess::object(s.build_info)) {
+        auto bi = *object;
         for (const char* k : {"host_platform", "ci", "ci_run_url"}) {
             if (bi.contains(k)) {
                 bi[k] = nullptr;
             }
         }
-        s.build_info_json = detail::dump_compact(bi);
+        s.build_info = detail::BuildInfoAccess::make(std::move(bi));
     }
     return s.to_json();
 }
@@ -176,13 +132,7 @@ std::int64_t epoch_for(const PackageSpec& spec, const std::optional<std::int64_t
     if (override_epoch) {
         return *override_epoch;
     }
-    if (!spec.build_info_json.empty()) {
-        auto bi = detail::Json::parse(spec.build_info_json);
-        if (bi.contains("source_date_epoch") && bi["source_date_epoch"].is_number_integer()) {
-            return bi["source_date_epoch"].get<std::int64_t>();
-        }
-    }
-    return zip_epoch_min;
+    return spec.build_info.source_date_epoch().value_or(zip_epoch_min);
 }
 
 }  // namespace
@@ -206,9 +156,20 @@ std::string Bundler::mhl_url(const std::string& base_url,
     return base + "/sha256/" + sha256 + "/" + wheel + ".mhl";
 }
 
-Bundler::Bundler(BundleOptions options) : options_(std::move(options)) {}
+namespace {
 
-BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir) const {
+/// A prepared `<wheel>.dir` that passed the checks, with its metadata.
+struct PreparedDir {
+    fs::path dir;
+    std::string dir_name;
+    std::string wheel;
+    PackageSpec spec;
+};
+
+/// Checks a `<wheel>.dir` before anything is written: its name, a failed compile, mip.json
+/// naming the same wheel, a compile script that ran, the load/unload scripts.
+PreparedDir check_prepared_dir(const fs::path& dir_in) {
+    PreparedDir out;
     fs::path dir = fs::absolute(dir_in).lexically_normal();
     if (dir.filename().empty()) {
         dir = dir.parent_path();
@@ -235,14 +196,7 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
                                       " but the directory is " + dir_name}});
     }
     if (spec.compile_script) {
-        std::string engine;
-        if (!spec.build_info_json.empty()) {
-            auto bi = detail::Json::parse(spec.build_info_json);
-            if (bi.contains("compile_engine") && bi["compile_engine"].is_string()) {
-                engine = bi["compile_engine"].get<std::string>();
-            }
-        }
-        if (engine.empty()) {
+        if (spec.build_info.compile_engine().value_or("").empty()) {
             throw BuildError(spec.name,
                              "has a compile script (" + *spec.compile_script +
                                  ") but was never compiled; run `mip-build compile` first");
@@ -254,6 +208,15 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
         }
     }
 
+    out.dir = dir;
+    out.dir_name = dir_name;
+    out.wheel = wheel;
+    out.spec = std::move(spec);
+    return out;
+}
+
+/// The archive's entries, sorted by UTF-8 bytes; names checked (safe, UTF-8, no case clash).
+std::vector<Entry> archive_entries(const fs::path& dir, const std::string& dir_name) {
     std::vector<Entry> entries;
     collect(dir, dir, entries);
     std::set<std::string> lowered;
@@ -263,11 +226,11 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
             throw ArchiveError("unsafe file name '" + printable(e.name) + "' in " + dir_name +
                                ": " + (why.empty() ? "backslash in name" : why));
         }
-        if (!valid_utf8(e.name)) {
+        if (!detail::is_valid_utf8(e.name)) {
             throw ArchiveError("file name '" + printable(e.name) + "' in " + dir_name +
                                " is not valid UTF-8 (mip archives hold UTF-8 names)");
         }
-        if (!lowered.insert(lower(e.name)).second) {
+        if (!lowered.insert(detail::ascii_lower(e.name)).second) {
             throw ArchiveError("file names in " + dir_name + " collide ignoring case: '" + e.name +
                                "'");
         }
@@ -279,7 +242,59 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
     std::sort(entries.begin(), entries.end(),
               [](const Entry& a, const Entry& b) { return a.name < b.name; });
 
-    const std::int64_t epoch = clamp_zip_epoch(epoch_for(spec, options_.source_date_epoch));
+    return entries;
+}
+
+/// Reads the written archive back and checks it entry by entry; returns its size on disk.
+std::uint64_t check_archive(const fs::path& tmp,
+                            const std::string& wheel,
+                            const std::vector<Entry>& entries,
+                            const std::string& archived_json,
+                            const detail::ZipWriteResult& written,
+                            const detail::ZipWriteOptions& zip_options) {
+    const auto dos_time = zip_options.dos_time;
+    const auto dos_date = zip_options.dos_date;
+    // Read back and check before it is published under its real name.
+    auto size = fs::file_size(tmp);
+    if (size != written.size) {
+        throw ArchiveError("archive check failed for " + wheel +
+                           ".mhl (its size on disk differs from the bytes written)");
+    }
+    if (size >= zip32_limit) {
+        throw ArchiveError(wheel +
+                           ".mhl would be 4 GiB or larger; mip clients refuse ZIP64 archives");
+    }
+    auto raw = detail::read_raw_zip(tmp);
+    if (raw.has_zip64 || raw.entries.size() != entries.size()) {
+        throw ArchiveError("archive check failed for " + wheel + ".mhl (ZIP64 or entry count)");
+    }
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto& r = raw.entries[i];
+        const auto expected_size =
+            entries[i].name == "mip.json" ? archived_json.size() : entries[i].size;
+        if (r.name != entries[i].name || !r.local_matches_central || r.extra_length != 0 ||
+            r.local_extra_length != 0 || (r.flags & 0x0008) != 0 || r.dos_time != dos_time ||
+            r.dos_date != dos_date || r.version_made_by != 0x0314 || r.version_needed != 20 ||
+            r.size != expected_size) {
+            throw ArchiveError("archive check failed for " + wheel + ".mhl at entry '" + r.name +
+                               "'");
+        }
+    }
+    return size;
+}
+
+}  // namespace
+
+Bundler::Bundler(BundleOptions options, RunOptions run)
+    : options_(std::move(options)), run_(std::move(run)) {}
+
+BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir) const {
+    const PreparedDir prepared = check_prepared_dir(dir_in);
+    const auto& spec = prepared.spec;
+    const auto& wheel = prepared.wheel;
+    const std::vector<Entry> entries = archive_entries(prepared.dir, prepared.dir_name);
+
+    const std::int64_t epoch = clamp_zip_epoch(epoch_for(spec, run_.source_date_epoch));
     const std::string archived_json = archive_mip_json(spec, epoch);
     std::tm tm{};
     auto t = static_cast<std::time_t>(epoch);
@@ -312,33 +327,7 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
         zip_options.level = options_.compression_level;
         zip_options.error_path = mhl_path.string();
         const auto written = detail::write_zip(tmp, zip_entries, zip_options);
-
-        // Read back and check before it is published under its real name.
-        auto size = fs::file_size(tmp);
-        if (size != written.size) {
-            throw ArchiveError("archive check failed for " + wheel +
-                               ".mhl (its size on disk differs from the bytes written)");
-        }
-        if (size >= zip32_limit) {
-            throw ArchiveError(wheel +
-                               ".mhl would be 4 GiB or larger; mip clients refuse ZIP64 archives");
-        }
-        auto raw = detail::read_raw_zip(tmp);
-        if (raw.has_zip64 || raw.entries.size() != entries.size()) {
-            throw ArchiveError("archive check failed for " + wheel + ".mhl (ZIP64 or entry count)");
-        }
-        for (std::size_t i = 0; i < entries.size(); ++i) {
-            const auto& r = raw.entries[i];
-            const auto expected_size =
-                entries[i].name == "mip.json" ? archived_json.size() : entries[i].size;
-            if (r.name != entries[i].name || !r.local_matches_central || r.extra_length != 0 ||
-                r.local_extra_length != 0 || (r.flags & 0x0008) != 0 || r.dos_time != dos_time ||
-                r.dos_date != dos_date || r.version_made_by != 0x0314 || r.version_needed != 20 ||
-                r.size != expected_size) {
-                throw ArchiveError("archive check failed for " + wheel + ".mhl at entry '" +
-                                   r.name + "'");
-            }
-        }
+        const auto size = check_archive(tmp, wheel, entries, archived_json, written, zip_options);
         detail::fsync_path(tmp);
         BundleResult result;
         result.wheel = wheel;
@@ -352,20 +341,118 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
         PackageSpec sidecar = spec;
         sidecar.mhl_sha256 = result.sha256;
         sidecar.mhl_size = result.size;
-        if (!options_.base_url.empty()) {
-            sidecar.mhl_url = mhl_url(options_.base_url, wheel, result.sha256, options_.flat_urls);
+        if (!run_.base_url.empty()) {
+            sidecar.mhl_url = mhl_url(run_.base_url, wheel, result.sha256, run_.flat_urls);
         } else {
             sidecar.mhl_url.reset();
         }
         detail::write_file_atomic(sidecar_path, sidecar.to_json());
-        options_.logger.info("bundled " + wheel + ".mhl (" + std::to_string(result.entries) +
-                             " files, " + std::to_string(result.size) + " bytes)");
+        run_.logger.info("bundled " + wheel + ".mhl (" + std::to_string(result.entries) +
+                         " files, " + std::to_string(result.size) + " bytes)");
         return result;
     } catch (...) {
         std::error_code ignore;
         fs::remove(tmp, ignore);
         throw;
     }
+}
+
+namespace {
+
+/// Prepared `<wheel>.dir` directories of `input_dir`, sorted, with their package names,
+/// selected by `run`'s packages and shard.
+std::vector<std::pair<fs::path, std::string>> prepared_dirs(const fs::path& input_dir,
+                                                            const RunOptions& run) {
+    std::vector<std::pair<fs::path, std::string>> out;
+    if (!fs::is_directory(input_dir)) {
+        return out;
+    }
+    for (const auto& e : fs::directory_iterator(input_dir)) {
+        auto name = e.path().filename().string();
+        if (!e.is_directory() || name.size() < 5 || name.substr(name.size() - 4) != ".dir" ||
+            name[0] == '.') {
+            continue;
+        }
+        std::string package;
+        try {
+            package = WheelName::parse(name).name;
+        } catch (const SpecError&) {
+            package = name;
+        }
+        if (!run.package.empty() &&
+            std::find(run.package.begin(), run.package.end(), package) == run.package.end()) {
+            continue;
+        }
+        if (!run.shard || run.shard->contains(package)) {
+            out.emplace_back(e.path(), package);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+StageReport Bundler::bundle_all() const {
+    StageReport report;
+    report.stage = "bundle";
+    report.dry_run = run_.dry_run;
+    auto dirs = prepared_dirs(options_.input_dir, run_);
+    report.items.resize(dirs.size());
+    detail::ProgressEmitter progress(run_.progress, "bundle", dirs.size());
+    progress.started();
+    std::atomic<bool> failed{false};
+    detail::ParallelOptions popt;
+    popt.jobs = run_.effective_jobs();
+    popt.tick_interval = run_.progress_interval;
+    std::vector<bool> ran(dirs.size(), false);
+    detail::run_parallel(
+        dirs.size(), popt,
+        [&](std::size_t i) {
+            auto& item = report.items[i];
+            const auto& [dir, package] = dirs[i];
+            item.package = package;
+            item.wheel = std::string(strip_wheel_suffix(dir.filename().string()));
+            ran[i] = true;
+            auto t0 = std::chrono::steady_clock::now();
+            if (failed.load() && !run_.keep_going) {
+                item.status = ItemStatus::skipped;
+                item.detail = "not run: an earlier package failed";
+                return false;
+            }
+            if (run_.dry_run) {
+                item.status = ItemStatus::planned;
+                item.detail =
+                    "would bundle into " + (options_.output_dir / (item.wheel + ".mhl")).string();
+            } else {
+                try {
+                    auto r = bundle(dir, options_.output_dir);
+                    item.status = ItemStatus::done;
+                    item.path = r.mhl_path.string();
+                    item.detail = "sha256 " + r.sha256 + ", " + std::to_string(r.size) + " bytes";
+                } catch (...) {
+                    detail::mark_failed(item, std::current_exception());
+                    failed.store(true);
+                    run_.logger.error(item.detail);
+                }
+            }
+            item.seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            progress.item_done(item.wheel);
+            return item.status != ItemStatus::failed || run_.keep_going;
+        },
+        [&]() { progress.advanced(); });
+    for (std::size_t i = 0; i < dirs.size(); ++i) {
+        if (!ran[i]) {
+            report.items[i].package = dirs[i].second;
+            report.items[i].wheel =
+                std::string(strip_wheel_suffix(dirs[i].first.filename().string()));
+            report.items[i].status = ItemStatus::skipped;
+            report.items[i].detail = "not run: an earlier package failed";
+        }
+    }
+    progress.finished();
+    return report;
 }
 
 }  // namespace mip

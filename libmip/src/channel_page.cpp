@@ -17,6 +17,7 @@
 #include "detail/crypto.hpp"
 #include "detail/json.hpp"
 #include "detail/replace_together.hpp"
+#include "detail/text.hpp"
 
 namespace mip {
 
@@ -121,19 +122,9 @@ std::string visible(std::string_view s) {
     return out;
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
-}
-
 /// Only `https:` URLs become links; they may not hold whitespace or control characters.
 bool is_https_url(std::string_view url) {
-    if (url.size() <= 8 || lower(url.substr(0, 8)) != "https://") {
+    if (url.size() <= 8 || detail::ascii_lower(url.substr(0, 8)) != "https://") {
         return false;
     }
     return std::none_of(url.begin(), url.end(), [](char c) {
@@ -149,10 +140,9 @@ bool is_token(std::string_view s) {
     });
 }
 
+/// Whether `s` is `min` to `max` lower-case hex digits.
 bool is_hex(std::string_view s, std::size_t min, std::size_t max) {
-    return s.size() >= min && s.size() <= max && std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
+    return s.size() >= min && s.size() <= max && detail::is_lower_hex(s, s.size());
 }
 
 /// "YYYY-MM-DDTHH:MM:SSZ", optionally with a fraction of a second (RFC 3339, UTC).
@@ -546,7 +536,7 @@ bool valid_anchor(std::string_view name) {
 /// outside the name rules "_p" + hex of the bytes. Page chrome ids start with "_", which no
 /// valid name does, so the two never collide.
 std::string anchor_for(std::string_view name) {
-    return valid_anchor(name) ? std::string(name) : "_p" + detail::to_hex(name);
+    return valid_anchor(name) ? std::string(name) : "_p" + detail::hex_encode(name);
 }
 
 struct Grouped {
@@ -627,7 +617,8 @@ Grouped summarize(const Document& d, const ChannelPageOptions& options) {
         }
     }
     if (s.channel_name.empty()) {
-        bool local = !d.builds.empty() && lower(d.builds.front().mhl_url).rfind("file://", 0) == 0;
+        bool local = !d.builds.empty() &&
+                     detail::ascii_lower(d.builds.front().mhl_url).rfind("file://", 0) == 0;
         s.channel_name = local ? "local" : "mip";
     }
 
@@ -859,8 +850,8 @@ std::string commit_url(const Build& b) {
         repo.resize(repo.size() - 4);
     }
     auto host_end = repo.find('/', 8);
-    std::string host =
-        lower(repo.substr(8, host_end == std::string::npos ? std::string::npos : host_end - 8));
+    std::string host = detail::ascii_lower(
+        repo.substr(8, host_end == std::string::npos ? std::string::npos : host_end - 8));
     std::string path = host_end == std::string::npos ? "" : repo.substr(host_end);
     auto slashes = std::count(path.begin(), path.end(), '/');
     if ((host == "github.com" || host == "codeberg.org") && slashes == 2) {
@@ -1074,7 +1065,7 @@ void render_package(Html& h, const Context& c, const ChannelPackage& p) {
     const std::string& license = b.license.empty() ? std::string("unspecified") : b.license;
     h << "<section class=\"pkg\" id=\"";
     h.text(p.anchor) << "\" data-name=\"";
-    h.text(lower(p.name)) << "\" data-platforms=\"";
+    h.text(detail::ascii_lower(p.name)) << "\" data-platforms=\"";
     h.text(platforms) << "\" data-license=\"";
     h.text(license) << "\">\n<h2><a class=\"self\" href=\"#";
     h.text(p.anchor) << "\">";

@@ -12,8 +12,6 @@
 #include <system_error>
 #include <utility>
 
-#include <pugixml.hpp>
-
 #include <mip/compiler.hpp>
 #include <mip/error.hpp>
 #include <mip/package_spec.hpp>
@@ -24,6 +22,8 @@
 #include "detail/octave_mex.hpp"
 #include "detail/parallel.hpp"
 #include "detail/process.hpp"
+#include "detail/progress.hpp"
+#include "detail/text.hpp"
 
 namespace mip {
 
@@ -51,51 +51,16 @@ constexpr std::array<std::string_view, 9> mex_extensions = {".mexa64",    ".mexg
 constexpr std::size_t failure_tail_lines = 30;
 /// Engines run for seconds to hours: ticking more often than this would only spin the caller.
 constexpr std::chrono::milliseconds min_tick_interval{20};
-constexpr std::chrono::seconds version_probe_timeout{10};
 
 const char* const not_run_detail = "not run: an earlier package failed";
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool is_fixed_name(std::string_view name) {
     return std::find(fixed_names.begin(), fixed_names.end(), name) != fixed_names.end();
 }
 
-bool is_identifier(std::string_view text, bool allow_leading_underscore) {
-    if (text.empty()) {
-        return false;
-    }
-    auto first = static_cast<unsigned char>(text.front());
-    if (!(std::isalpha(first) != 0 || (allow_leading_underscore && first == '_'))) {
-        return false;
-    }
-    return std::all_of(text.begin(), text.end(), [](char ch) {
-        auto c = static_cast<unsigned char>(ch);
-        return std::isalnum(c) != 0 || c == '_';
-    });
-}
-
 bool is_mex_binary(const fs::path& path) {
-    const std::string ext = lower(path.extension().string());
+    const std::string ext = detail::ascii_lower(path.extension().string());
     return std::find(mex_extensions.begin(), mex_extensions.end(), ext) != mex_extensions.end();
-}
-
-/// A MATLAB single-quoted string body: `'` doubled.
-std::string matlab_quote(const std::string& text) {
-    std::string out;
-    out.reserve(text.size() + 2);
-    for (char c : text) {
-        out += c;
-        if (c == '\'') {
-            out += '\'';
-        }
-    }
-    return out;
 }
 
 /// argv as a shell would read it (for logs and dry runs).
@@ -132,85 +97,6 @@ std::string format_seconds(double seconds) {
     s.precision(2);
     s << seconds;
     return s.str();
-}
-
-std::vector<std::string> split_path_list(const std::string& value) {
-    std::vector<std::string> dirs;
-    std::string dir;
-    std::istringstream in(value);
-    while (std::getline(in, dir, ':')) {
-        dirs.push_back(dir.empty() ? "." : dir);
-    }
-    return dirs;
-}
-
-bool is_executable_file(const fs::path& path) {
-    std::error_code ec;
-    auto st = fs::status(path, ec);
-    if (ec || !fs::is_regular_file(st)) {
-        return false;
-    }
-    constexpr auto any_exec =
-        fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
-    return (st.permissions() & any_exec) != fs::perms::none;
-}
-
-/// `<release>` of MATLAB's VersionInfo.xml, looked up from the `matlab` executable
-/// (`<root>/bin/matlab` or `<root>/bin/<arch>/MATLAB`); "" when absent.
-std::string matlab_release(const fs::path& executable) {
-    std::error_code ec;
-    fs::path exe = fs::canonical(executable, ec);
-    if (ec) {
-        exe = executable;
-    }
-    fs::path dir = exe.parent_path();
-    for (int up = 0; up < 3 && !dir.empty(); ++up) {
-        dir = dir.parent_path();
-        const fs::path info = dir / "VersionInfo.xml";
-        if (!fs::is_regular_file(info, ec)) {
-            continue;
-        }
-        pugi::xml_document doc;
-        if (!doc.load_file(info.c_str())) {
-            return {};
-        }
-        std::string release =
-            doc.child("MathWorks_version_info").child("release").text().as_string();
-        auto first = release.find_first_not_of(" \t\r\n");
-        auto last = release.find_last_not_of(" \t\r\n");
-        return first == std::string::npos ? std::string() : release.substr(first, last - first + 1);
-    }
-    return {};
-}
-
-/// "7.3.0" from `octave-cli --version` ("GNU Octave, version 7.3.0"); "" on failure.
-std::string octave_version(const fs::path& executable, const Environment& environment) {
-    detail::ProcessOptions probe;
-    probe.argv = {executable.string(), "--version"};
-    for (const char* name : {"PATH", "HOME"}) {
-        if (auto value = detail::env_find(environment, name)) {
-            probe.env[name] = *value;
-        }
-    }
-    probe.env["TZ"] = "UTC";
-    probe.timeout = version_probe_timeout;
-    probe.capture_limit = 1 << 16;
-    try {
-        auto result = detail::run_process(probe);
-        if (!result.ok()) {
-            return {};
-        }
-        const std::string_view marker = "version ";
-        auto pos = result.output.find(marker);
-        if (pos == std::string::npos) {
-            return {};
-        }
-        pos += marker.size();
-        auto end = result.output.find_first_of(" \t\r\n", pos);
-        return result.output.substr(pos, end == std::string::npos ? end : end - pos);
-    } catch (const Error&) {
-        return {};
-    }
 }
 
 /// One prepared `.dir` that has a compile script.
@@ -287,7 +173,7 @@ std::string check_script_name(const std::string& script) {
         return "compile_script '" + script + "' must be a .m file at the .dir root";
     }
     const std::string stem = script.substr(0, script.size() - 2);
-    if (!is_identifier(stem, false)) {
+    if (!detail::is_identifier(stem, detail::IdentifierRule::matlab)) {
         return "compile_script '" + script +
                "' must be named like a MATLAB identifier (letters, digits, '_')";
     }
@@ -481,7 +367,7 @@ Environment compile_environment(const Candidate& c,
         throw SpecError(script_env.string(), {{"", "must be a JSON object of strings"}});
     }
     for (auto it = doc.begin(); it != doc.end(); ++it) {
-        if (!is_identifier(it.key(), true)) {
+        if (!detail::is_identifier(it.key(), detail::IdentifierRule::c)) {
             throw SpecError(script_env.string(), {{it.key(), "is not a valid variable name"}});
         }
         if (!it.value().is_string()) {
@@ -521,12 +407,13 @@ ItemResult compile_one(const Candidate& c,
                        const CompileEngine& engine,
                        const Environment& source,
                        const CompileOptions& options,
+                       const std::vector<std::string>& pass_env,
+                       const Logger& logger,
                        const std::atomic<bool>* cancel) {
     ItemResult r;
     r.package = c.package;
     r.wheel = c.wheel;
     r.path = c.dir.string();
-    const Logger& logger = options.logger;
     auto fail = [&](ErrorCode code, const std::string& reason) {
         r.status = ItemStatus::failed;
         r.error_code = code;
@@ -546,14 +433,14 @@ ItemResult compile_one(const Candidate& c,
         }
         detail::create_dirs(c.work_dir);
         detail::ProcessOptions run;
-        run.env = compile_environment(c, source, options.pass_env, logger);
+        run.env = compile_environment(c, source, pass_env, logger);
         run.argv = engine.command(c.dir, stem_of(c.script));
         if (engine.kind == EngineKind::octave) {  // MATLAB's mex convention (octave_mex.hpp)
             run.argv.back() =
                 detail::install_octave_mex_shim(c.work_dir / "octave-mex") + run.argv.back();
         }
         run.cwd = c.dir;
-        run.timeout = std::chrono::seconds(options.timeout_seconds);
+        run.timeout = std::chrono::seconds(options.compile_timeout);
         run.capture_limit = 1 << 16;  // the whole output is in compile.log; keep a tail here
         const fs::path log_path = c.work_dir / "compile.log";
         run.log_file = log_path;
@@ -629,107 +516,21 @@ bool selected(const Candidate& c,
 
 }  // namespace
 
-const char* to_string(EngineKind kind) noexcept {
-    return kind == EngineKind::matlab ? "matlab" : "octave";
-}
-
-std::string CompileEngine::description() const {
-    return version.empty() ? std::string(to_string(kind))
-                           : std::string(to_string(kind)) + " " + version;
-}
-
-std::vector<std::string> CompileEngine::command(const fs::path& dir,
-                                                const std::string& script_stem) const {
-    const std::string statement = "cd('" + matlab_quote(dir.string()) + "'); " + script_stem;
-    if (kind == EngineKind::matlab) {
-        return {executable.string(), "-batch", statement};
-    }
-    return {executable.string(), "--norc", "--no-history", "--eval", statement};
-}
-
-CompileEngine find_compile_engine(const std::string& engine,
-                                  const Environment& environment,
-                                  bool probe_version) {
-    const std::string path_value = detail::env_get(environment, "PATH");
-    CompileEngine found;
-    std::vector<std::pair<std::string, EngineKind>> names;
-    if (engine == "auto") {
-        names = {{"matlab", EngineKind::matlab}, {"octave-cli", EngineKind::octave}};
-    } else if (engine == "matlab") {
-        names = {{"matlab", EngineKind::matlab}};
-    } else if (engine == "octave") {
-        names = {{"octave-cli", EngineKind::octave}};
-    } else if (engine.empty()) {
-        throw SpecError("compile engine: must be auto, matlab, octave or a path");
-    } else {
-        const fs::path path(engine);
-        const std::string base = lower(path.filename().string());
-        if (base.rfind("matlab", 0) == 0) {
-            found.kind = EngineKind::matlab;
-        } else if (base.rfind("octave", 0) == 0) {
-            found.kind = EngineKind::octave;
-        } else {
-            throw SpecError("compile engine: cannot tell whether '" + engine +
-                            "' is MATLAB or GNU Octave: its name must start with 'matlab' or "
-                            "'octave'");
-        }
-        std::optional<fs::path> exe;
-        if (engine.find('/') == std::string::npos) {
-            exe = detail::find_executable(engine, path_value);
-        } else if (is_executable_file(path)) {
-            exe = fs::absolute(path).lexically_normal();
-        }
-        if (!exe) {
-            throw SpecError(
-                "compile engine: '" + engine + "' is not an executable file" +
-                (engine.find('/') == std::string::npos ? " on PATH (" + path_value + ")" : ""));
-        }
-        found.executable = fs::absolute(*exe);
-    }
-    if (found.executable.empty()) {
-        for (const auto& [name, kind] : names) {
-            if (auto exe = detail::find_executable(name, path_value)) {
-                found.kind = kind;
-                found.executable = fs::absolute(*exe);
-                break;
-            }
-        }
-    }
-    if (found.executable.empty()) {
-        std::string searched;
-        for (const auto& entry : names) {
-            searched += (searched.empty() ? "" : ", ") + entry.first;
-        }
-        std::string dirs;
-        for (const auto& dir : split_path_list(path_value)) {
-            dirs += (dirs.empty() ? "" : ", ") + dir;
-        }
-        throw SpecError("no compile engine found: searched for " + searched +
-                        " in the PATH directories " +
-                        (dirs.empty() ? std::string("(PATH is empty)") : dirs) +
-                        "; install MATLAB or GNU Octave (octave-cli), or pass --engine PATH");
-    }
-    if (probe_version) {
-        found.version = found.kind == EngineKind::matlab
-                            ? matlab_release(found.executable)
-                            : octave_version(found.executable, environment);
-    }
-    return found;
-}
-
-Compiler::Compiler(CompileOptions options) : options_(std::move(options)) {}
+Compiler::Compiler(CompileOptions options, RunOptions run)
+    : options_(std::move(options)), run_(std::move(run)) {}
 
 StageReport Compiler::compile() {
-    const CompileOptions& o = options_;
+    const CompileOptions& c_opts = options_;
+    const RunOptions& o = run_;
     StageReport report;
     report.stage = "compile";
     report.dry_run = o.dry_run;
 
     std::set<std::string> wanted;
-    for (const auto& name : o.packages) {
+    for (const auto& name : o.package) {
         wanted.insert(normalize_package_name(name));
     }
-    std::vector<Candidate> all = find_candidates(o.prepared_dir, o.logger);
+    std::vector<Candidate> all = find_candidates(c_opts.input_dir, o.logger);
     std::vector<Candidate> work;
     std::set<std::string> matched;
     for (auto& c : all) {
@@ -740,7 +541,7 @@ StageReport Compiler::compile() {
             work.push_back(std::move(c));
         }
     }
-    for (const auto& name : o.packages) {
+    for (const auto& name : o.package) {
         if (matched.count(normalize_package_name(name)) == 0) {
             o.logger.info("compile: " + name + " has no prepared .dir with a compile script");
         }
@@ -751,12 +552,12 @@ StageReport Compiler::compile() {
     if (!work.empty()) {
         if (o.dry_run) {
             try {
-                engine = find_compile_engine(o.engine, source, false);
+                engine = find_compile_engine(c_opts.engine, source, false);
             } catch (const SpecError& e) {
                 o.logger.warning(std::string("compile (dry run): ") + e.what());
             }
         } else {
-            engine = find_compile_engine(o.engine, source, true);
+            engine = find_compile_engine(c_opts.engine, source, true);
             if (engine->version.empty()) {
                 o.logger.warning("compile: could not read the version of " +
                                  engine->executable.string());
@@ -776,24 +577,7 @@ StageReport Compiler::compile() {
         item.detail = not_run_detail;
     }
 
-    std::atomic<std::uint64_t> done{0};
-    std::mutex last_mutex;
-    std::string last_item;
-    auto emit = [&](ProgressPhase phase) {
-        if (!o.progress) {
-            return;
-        }
-        ProgressEvent event;
-        event.stage = "compile";
-        event.phase = phase;
-        event.done = done.load();
-        event.total = work.size();
-        {
-            std::lock_guard lock(last_mutex);
-            event.item = last_item;
-        }
-        o.progress(event);
-    };
+    detail::ProgressEmitter progress(o.progress, "compile", work.size());
 
     std::atomic<bool> cancel{false};  // set when a progress callback throws (Ctrl-C)
     auto run_item = [&](std::size_t i) -> bool {
@@ -815,25 +599,21 @@ StageReport Compiler::compile() {
                         : "would run " + c.script + " (no engine found)";
             }
         } else {
-            result = compile_one(c, *engine, source, o, &cancel);
+            result = compile_one(c, *engine, source, c_opts, o.pass_env, o.logger, &cancel);
         }
         const bool ok = result.status != ItemStatus::failed;
         report.items[i] = std::move(result);
-        {
-            std::lock_guard lock(last_mutex);
-            last_item = c.package.empty() ? c.wheel : c.package;
-        }
-        done.fetch_add(1);
+        progress.item_done(c.package.empty() ? c.wheel : c.package);
         return ok || o.keep_going;
     };
 
-    emit(ProgressPhase::started);
+    progress.started();
     detail::ParallelOptions parallel;
     parallel.cancel = &cancel;
-    parallel.jobs = std::max(1U, o.jobs);
+    parallel.jobs = o.effective_jobs();
     parallel.tick_interval = std::max(o.progress_interval, min_tick_interval);
-    detail::run_parallel(work.size(), parallel, run_item, [&]() { emit(ProgressPhase::advanced); });
-    emit(ProgressPhase::finished);
+    detail::run_parallel(work.size(), parallel, run_item, [&]() { progress.advanced(); });
+    progress.finished();
     return report;
 }
 

@@ -8,6 +8,7 @@
 #include <mip/error.hpp>
 #include <mip/index_assembler.hpp>
 
+#include "detail/base_url.hpp"
 #include "detail/convert.hpp"
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
@@ -80,12 +81,6 @@ int version_order(const std::string& a, const std::string& b) {
     return a > b ? -1 : 1;
 }
 
-std::string trim_slash(std::string s) {
-    while (!s.empty() && s.back() == '/') {
-        s.pop_back();
-    }
-    return s;
-}
 
 /// The first of the fields §5 requires that the sidecar text does not contain ("" if none).
 std::string missing_required_field(const std::string& json_text) {
@@ -164,209 +159,240 @@ bool index_order_less(const PackageSpec& a, const PackageSpec& b) {
     return a.mhl_url.value_or("") < b.mhl_url.value_or("");
 }
 
-IndexAssembler::IndexAssembler(Store& store, IndexOptions options)
-    : store_(store), options_(std::move(options)) {}
+namespace {
 
-IndexResult IndexAssembler::assemble() {
-    const std::string base =
-        trim_slash(options_.base_url.empty() ? store_.default_base_url() : options_.base_url);
-    if (base.empty()) {
-        throw SpecError(
-            "index",
-            {{"base_url", "is required for this store (the public URL of the store prefix)"}});
-    }
-    if (base.rfind("http://", 0) == 0) {
-        throw SpecError("index", {{"base_url", "must use https:// (plain http is refused)"}});
-    }
-    IndexResult result;
+/// One `assemble()`: the store, the options, and what the steps hand to each other.
+class Assembly {
+public:
+    Assembly(Store& store, const IndexOptions& options, const RunOptions& run)
+        : store_(store), options_(options), run_(run) {}
 
-    // ETag cache: key -> {etag, data}.
-    Json cache = Json::object();
-    fs::path cache_file;
-    if (!options_.cache_dir.empty()) {
-        cache_file = options_.cache_dir / "index-etag-cache.json";
-        if (fs::is_regular_file(cache_file)) {
-            try {
-                cache = Json::parse(detail::read_file(cache_file));
-                if (!cache.is_object()) {
-                    cache = Json::object();
-                }
-            } catch (const std::exception&) {
-                options_.logger.warning("ignoring unreadable index cache " + cache_file.string());
-                cache = Json::object();
-            }
+    IndexResult assemble() {
+        base = detail::resolve_base_url(run_.base_url, store_, "index");
+        load_cache();
+        list_sidecars();
+        auto packages = parse_sidecars();
+        check_names_and_dependencies(packages);
+        if (options_.verify) {
+            verify_bundles(packages);
         }
+        std::sort(packages.begin(), packages.end(), index_order_less);
+        result.packages = std::move(packages);
+        std::int64_t now = run_.source_date_epoch
+                               ? *run_.source_date_epoch
+                               : std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        result.last_updated = detail::iso8601_utc(now);
+        run_.logger.info("index: " + std::to_string(result.packages.size()) + " package(s), " +
+                         std::to_string(result.skipped.size()) + " skipped");
+        return std::move(result);
     }
-    auto is_sidecar = [](const std::string& key) {
+
+private:
+    static bool is_sidecar(const std::string& key) {
         return key.size() > sidecar_suffix.size() &&
                key.compare(key.size() - sidecar_suffix.size(), sidecar_suffix.size(),
                            sidecar_suffix) == 0;
-    };
-    // A sidecar whose listed ETag equals the cached one is served from the cache without a
-    // request: the listing already revalidated it, so an incremental run costs the listing plus
-    // the changed objects. A cached sidecar whose ETag differs is fetched with If-None-Match (a
-    // store whose GET and LIST ETags differ in form can still answer 304). The GETs of a listing
-    // page start while the next page is fetched (`Store::list_and_get`).
-    auto want = [&](const ObjectInfo& s) -> std::optional<GetRequest> {
-        if (!is_sidecar(s.key)) {
-            return std::nullopt;
-        }
-        std::string cached_etag;
-        bool cached = false;
-        if (auto it = cache.find(s.key); it != cache.end() && it->is_object() &&
-                                         it->contains("data") && (*it)["data"].is_string()) {
-            cached = true;
-            if (it->contains("etag") && (*it)["etag"].is_string()) {
-                cached_etag = (*it)["etag"].get<std::string>();
+    }
+
+    /// The ETag cache of an earlier run: key -> {etag, data}.
+    void load_cache() {
+        if (!options_.cache_dir.empty()) {
+            cache_file = options_.cache_dir / "index-etag-cache.json";
+            if (fs::is_regular_file(cache_file)) {
+                try {
+                    cache = Json::parse(detail::read_file(cache_file));
+                    if (!cache.is_object()) {
+                        cache = Json::object();
+                    }
+                } catch (const std::exception&) {
+                    run_.logger.warning("ignoring unreadable index cache " + cache_file.string());
+                    cache = Json::object();
+                }
             }
         }
-        if (cached && !s.etag.empty() && cached_etag == s.etag) {
-            return std::nullopt;  // revalidated by the listing
-        }
-        GetRequest r{s.key, {}};
-        if (cached && !cached_etag.empty()) {
-            r.if_none_match = cached_etag;
-        }
-        return r;
-    };
-    BatchOptions batch;
-    batch.max_in_flight = options_.max_in_flight;
-    batch.progress = options_.progress;
-    batch.progress_interval = options_.progress_interval;
-    batch.stage = "index";
-    auto listed = store_.list_and_get("", false, want, batch);
-    std::vector<ObjectInfo> sidecars;
-    std::vector<GetResult> got;
-    for (auto& o : listed) {
-        if (!is_sidecar(o.info.key)) {
-            continue;
-        }
-        if (o.got) {
-            got.push_back(std::move(*o.got));
-        } else {  // served from the cache
-            GetResult r;
-            r.key = o.info.key;
-            r.found = true;
-            r.not_modified = true;
-            r.etag = o.info.etag;
-            got.push_back(std::move(r));
-        }
-        sidecars.push_back(std::move(o.info));
     }
-    result.sidecars_listed = sidecars.size();
-    options_.logger.info("listed " + std::to_string(sidecars.size()) + " sidecar(s) in " +
-                         store_.describe());
 
-    Json new_cache = Json::object();
-    std::vector<PackageSpec> packages;
-    auto skip = [&](const std::string& key, const std::string& reason) {
+    /// Lists the sidecars and gets the ones the cache cannot answer.
+    void list_sidecars() {
+        // A sidecar whose listed ETag equals the cached one is served from the cache without a
+        // request: the listing already revalidated it, so an incremental run costs the listing plus
+        // the changed objects. A cached sidecar whose ETag differs is fetched with If-None-Match (a
+        // store whose GET and LIST ETags differ in form can still answer 304). The GETs of a
+        // listing page start while the next page is fetched (`Store::list_and_get`).
+        auto want = [&](const ObjectInfo& s) -> std::optional<GetRequest> {
+            if (!is_sidecar(s.key)) {
+                return std::nullopt;
+            }
+            std::string cached_etag;
+            bool cached = false;
+            if (auto it = cache.find(s.key); it != cache.end() && it->is_object() &&
+                                             it->contains("data") && (*it)["data"].is_string()) {
+                cached = true;
+                if (it->contains("etag") && (*it)["etag"].is_string()) {
+                    cached_etag = (*it)["etag"].get<std::string>();
+                }
+            }
+            if (cached && !s.etag.empty() && cached_etag == s.etag) {
+                return std::nullopt;  // revalidated by the listing
+            }
+            GetRequest r{s.key, {}};
+            if (cached && !cached_etag.empty()) {
+                r.if_none_match = cached_etag;
+            }
+            return r;
+        };
+        BatchOptions batch;
+        batch.max_in_flight = run_.max_in_flight;
+        batch.progress = run_.progress;
+        batch.progress_interval = run_.progress_interval;
+        batch.stage = "index";
+        auto listed = store_.list_and_get("", false, want, batch);
+        for (auto& o : listed) {
+            if (!is_sidecar(o.info.key)) {
+                continue;
+            }
+            if (o.got) {
+                got.push_back(std::move(*o.got));
+            } else {  // served from the cache
+                GetResult r;
+                r.key = o.info.key;
+                r.found = true;
+                r.not_modified = true;
+                r.etag = o.info.etag;
+                got.push_back(std::move(r));
+            }
+            sidecars.push_back(std::move(o.info));
+        }
+        result.sidecars_listed = sidecars.size();
+        run_.logger.info("listed " + std::to_string(sidecars.size()) + " sidecar(s) in " +
+                         store_.describe());
+    }
+
+    void skip(const std::string& key, const std::string& reason) {
         if (options_.strict) {
             throw SpecError(key, {{"", reason}});
         }
-        options_.logger.warning("skipping " + key + ": " + reason);
+        run_.logger.warning("skipping " + key + ": " + reason);
         result.skipped.push_back({key, reason});
-    };
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        auto& g = got[i];
-        const auto& key = sidecars[i].key;
-        if (g.error) {
+    }
+
+    /// Each fetched sidecar validated into a package (or skipped); the new cache written.
+    std::vector<PackageSpec> parse_sidecars() {
+        Json new_cache = Json::object();
+        std::vector<PackageSpec> packages;
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            auto& g = got[i];
+            const auto& key = sidecars[i].key;
+            if (g.error) {
+                try {
+                    std::rethrow_exception(g.error);
+                } catch (const Error& e) {
+                    if (e.code() == ErrorCode::network || e.code() == ErrorCode::auth) {
+                        throw;
+                    }
+                    skip(key, std::string("cannot be read: ") + e.what());
+                }
+                continue;
+            }
+            if (!g.found) {
+                skip(key, "disappeared while the index was assembled");
+                continue;
+            }
+            std::string data;
+            if (g.not_modified) {
+                data = cache[key].value("data", "");
+            } else {
+                data = std::move(g.data);
+                ++result.sidecars_downloaded;
+            }
+            if (!g.etag.empty() || !sidecars[i].etag.empty()) {
+                new_cache[key] = {{"etag", g.etag.empty() ? sidecars[i].etag : g.etag},
+                                  {"data", data}};
+            }
+            PackageSpec spec;
             try {
-                std::rethrow_exception(g.error);
-            } catch (const Error& e) {
-                if (e.code() == ErrorCode::network || e.code() == ErrorCode::auth) {
-                    throw;
-                }
-                skip(key, std::string("cannot be read: ") + e.what());
+                spec = PackageSpec::from_json(data, key);
+            } catch (const SpecError& e) {
+                skip(key, e.what());
+                continue;
             }
-            continue;
+            // §5: clients need these; a sidecar must state them, not inherit defaults.
+            if (auto missing = missing_required_field(data); !missing.empty()) {
+                skip(key, "field '" + missing + "' is missing");
+                continue;
+            }
+            auto basename =
+                key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
+            auto expected = spec.wheel_name() + std::string(sidecar_suffix);
+            if (basename != expected) {
+                skip(key, "its fields describe " + expected + ", not " + basename);
+                continue;
+            }
+            if (!spec.mhl_url) {
+                spec.mhl_url = base + "/" + spec.wheel_name() + ".mhl";  // legacy sidecars
+            }
+            spec.mip_json_url = base + "/" + key;
+            auto issues = spec.validate();
+            if (!issues.empty()) {
+                skip(key, SpecError(key, issues).what());
+                continue;
+            }
+            packages.push_back(std::move(spec));
         }
-        if (!g.found) {
-            skip(key, "disappeared while the index was assembled");
-            continue;
+        if (!cache_file.empty()) {
+            detail::create_dirs(options_.cache_dir);
+            detail::write_file_atomic(cache_file, detail::dump_compact(new_cache), false);
         }
-        std::string data;
-        if (g.not_modified) {
-            data = cache[key].value("data", "");
-        } else {
-            data = std::move(g.data);
-            ++result.sidecars_downloaded;
-        }
-        if (!g.etag.empty() || !sidecars[i].etag.empty()) {
-            new_cache[key] = {{"etag", g.etag.empty() ? sidecars[i].etag : g.etag}, {"data", data}};
-        }
-        PackageSpec spec;
-        try {
-            spec = PackageSpec::from_json(data, key);
-        } catch (const SpecError& e) {
-            skip(key, e.what());
-            continue;
-        }
-        // §5: clients need these; a sidecar must state them, not inherit defaults.
-        if (auto missing = missing_required_field(data); !missing.empty()) {
-            skip(key, "field '" + missing + "' is missing");
-            continue;
-        }
-        auto basename = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
-        auto expected = spec.wheel_name() + std::string(sidecar_suffix);
-        if (basename != expected) {
-            skip(key, "its fields describe " + expected + ", not " + basename);
-            continue;
-        }
-        if (!spec.mhl_url) {
-            spec.mhl_url = base + "/" + spec.wheel_name() + ".mhl";  // legacy sidecars
-        }
-        spec.mip_json_url = base + "/" + key;
-        auto issues = spec.validate();
-        if (!issues.empty()) {
-            skip(key, SpecError(key, issues).what());
-            continue;
-        }
-        packages.push_back(std::move(spec));
-    }
-    if (!cache_file.empty()) {
-        detail::create_dirs(options_.cache_dir);
-        detail::write_file_atomic(cache_file, detail::dump_compact(new_cache), false);
+
+        return packages;
     }
 
-    // Names that collide once normalised are an error.
-    std::map<std::string, std::string> spelling;
-    std::vector<Issue> collisions;
-    for (const auto& p : packages) {
-        auto [it, inserted] = spelling.emplace(normalize_package_name(p.name), p.name);
-        if (!inserted && it->second != p.name) {
-            collisions.push_back(
-                {"name", "'" + p.name + "' and '" + it->second +
-                             "' collide (names compare lower-cased with '-' as '_')"});
-        }
-    }
-    if (!collisions.empty()) {
-        throw SpecError("index", collisions);
-    }
-    for (const auto& p : packages) {
-        for (const auto& d : p.dependencies) {
-            if (spelling.find(normalize_package_name(d)) == spelling.end()) {
-                std::string w =
-                    p.wheel_name() + " depends on '" + d + "', which is not in the index";
-                if (options_.strict) {
-                    throw SpecError("index", {{"dependencies", w}});
-                }
-                options_.logger.warning(w);
-                result.warnings.push_back(w);
+    /// Names that collide once normalised are an error; missing dependencies and cycles warn
+    /// (or fail under `strict`).
+    void check_names_and_dependencies(const std::vector<PackageSpec>& packages) {
+        // Names that collide once normalised are an error.
+        std::map<std::string, std::string> spelling;
+        std::vector<Issue> collisions;
+        for (const auto& p : packages) {
+            auto [it, inserted] = spelling.emplace(normalize_package_name(p.name), p.name);
+            if (!inserted && it->second != p.name) {
+                collisions.push_back(
+                    {"name", "'" + p.name + "' and '" + it->second +
+                                 "' collide (names compare lower-cased with '-' as '_')"});
             }
         }
-    }
-
-    // §11.7: cycles are reported (clients resolve dependencies recursively).
-    for (const auto& cycle : dependency_cycles(packages)) {
-        std::string w = "dependency cycle: " + cycle;
-        if (options_.strict) {
-            throw SpecError("index", {{"dependencies", w}});
+        if (!collisions.empty()) {
+            throw SpecError("index", collisions);
         }
-        options_.logger.warning(w);
-        result.warnings.push_back(w);
+        for (const auto& p : packages) {
+            for (const auto& d : p.dependencies) {
+                if (spelling.find(normalize_package_name(d)) == spelling.end()) {
+                    std::string w =
+                        p.wheel_name() + " depends on '" + d + "', which is not in the index";
+                    if (options_.strict) {
+                        throw SpecError("index", {{"dependencies", w}});
+                    }
+                    run_.logger.warning(w);
+                    result.warnings.push_back(w);
+                }
+            }
+        }
+
+        // §11.7: cycles are reported (clients resolve dependencies recursively).
+        for (const auto& cycle : dependency_cycles(packages)) {
+            std::string w = "dependency cycle: " + cycle;
+            if (options_.strict) {
+                throw SpecError("index", {{"dependencies", w}});
+            }
+            run_.logger.warning(w);
+            result.warnings.push_back(w);
+        }
     }
 
-    if (options_.verify) {
+    /// `--verify`: every .mhl is downloaded and must match its sidecar's size and digest.
+    void verify_bundles(const std::vector<PackageSpec>& packages) {
         for (const auto& p : packages) {
             const auto& url = *p.mhl_url;
             if (url.rfind(base + "/", 0) != 0) {
@@ -387,18 +413,23 @@ IndexResult IndexAssembler::assemble() {
         }
     }
 
-    std::sort(packages.begin(), packages.end(), index_order_less);
-    result.packages = std::move(packages);
-    std::int64_t now = options_.source_date_epoch
-                           ? *options_.source_date_epoch
-                           : std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
-    result.last_updated = detail::iso8601_utc(now);
-    options_.logger.info("index: " + std::to_string(result.packages.size()) + " package(s), " +
-                         std::to_string(result.skipped.size()) + " skipped");
-    return result;
-}
+    Store& store_;
+    const IndexOptions& options_;
+    const RunOptions& run_;
+    std::string base;
+    IndexResult result;
+    Json cache = Json::object();
+    fs::path cache_file;
+    std::vector<ObjectInfo> sidecars;
+    std::vector<GetResult> got;
+};
+
+}  // namespace
+
+IndexAssembler::IndexAssembler(Store& store, IndexOptions options, RunOptions run)
+    : store_(store), options_(std::move(options)), run_(std::move(run)) {}
+
+IndexResult IndexAssembler::assemble() { return Assembly(store_, options_, run_).assemble(); }
 
 std::string IndexResult::index_json() const {
     Json doc = Json::object();

@@ -11,6 +11,7 @@
 
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
+#include "detail/text.hpp"
 
 namespace mip {
 
@@ -19,21 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* tmp_dir_name = ".mip-tmp";
-
-std::vector<std::string> split_key(const std::string& key) {
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    while (true) {
-        auto slash = key.find('/', start);
-        parts.push_back(
-            key.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-        if (slash == std::string::npos) {
-            break;
-        }
-        start = slash + 1;
-    }
-    return parts;
-}
 
 std::string encode_segment(const std::string& seg, bool first) {
     if (seg.empty()) {
@@ -61,28 +47,16 @@ std::string encode_segment(const std::string& seg, bool first) {
     return out;
 }
 
-int hexval(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 std::string decode_segment(const std::string& seg) {
     if (seg == "%") {
         return {};
     }
     std::string out;
     for (std::size_t i = 0; i < seg.size(); ++i) {
-        if (seg[i] == '%' && i + 2 < seg.size() + 0 && hexval(seg[i + 1]) >= 0 &&
-            hexval(seg[i + 2]) >= 0) {
-            out += static_cast<char>(hexval(seg[i + 1]) * 16 + hexval(seg[i + 2]));
+        const int hi = i + 2 < seg.size() ? detail::hex_digit_value(seg[i + 1]) : -1;
+        const int lo = i + 2 < seg.size() ? detail::hex_digit_value(seg[i + 2]) : -1;
+        if (seg[i] == '%' && hi >= 0 && lo >= 0) {
+            out += static_cast<char>(hi * 16 + lo);
             i += 2;
         } else {
             out += seg[i];
@@ -129,7 +103,7 @@ LocalStore::LocalStore(fs::path root, Logger logger)
 fs::path LocalStore::path_for(const std::string& key) const {
     check_key(key);
     fs::path p = root_;
-    auto parts = split_key(key);
+    auto parts = detail::split(key, '/');
     for (std::size_t i = 0; i < parts.size(); ++i) {
         auto enc = encode_segment(parts[i], i == 0);
         if (enc.size() > 255) {

@@ -6,9 +6,11 @@
 
 #include <mip/package_spec.hpp>
 
+#include "detail/build_info_access.hpp"
 #include "detail/convert.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
+#include "detail/text.hpp"
 
 namespace mip {
 
@@ -25,8 +27,7 @@ std::string shown_char(char c) {
     if (u >= 0x20 && u < 0x7f) {
         return std::string("'") + c + "'";
     }
-    static constexpr char hex[] = "0123456789abcdef";
-    return std::string("'\\x") + hex[u >> 4] + hex[u & 15] + "' (non-ASCII)";
+    return "'\\x" + detail::hex_encode(std::string_view(&c, 1)) + "' (non-ASCII)";
 }
 
 /// Problems common to every wheel-name part; "" when none.
@@ -79,12 +80,6 @@ std::string token_problem(std::string_view s, std::string_view what, std::size_t
         }
     }
     return {};
-}
-
-bool is_hex64(const std::string& s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
 }
 
 bool valid_timestamp(const std::string& t) {
@@ -309,7 +304,7 @@ std::vector<Issue> PackageSpec::validate() const {
     if (mip_json_url) {
         add("mip_json_url", url_problem(*mip_json_url, true));
     }
-    if (mhl_sha256 && !is_hex64(*mhl_sha256)) {
+    if (mhl_sha256 && !detail::is_lower_hex(*mhl_sha256, 64)) {
         add("mhl_sha256", "must be 64 lowercase hex digits");
     }
     return issues;
@@ -475,7 +470,7 @@ PackageSpec parse_spec(std::string_view json_text, std::string_view origin, bool
         if (!v->is_object()) {
             issues.push_back({"build_info", "must be an object"});
         } else {
-            s.build_info_json = detail::dump_compact(*v);
+            s.build_info = detail::BuildInfoAccess::make(*v);
         }
     }
     const auto& known = known_keys();
@@ -548,8 +543,8 @@ Json spec_to_json(const PackageSpec& s) {
         j["mip_json_url"] = *s.mip_json_url;
     }
     j["source"] = s.source_json.empty() ? Json(nullptr) : Json::parse(s.source_json);
-    if (!s.build_info_json.empty()) {
-        j["build_info"] = Json::parse(s.build_info_json);
+    if (const Json* bi = detail::BuildInfoAccess::object(s.build_info)) {
+        j["build_info"] = *bi;
     }
     for (const auto& [k, v] : s.extra_fields) {
         if (!j.contains(k)) {
@@ -611,11 +606,8 @@ bool loose_equal(const Json& a, const Json& b) {
 }
 
 Json recipe_sha(const PackageSpec& s) {
-    if (s.build_info_json.empty()) {
-        return nullptr;
-    }
-    auto j = Json::parse(s.build_info_json);
-    return j.is_object() && j.contains("recipe_sha256") ? j["recipe_sha256"] : Json(nullptr);
+    const Json* j = detail::BuildInfoAccess::object(s.build_info);
+    return j != nullptr && j->contains("recipe_sha256") ? (*j)["recipe_sha256"] : Json(nullptr);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 #include "detail/json.hpp"
 #include "detail/process.hpp"
 #include "detail/recipe_env.hpp"
+#include "detail/text.hpp"
 
 namespace mip {
 
@@ -65,20 +66,6 @@ struct WorkerSetup {
     PythonRecipeOptions options;
     std::string file_name;  // "package.py" or "packages.py"
 };
-
-bool is_identifier(const std::string& s) {
-    if (s.empty()) {
-        return false;
-    }
-    auto alpha = [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-    };
-    if (!alpha(s[0])) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(),
-                       [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
-}
 
 /// What a recipe process sees besides the caller's environment.
 struct WorkerEnvironment {
@@ -289,7 +276,7 @@ std::vector<std::string> apply_attributes(PackageSpec& spec,
     if (attrs.contains("script_env")) {
         std::set<std::string> seen;
         for (auto& name : strings_from(attrs["script_env"])) {
-            if (!is_identifier(name)) {
+            if (!detail::is_identifier(name, detail::IdentifierRule::c)) {
                 issues.push_back({"script_env", "'" + name + "' is not a variable name"});
             } else if (detail::is_credential_name(name)) {
                 issues.push_back({"script_env", name + " is a credential and may not be passed "

@@ -5,6 +5,7 @@
 #include <mip/store.hpp>
 
 #include "detail/parallel.hpp"
+#include "detail/progress.hpp"
 #include "detail/s3_store.hpp"
 
 namespace mip {
@@ -15,29 +16,16 @@ namespace {
 template <typename Result, typename Fn>
 std::vector<Result> sequential_batch(std::size_t n, const BatchOptions& options, Fn one) {
     std::vector<Result> results(n);
-    ProgressEvent event;
-    event.stage = options.stage;
-    event.total = n;
-    if (options.progress) {
-        event.phase = ProgressPhase::started;
-        options.progress(event);
-    }
-    auto last = std::chrono::steady_clock::now();
+    detail::ProgressEmitter progress(options.progress, options.stage, n);
+    progress.started();
     for (std::size_t i = 0; i < n; ++i) {
         results[i] = one(i);
-        event.done = i + 1;
-        event.item = results[i].key;
-        auto now = std::chrono::steady_clock::now();
-        if (options.progress && now - last >= options.progress_interval && i + 1 < n) {
-            last = now;
-            event.phase = ProgressPhase::advanced;
-            options.progress(event);
+        progress.item_done(results[i].key);
+        if (i + 1 < n) {
+            progress.advance_if_due(options.progress_interval);
         }
     }
-    if (options.progress) {
-        event.phase = ProgressPhase::finished;
-        options.progress(event);
-    }
+    progress.finished();
     return results;
 }
 
@@ -153,12 +141,14 @@ std::vector<std::vector<PutResult>> Store::put_chains(
     return results;
 }
 
-std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options) {
+std::unique_ptr<Store> open_store(const std::string& url,
+                                  const StoreOptions& options,
+                                  const RunOptions& run) {
     if (url.empty()) {
         throw SpecError("--store", {{"store", "must not be empty"}});
     }
     if (url.rfind("s3://", 0) == 0) {
-        return detail::open_s3_store(url, options);
+        return detail::open_s3_store(url, options, run);
     }
     if (url.rfind("file://", 0) == 0) {
         std::string path = url.substr(7);
@@ -167,7 +157,7 @@ std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& op
                 "--store",
                 {{"store", "'" + url + "': a file:// URL needs an absolute path (file:///dir)"}});
         }
-        return std::make_unique<LocalStore>(path, options.logger);
+        return std::make_unique<LocalStore>(path, run.logger);
     }
     auto scheme = url.find("://");
     if (scheme != std::string::npos) {
@@ -177,7 +167,7 @@ std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& op
               "'" + url.substr(0, scheme) +
                   "://' is not supported (use a directory, file:///dir or s3://bucket/prefix)"}});
     }
-    return std::make_unique<LocalStore>(url, options.logger);
+    return std::make_unique<LocalStore>(url, run.logger);
 }
 
 }  // namespace mip

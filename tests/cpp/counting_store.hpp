@@ -18,6 +18,7 @@ public:
     std::size_t batch_gets = 0;        ///< get_many() calls
     std::size_t batched_requests = 0;  ///< GetRequests over all get_many() calls
     std::vector<GetRequest> last_batch;
+    std::size_t lists = 0;  ///< list() calls
 
     [[nodiscard]] std::string describe() const override { return inner_.describe(); }
     [[nodiscard]] std::string default_base_url() const override {
@@ -36,6 +37,7 @@ public:
     }
     [[nodiscard]] std::vector<ObjectInfo> list(const std::string& prefix,
                                                bool recursive = true) override {
+        ++lists;
         return inner_.list(prefix, recursive);
     }
     void remove(const std::string& key) override { inner_.remove(key); }
@@ -47,7 +49,7 @@ public:
         return inner_.get_many(requests, options);
     }
     void reset() {
-        single_gets = batch_gets = batched_requests = 0;
+        single_gets = batch_gets = batched_requests = lists = 0;
         last_batch.clear();
     }
 

@@ -112,7 +112,7 @@ TEST_CASE("bundling the same dir twice gives byte-identical archives", "[bundler
     auto dir = test::make_prepared_dir(tmp.path(), "alpha");
     write_file(dir / "src" / "zeta.m", "function zeta\nend\n");
     write_file(dir / "src" / "run.sh", "#!/bin/sh\necho hi\n", true);
-    Bundler bundler(BundleOptions{.source_date_epoch = epoch});
+    Bundler bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = epoch});
     auto a = bundler.bundle(dir, tmp / "out1");
     // Touch every file: mtimes must not matter.
     for (auto& e : fs::recursive_directory_iterator(dir)) {
@@ -135,7 +135,8 @@ TEST_CASE("archives have every property mip clients need", "[bundler]") {
     write_file(dir / "src" / "données.m", "x\n");
     fs::create_directories(dir / "empty" / "nested");    // empty dirs are dropped
     fs::create_symlink("a.m", dir / "src" / "alias.m");  // stored as content
-    auto r = Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, tmp / "out");
+    auto r = Bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = epoch})
+                 .bundle(dir, tmp / "out");
     auto raw = detail::read_raw_zip(r.mhl_path);
     CHECK_FALSE(raw.has_zip64);
     CHECK(raw.comment_length == 0);
@@ -181,15 +182,15 @@ TEST_CASE("archives have every property mip clients need", "[bundler]") {
         CHECK(archived.prepare_duration == 0);
         CHECK_FALSE(archived.mhl_sha256.has_value());
         CHECK_FALSE(archived.mhl_url.has_value());
-        CHECK(archived.build_info_json.find("\"host_platform\":null") != std::string::npos);
-        CHECK(archived.build_info_json.find("\"ci\":null") != std::string::npos);
+        CHECK(archived.build_info.to_json().find("\"host_platform\":null") != std::string::npos);
+        CHECK(archived.build_info.to_json().find("\"ci\":null") != std::string::npos);
     }
     SECTION("the sidecar is mip.json plus integrity fields") {
         auto sidecar = PackageSpec::from_json(test::read_file(r.sidecar_path));
         CHECK(sidecar.mhl_sha256 == r.sha256);
         CHECK(sidecar.mhl_size == r.size);
         CHECK(sidecar.timestamp == "2024-01-02T03:04:05Z");  // measured values kept
-        CHECK(sidecar.build_info_json.find("\"host_platform\":\"linux_x86_64\"") !=
+        CHECK(sidecar.build_info.to_json().find("\"host_platform\":\"linux_x86_64\"") !=
               std::string::npos);
     }
 }
@@ -203,14 +204,16 @@ TEST_CASE("the epoch comes from build_info and is clamped to the zip range", "[b
     auto r = Bundler().bundle(dir, tmp / "out");  // build_info.source_date_epoch = 1700000000
     auto raw = detail::read_raw_zip(r.mhl_path);
     CHECK(raw.entries.front().dos_date == ((2023 - 1980) << 9 | 11 << 5 | 14));
-    auto r0 = Bundler(BundleOptions{.source_date_epoch = 0}).bundle(dir, tmp / "out0");
+    auto r0 =
+        Bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = 0}).bundle(dir, tmp / "out0");
     CHECK(detail::read_raw_zip(r0.mhl_path).entries.front().dos_date == (0 << 9 | 1 << 5 | 1));
 }
 
 TEST_CASE("the sidecar gets a content-addressed mhl_url from the base URL", "[bundler]") {
     TempDir tmp;
     auto dir = test::make_prepared_dir(tmp.path(), "delta");
-    auto r = Bundler(BundleOptions{.base_url = "https://pkgs.example.org/core/packages/"})
+    auto r = Bundler(BundleOptions{},
+                     mip::RunOptions{.base_url = "https://pkgs.example.org/core/packages/"})
                  .bundle(dir, tmp / "out");
     auto sidecar = PackageSpec::from_json(test::read_file(r.sidecar_path));
     CHECK(sidecar.mhl_url == "https://pkgs.example.org/core/packages/sha256/" + r.sha256 +
@@ -286,7 +289,8 @@ TEST_CASE("too many files for a non-ZIP64 archive is a clear error", "[bundler][
 TEST_CASE("zip headers follow the mip format byte for byte", "[bundler][zip]") {
     TempDir tmp;
     auto dir = make_mixed_dir(tmp.path(), "bytes");
-    auto r = Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, tmp / "out");
+    auto r = Bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = epoch})
+                 .bundle(dir, tmp / "out");
     const auto b = test::read_file(r.mhl_path);
     const auto raw = detail::read_raw_zip(r.mhl_path);
     REQUIRE(raw.entries.size() == r.entries);
@@ -344,7 +348,8 @@ TEST_CASE("entries are stored when empty or incompressible and deflated otherwis
           "[bundler][zip]") {
     TempDir tmp;
     auto dir = make_mixed_dir(tmp.path(), "methods");
-    auto r = Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, tmp / "out");
+    auto r = Bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = epoch})
+                 .bundle(dir, tmp / "out");
     std::map<std::string, detail::RawZipEntry> by_name;
     for (const auto& e : detail::read_raw_zip(r.mhl_path).entries) {
         by_name[e.name] = e;
@@ -375,7 +380,8 @@ TEST_CASE("entries are stored when empty or incompressible and deflated otherwis
     }
 
     SECTION("compression level 0 stores every entry") {
-        auto s = Bundler(BundleOptions{.source_date_epoch = epoch, .compression_level = 0})
+        auto s = Bundler(BundleOptions{.compression_level = 0},
+                         mip::RunOptions{.source_date_epoch = epoch})
                      .bundle(dir, tmp / "out0");
         for (const auto& e : detail::read_raw_zip(s.mhl_path).entries) {
             INFO(e.name);
@@ -396,7 +402,8 @@ TEST_CASE("archives round-trip through extract_zip and unzip and python zipfile"
           "[bundler][zip]") {
     TempDir tmp;
     auto dir = make_mixed_dir(tmp.path(), "trip");
-    auto r = Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, tmp / "out");
+    auto r = Bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = epoch})
+                 .bundle(dir, tmp / "out");
     const auto expected = expected_contents(dir, r.mhl_path);
     REQUIRE(expected.size() == r.entries);
 
@@ -438,7 +445,7 @@ TEST_CASE("archives round-trip through extract_zip and unzip and python zipfile"
 TEST_CASE("two bundles are identical and the streamed sha256 is the file's", "[bundler][zip]") {
     TempDir tmp;
     auto dir = make_mixed_dir(tmp.path(), "twice");
-    Bundler bundler(BundleOptions{.source_date_epoch = epoch});
+    Bundler bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = epoch});
     auto a = bundler.bundle(dir, tmp / "a");
     auto b = bundler.bundle(dir, tmp / "b");
     CHECK(test::read_file(a.mhl_path) == test::read_file(b.mhl_path));
@@ -494,7 +501,8 @@ TEST_CASE("a bundle of a fixed tree is pinned by a golden digest", "[bundler][zi
     spec.description = "golden archive";
     spec.exposed_symbols = {"golden_fn"};
     spec.timestamp = "2024-01-02T03:04:05Z";
-    spec.build_info_json = R"({"source_date_epoch":1600000000,"host_platform":"linux_x86_64"})";
+    spec.build_info = mip::BuildInfo::from_json(
+        R"({"source_date_epoch":1600000000,"host_platform":"linux_x86_64"})");
     auto dir = tmp / (spec.wheel_name() + ".dir");
     write_file(dir / "mip.json", spec.to_json());
     write_file(dir / "load_package.m",
@@ -504,7 +512,8 @@ TEST_CASE("a bundle of a fixed tree is pinned by a golden digest", "[bundler][zi
     write_file(dir / "src" / "golden_fn.m", matlab_text(5000));
     write_file(dir / "src" / "empty.m", "");
     write_file(dir / "bin" / "run.sh", "#!/bin/sh\nexit 0\n", true);
-    auto r = Bundler(BundleOptions{.source_date_epoch = 1600000000}).bundle(dir, tmp / "out");
+    auto r = Bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = 1600000000})
+                 .bundle(dir, tmp / "out");
     CHECK(r.size == 1552U);
     CHECK(r.sha256 == "db464687b2343c096823b2344476e2debad4f3e5b2199b3731ddfe5921830b27");
 }
@@ -575,7 +584,8 @@ TEST_CASE("a write error names the archive and leaves nothing behind", "[bundler
     std::string message;
     std::string path;
     try {
-        (void)Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, out);
+        (void)Bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = epoch})
+            .bundle(dir, out);
     } catch (const IoError& e) {
         message = e.what();
         path = e.path();
@@ -593,7 +603,8 @@ TEST_CASE("files of 64 MiB or more are mapped and round-trip", "[bundler][zip][s
     auto dir = test::make_prepared_dir(tmp.path(), "huge");
     const auto big = matlab_text(static_cast<std::size_t>(detail::zip_mmap_threshold) + 12345);
     write_file(dir / "data" / "big.m", big);
-    auto r = Bundler(BundleOptions{.source_date_epoch = epoch}).bundle(dir, tmp / "out");
+    auto r = Bundler(BundleOptions{}, mip::RunOptions{.source_date_epoch = epoch})
+                 .bundle(dir, tmp / "out");
     CHECK(r.sha256 == detail::sha256_file_hex(r.mhl_path));
     for (const auto& e : detail::read_raw_zip(r.mhl_path).entries) {
         if (e.name == "data/big.m") {

@@ -157,10 +157,9 @@ TEST_CASE("compile builds fastdot with Octave and the result loads and computes"
     mip::test::write_file(dir / "fastdot" / "fastdot.mex", "stale");
     const std::string before = mip::test::read_file(dir / "mip.json");
 
-    mip::Compiler compiler({.prepared_dir = prepared,
-                            .engine = "octave",
-                            .environment = base_env(tmp.path()),
-                            .progress_interval = std::chrono::milliseconds(0)});
+    mip::Compiler compiler(
+        {.input_dir = prepared, .engine = "octave"},
+        {.environment = base_env(tmp.path()), .progress_interval = std::chrono::milliseconds(0)});
     const mip::StageReport report = compiler.compile();
 
     REQUIRE(report.items.size() == 1);
@@ -212,10 +211,10 @@ TEST_CASE("a failing compile script fails its package and keeps the .dir", "[com
                                     "error('broken:build', 'no compiler for %s', "
                                     "'fastdot.c');\n"}});
     const std::string before = mip::test::read_file(dir / "mip.json");
-    mip::CompileOptions options{
-        .prepared_dir = prepared, .engine = "octave", .environment = base_env(tmp.path())};
+    mip::CompileOptions options{.input_dir = prepared, .engine = "octave"};
+    mip::RunOptions run{.environment = base_env(tmp.path())};
 
-    const auto report = mip::Compiler(options).compile();
+    const auto report = mip::Compiler(options, run).compile();
     REQUIRE(report.items.size() == 1);
     const auto& item = report.items[0];
     CHECK(item.status == mip::ItemStatus::failed);
@@ -238,7 +237,7 @@ TEST_CASE("a failing compile script fails its package and keeps the .dir", "[com
 
     SECTION("a later successful compile removes the stale compile.failed") {
         mip::test::write_file(dir / "compile.m", "x = 1;\n");
-        const auto again = mip::Compiler(options).compile();
+        const auto again = mip::Compiler(options, run).compile();
         REQUIRE(again.items.size() == 1);
         CHECK(again.items[0].status == mip::ItemStatus::done);
         CHECK_FALSE(fs::exists(failed));
@@ -250,11 +249,10 @@ TEST_CASE("a hanging compile script is killed at the timeout", "[compiler]") {
     const fs::path prepared = tmp.path() / "prepared";
     const fs::path dir = make_dir(prepared, sample_mip_json("hangs", "linux_x86_64"),
                                   {{"compile.m", "disp('hanging now'); while true\nend\n"}});
-    const auto report = mip::Compiler({.prepared_dir = prepared,
-                                       .engine = "octave",
-                                       .timeout_seconds = 2,
-                                       .environment = base_env(tmp.path())})
-                            .compile();
+    const auto report =
+        mip::Compiler({.input_dir = prepared, .engine = "octave", .compile_timeout = 2},
+                      {.environment = base_env(tmp.path())})
+            .compile();
     REQUIRE(report.items.size() == 1);
     const auto& item = report.items[0];
     INFO(item.detail);
@@ -291,11 +289,11 @@ TEST_CASE("the compile environment is exactly pass-through plus fixed plus scrip
     env["MY_EXTRA"] = "extra value";
     env["NOT_LISTED"] = "invisible";
 
-    const auto report = mip::Compiler({.prepared_dir = prepared,
-                                       .engine = "octave",
-                                       .pass_env = {"MY_EXTRA", "TOOLCHAIN_ARCH"},
-                                       .environment = env})
-                            .compile();
+    const auto report =
+        mip::Compiler(
+            {.input_dir = prepared, .engine = "octave"},
+            {.environment = env, .pass_env = {"MY_EXTRA", "TOOLCHAIN_ARCH"}})
+            .compile();
     REQUIRE(report.items.size() == 1);
     INFO(report.items[0].detail);
     REQUIRE(report.items[0].status == mip::ItemStatus::done);
@@ -343,10 +341,9 @@ TEST_CASE("stale MEX binaries are removed before compiling unless kept", "[compi
                                    {"vendor/deep/v.mexglx", "8"},
                                    {"lib/libfoo.so", "9"},
                                    {"notes.mexa64.txt", "10"}});
-    const auto report =
-        mip::Compiler(
-            {.prepared_dir = prepared, .engine = "octave", .environment = base_env(tmp.path())})
-            .compile();
+    const auto report = mip::Compiler({.input_dir = prepared, .engine = "octave"},
+                                      {.environment = base_env(tmp.path())})
+                            .compile();
     REQUIRE(report.items.size() == 1);
     REQUIRE(report.items[0].status == mip::ItemStatus::done);
     for (const char* gone :
@@ -377,11 +374,11 @@ TEST_CASE("compile stops at the first failure unless keep_going", "[compiler]") 
     make_dir(prepared, sample_mip_json("ccc", "any"), {{"compile.m", "x = 3;\n"}});
     // Without a compile script there is nothing to compile: not an item.
     make_dir(prepared, pure_mip_json("pure"), {{"pure.m", "function pure\nend\n"}});
-    mip::CompileOptions options{
-        .prepared_dir = prepared, .engine = "octave", .environment = base_env(tmp.path())};
+    mip::CompileOptions options{.input_dir = prepared, .engine = "octave"};
+    mip::RunOptions run{.environment = base_env(tmp.path())};
 
     SECTION("default: the rest is not run") {
-        const auto report = mip::Compiler(options).compile();
+        const auto report = mip::Compiler(options, run).compile();
         REQUIRE(report.items.size() == 3);
         CHECK(report.items[0].package == "aaa");
         CHECK(report.items[0].status == mip::ItemStatus::failed);
@@ -394,9 +391,9 @@ TEST_CASE("compile stops at the first failure unless keep_going", "[compiler]") 
         CHECK(report.items[2].package == "ccc");
     }
     SECTION("keep_going reports every package") {
-        options.keep_going = true;
-        options.jobs = GENERATE(1U, 2U);
-        const auto report = mip::Compiler(options).compile();
+        run.keep_going = true;
+        run.jobs = GENERATE(1U, 2U);
+        const auto report = mip::Compiler(options, run).compile();
         REQUIRE(report.items.size() == 3);
         CHECK(item_named(report, "aaa").status == mip::ItemStatus::failed);
         CHECK(item_named(report, "bbb").status == mip::ItemStatus::done);
@@ -431,12 +428,10 @@ TEST_CASE("compile with jobs 2 runs engines at the same time", "[compiler]") {
         Json env = Json::object({{"MEET_DIR", meet.string()}});
         mip::test::write_file(work_of(dir) / "script_env.json", mip::detail::dump_pretty(env));
     }
-    const auto report = mip::Compiler({.prepared_dir = prepared,
-                                       .engine = "octave",
-                                       .jobs = 2,
-                                       .timeout_seconds = 120,
-                                       .environment = base_env(tmp.path())})
-                            .compile();
+    const auto report =
+        mip::Compiler({.input_dir = prepared, .engine = "octave", .compile_timeout = 120},
+                      {.jobs = 2, .environment = base_env(tmp.path())})
+            .compile();
     REQUIRE(report.items.size() == 2);
     for (const auto& item : report.items) {
         INFO(item.detail);
@@ -454,9 +449,8 @@ TEST_CASE("compile progress events come on the calling thread", "[compiler]") {
     bool other_thread = false;
     const auto caller = std::this_thread::get_id();
     const auto report =
-        mip::Compiler({.prepared_dir = prepared,
-                       .engine = "octave",
-                       .jobs = 2,
+        mip::Compiler({.input_dir = prepared, .engine = "octave"},
+                      {.jobs = 2,
                        .environment = base_env(tmp.path()),
                        .progress =
                            [&](const mip::ProgressEvent& e) {
@@ -486,10 +480,9 @@ TEST_CASE("compile dry run plans without running or touching anything", "[compil
     const std::string before = mip::test::read_file(dir / "mip.json");
     auto env = base_env(tmp.path());
     SECTION("with an engine") {
-        const auto report =
-            mip::Compiler(
-                {.prepared_dir = prepared, .engine = "octave", .dry_run = true, .environment = env})
-                .compile();
+        const auto report = mip::Compiler({.input_dir = prepared, .engine = "octave"},
+                                          {.dry_run = true, .environment = env})
+                                .compile();
         REQUIRE(report.items.size() == 1);
         CHECK(report.dry_run);
         CHECK(report.items[0].status == mip::ItemStatus::planned);
@@ -500,8 +493,7 @@ TEST_CASE("compile dry run plans without running or touching anything", "[compil
     SECTION("without any engine on PATH") {
         env["PATH"] = (tmp.path() / "empty").string();
         const auto report =
-            mip::Compiler({.prepared_dir = prepared, .dry_run = true, .environment = env})
-                .compile();
+            mip::Compiler({.input_dir = prepared}, {.dry_run = true, .environment = env}).compile();
         REQUIRE(report.items.size() == 1);
         CHECK(report.items[0].status == mip::ItemStatus::planned);
     }
@@ -522,13 +514,13 @@ TEST_CASE("a missing compile engine is a SpecError naming what was searched", "[
 
     SECTION("nothing to compile: no engine needed") {
         make_dir(prepared, pure_mip_json("pure"), {});
-        const auto report = mip::Compiler({.prepared_dir = prepared, .environment = env}).compile();
+        const auto report = mip::Compiler({.input_dir = prepared}, {.environment = env}).compile();
         CHECK(report.items.empty());
     }
     SECTION("auto") {
         make_dir(prepared, sample_mip_json("needs", "any"), {{"compile.m", "x = 1;\n"}});
         try {
-            (void)mip::Compiler({.prepared_dir = prepared, .environment = env}).compile();
+            (void)mip::Compiler({.input_dir = prepared}, {.environment = env}).compile();
             FAIL("no SpecError");
         } catch (const mip::SpecError& e) {
             const std::string what = e.what();
@@ -543,7 +535,7 @@ TEST_CASE("a missing compile engine is a SpecError naming what was searched", "[
     SECTION("octave only") {
         make_dir(prepared, sample_mip_json("needs", "any"), {{"compile.m", "x = 1;\n"}});
         REQUIRE_THROWS_AS(
-            mip::Compiler({.prepared_dir = prepared, .engine = "octave", .environment = env})
+            mip::Compiler({.input_dir = prepared, .engine = "octave"}, {.environment = env})
                 .compile(),
             mip::SpecError);
     }
@@ -585,7 +577,7 @@ TEST_CASE("compile prefers MATLAB when found and runs it with -batch", "[compile
         CHECK(engine.version == "R2099z");
         CHECK(engine.description() == "matlab R2099z");
 
-        const auto report = mip::Compiler({.prepared_dir = prepared, .environment = env}).compile();
+        const auto report = mip::Compiler({.input_dir = prepared}, {.environment = env}).compile();
         REQUIRE(report.items.size() == 1);
         INFO(report.items[0].detail);
         REQUIRE(report.items[0].status == mip::ItemStatus::done);
@@ -625,13 +617,11 @@ TEST_CASE("packages and shard select what is compiled", "[compiler]") {
     for (const char* name : {"Pkg-A", "pkg_b", "pkg_c"}) {
         make_dir(prepared, sample_mip_json(name, "any"), {{"compile.m", "x = 1;\n"}});
     }
-    mip::CompileOptions options{.prepared_dir = prepared,
-                                .engine = "octave",
-                                .dry_run = true,
-                                .environment = base_env(tmp.path())};
+    mip::CompileOptions options{.input_dir = prepared, .engine = "octave"};
+    mip::RunOptions run{.dry_run = true, .environment = base_env(tmp.path())};
     SECTION("names compare as clients compare them") {
-        options.packages = {"pkg_a", "PKG-B", "absent"};
-        const auto report = mip::Compiler(options).compile();
+        run.package = {"pkg_a", "PKG-B", "absent"};
+        const auto report = mip::Compiler(options, run).compile();
         REQUIRE(report.items.size() == 2);
         CHECK(report.items[0].package == "Pkg-A");
         CHECK(report.items[1].package == "pkg_b");
@@ -639,8 +629,8 @@ TEST_CASE("packages and shard select what is compiled", "[compiler]") {
     SECTION("shards partition the candidates") {
         std::vector<std::string> seen;
         for (unsigned k = 1; k <= 2; ++k) {
-            options.shard = mip::Shard{k, 2};
-            for (const auto& item : mip::Compiler(options).compile().items) {
+            run.shard = mip::Shard{k, 2};
+            for (const auto& item : mip::Compiler(options, run).compile().items) {
                 seen.push_back(item.package);
             }
         }
@@ -652,16 +642,14 @@ TEST_CASE("packages and shard select what is compiled", "[compiler]") {
 TEST_CASE("unusable metadata fails the package without running its compile script", "[compiler]") {
     mip::test::TempDir tmp;
     const fs::path prepared = tmp.path() / "prepared";
-    mip::CompileOptions options{.prepared_dir = prepared,
-                                .engine = "octave",
-                                .keep_going = true,
-                                .environment = base_env(tmp.path())};
+    mip::CompileOptions options{.input_dir = prepared, .engine = "octave"};
+    mip::RunOptions run{.keep_going = true, .environment = base_env(tmp.path())};
     SECTION("mip.json that is not JSON") {
         const fs::path dir = prepared / "bad-1.0-any-none-any.dir";
         fs::create_directories(dir);
         mip::test::write_file(dir / "mip.json", "{\"name\": ");
         mip::test::write_file(dir / "compile.m", "x = 1;\n");
-        const auto report = mip::Compiler(options).compile();
+        const auto report = mip::Compiler(options, run).compile();
         REQUIRE(report.items.size() == 1);
         CHECK(report.items[0].status == mip::ItemStatus::failed);
         CHECK(report.items[0].error_code == mip::ErrorCode::invalid_spec);
@@ -672,7 +660,7 @@ TEST_CASE("unusable metadata fails the package without running its compile scrip
         Json j = sample_mip_json("other", "any");
         make_dir(prepared, j, {{"compile.m", "x = 1;\n"}});
         fs::rename(prepared / (wheel_of(j) + ".dir"), prepared / "renamed-1.0.0-any-none-any.dir");
-        const auto report = mip::Compiler(options).compile();
+        const auto report = mip::Compiler(options, run).compile();
         REQUIRE(report.items.size() == 1);
         CHECK(report.items[0].status == mip::ItemStatus::failed);
         CHECK(report.items[0].detail.find("other-1.0.0-any-none-any") != std::string::npos);
@@ -681,7 +669,7 @@ TEST_CASE("unusable metadata fails the package without running its compile scrip
         Json j = sample_mip_json("noscript", "any");
         j["compile_script"] = "build_mex.m";
         make_dir(prepared, j, {{"compile.m", "x = 1;\n"}});
-        const auto report = mip::Compiler(options).compile();
+        const auto report = mip::Compiler(options, run).compile();
         REQUIRE(report.items.size() == 1);
         CHECK(report.items[0].status == mip::ItemStatus::failed);
         CHECK(report.items[0].detail.find("build_mex.m") != std::string::npos);
@@ -691,14 +679,14 @@ TEST_CASE("unusable metadata fails the package without running its compile scrip
             make_dir(prepared, sample_mip_json("badenv", "any"), {{"compile.m", "x = 1;\n"}});
         fs::create_directories(work_of(dir));
         mip::test::write_file(work_of(dir) / "script_env.json", "{\"N\": 3}\n");
-        const auto report = mip::Compiler(options).compile();
+        const auto report = mip::Compiler(options, run).compile();
         REQUIRE(report.items.size() == 1);
         CHECK(report.items[0].status == mip::ItemStatus::failed);
         CHECK(report.items[0].error_code == mip::ErrorCode::invalid_spec);
     }
     SECTION("a missing prepared directory means nothing to compile, as for bundle") {
-        options.prepared_dir = tmp.path() / "absent";
-        CHECK(mip::Compiler(options).compile().items.empty());
+        options.input_dir = tmp.path() / "absent";
+        CHECK(mip::Compiler(options, run).compile().items.empty());
     }
 }
 
@@ -712,10 +700,9 @@ TEST_CASE("compile fields are added in table order when absent", "[compiler]") {
     j["source"] = nullptr;
     j["extra"] = "kept";
     const fs::path dir = make_dir(prepared, j, {{"compile.m", "x = 1;\n"}});
-    const auto report =
-        mip::Compiler(
-            {.prepared_dir = prepared, .engine = "octave", .environment = base_env(tmp.path())})
-            .compile();
+    const auto report = mip::Compiler({.input_dir = prepared, .engine = "octave"},
+                                      {.environment = base_env(tmp.path())})
+                            .compile();
     REQUIRE(report.items.size() == 1);
     REQUIRE(report.items[0].status == mip::ItemStatus::done);
     const Json after = read_json(dir / "mip.json");

@@ -661,12 +661,10 @@ TEST_CASE("an entry name with a control byte is refused, not renamed", "[helpers
     CHECK(tree(tmp.path()) == V{"ctl.zip"});
 }
 
-// BUG (libmip/src/detail/zip_reader.cpp, extract_zip): only the last path component is checked
-// for a pre-existing symlink ("Never write through a pre-existing symlink"); a symlinked
-// *directory* already in the target (e.g. committed in a repository cloned there earlier by a
-// `multiple` source) is followed by create_dirs/write_file_atomic, and is_within() is lexical, so
-// the entry lands outside the target. Fix: walk the components of each entry's parent below the
-// destination with lstat (or open with O_NOFOLLOW / openat2 RESOLVE_BENEATH) and refuse symlinks.
+// Regression: every component of an entry's parent below the destination is checked for a
+// pre-existing symlink, not only the last one. A symlinked *directory* already in the target
+// (e.g. committed in a repository cloned there earlier by a `multiple` source) must not be
+// followed, or the entry would land outside the target (is_within() alone is lexical).
 TEST_CASE("extraction never writes through a symlinked directory already in the target",
           "[helpers][zip]") {
     TempDir tmp;

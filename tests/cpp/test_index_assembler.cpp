@@ -77,16 +77,19 @@ std::string publish(mip::Store& store, PackageSpec spec, bool legacy = false) {
     return sidecar_key(spec);
 }
 
-IndexOptions options(bool strict = false) {
-    IndexOptions o;
+/// The assembler's own options and the shared block in one value (`o.strict`, `o.base_url`).
+struct IndexSetup : IndexOptions, mip::RunOptions {};
+
+IndexSetup options(bool strict = false) {
+    IndexSetup o;
     o.base_url = base;
     o.source_date_epoch = epoch;
     o.strict = strict;
     return o;
 }
 
-mip::IndexResult assemble(mip::Store& store, IndexOptions o = options()) {
-    return IndexAssembler(store, std::move(o)).assemble();
+mip::IndexResult assemble(mip::Store& store, const IndexSetup& o = options()) {
+    return IndexAssembler(store, o, o).assemble();
 }
 
 std::vector<std::string> wheels(const mip::IndexResult& r) {
@@ -124,7 +127,8 @@ TEST_CASE("index.json has the documented shape, key order and entries", "[index]
     alpha.homepage = "https://example.org/alpha";
     alpha.source_json =
         R"({"type":"git","url":"https://example.org/a.git","ref":null,"commit":"0123456789012345678901234567890123456789"})";
-    alpha.build_info_json = R"({"source_date_epoch":1700000000,"recipe_sha256":"abc"})";
+    alpha.build_info =
+        mip::BuildInfo::from_json(R"({"source_date_epoch":1700000000,"recipe_sha256":"abc"})");
     alpha.extra_fields = {{"x_custom", R"({"k":[1,2]})"}};
     auto alpha_key = publish(store, alpha);
     auto beta_key = publish(store, make_spec("beta", "2.0"));

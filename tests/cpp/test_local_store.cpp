@@ -366,10 +366,9 @@ TEST_CASE("the etag changes when the object changes, even at the same size", "[l
     CHECK(store.head("obj")->etag == b.etag);
 }
 
-// BUG (libmip/src/local_store.cpp, LocalStore::put): when an *ancestor* of the new key is an
-// object ("a" exists, put "a/b"), create_dirs fails first and the IoError only says "cannot create
-// directory: <root>/a (Not a directory)", naming neither the key nor the conflict. The opposite
-// order already gives "store key 'a' conflicts with an existing key prefix".
+// Regression: when an *ancestor* of the new key is an object ("a" exists, put "a/b"), the error
+// must name the key and the conflict, as the opposite order does ("store key 'a' conflicts with an
+// existing key prefix"), not only "cannot create directory: <root>/a (Not a directory)".
 TEST_CASE("a key that conflicts with a key prefix is a clear IoError", "[local_store]") {
     TempDir tmp;
     LocalStore store(tmp / "store");
@@ -406,9 +405,8 @@ TEST_CASE("a key that conflicts with a key prefix is a clear IoError", "[local_s
     }
 }
 
-// BUG (libmip/src/local_store.cpp, LocalStore::remove): removing the last key below a prefix
-// leaves its (now empty) directories behind, so the store still refuses the prefix as a key
-// although list() shows no key under it.
+// Regression: removing the last key below a prefix must not leave its (now empty) directories
+// behind, or the store would refuse the prefix as a key although list() shows no key under it.
 TEST_CASE("after the keys below a prefix are removed, the prefix can be a key", "[local_store]") {
     TempDir tmp;
     LocalStore store(tmp / "store");
@@ -420,8 +418,8 @@ TEST_CASE("after the keys below a prefix are removed, the prefix can be a key", 
     CHECK(store.get("a") == std::string("now a file"));
 }
 
-// BUG (libmip/src/local_store.cpp, LocalStore::remove): a key that is only a prefix of other
-// keys is absent, yet remove() calls fs::remove on its non-empty directory and throws.
+// Regression: a key that is only a prefix of other keys is absent; removing it changes nothing
+// (it must not try to remove the non-empty directory and throw).
 TEST_CASE("removing an absent key that is a prefix of other keys changes nothing",
           "[local_store]") {
     TempDir tmp;

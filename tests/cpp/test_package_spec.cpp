@@ -281,11 +281,12 @@ TEST_CASE("cache comparison treats missing, null, empty string and empty list al
         CHECK(mip::compare_cached_fields(local, published).equal);
     }
     SECTION("recipe hash counts, other build info does not") {
-        local.build_info_json = R"({"recipe_sha256":"aa","builder":"libmip 0.1.0"})";
-        published.build_info_json =
-            R"({"recipe_sha256":"aa","builder":"libmip 9.9.9","ci":"github_actions"})";
+        local.build_info =
+            mip::BuildInfo::from_json(R"({"recipe_sha256":"aa","builder":"libmip 0.1.0"})");
+        published.build_info = mip::BuildInfo::from_json(
+            R"({"recipe_sha256":"aa","builder":"libmip 9.9.9","ci":"github_actions"})");
         CHECK(mip::compare_cached_fields(local, published).equal);
-        published.build_info_json = R"({"recipe_sha256":"bb"})";
+        published.build_info = mip::BuildInfo::from_json(R"({"recipe_sha256":"bb"})");
         CHECK(mip::compare_cached_fields(local, published).first_difference ==
               "build_info.recipe_sha256");
     }

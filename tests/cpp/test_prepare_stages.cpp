@@ -73,9 +73,9 @@ struct Upstream {
     }
 };
 
-PrepareOptions options_for(const fs::path& root, const fs::path& recipes) {
-    PrepareOptions o;
-    o.recipes_dir = recipes;
+test::PrepareSetup options_for(const fs::path& root, const fs::path& recipes) {
+    test::PrepareSetup o;
+    o.recipes = recipes;
     o.output_dir = root / "prepared";
     o.cache_dir = root / "cache";
     auto env = test::environment();
@@ -144,7 +144,7 @@ TEST_CASE("the work area holds the recipe copy with clones logs build info and t
     git_recipe(recipes, "pkg", up.repo.string());
     write_file(recipes / "pkg" / "tool.sh", "#!/bin/sh\n", true);
     auto o = options_for(tmp.path(), recipes);
-    auto item = only_item(Preparer(o).prepare());
+    auto item = only_item(test::preparer_for(o).prepare());
     INFO(item.detail);
     REQUIRE(item.status == ItemStatus::done);
     auto version = "1.3_1_g" + head.substr(0, 12);
@@ -165,7 +165,7 @@ TEST_CASE("the work area holds the recipe copy with clones logs build info and t
     auto spec = PackageSpec::load((dir / "mip.json").string());
     CHECK(spec.version == version);
     CHECK(spec.timestamp == "2023-11-14T22:46:40Z");  // the pinned commit's time, not the clock
-    auto bi = Json::parse(spec.build_info_json);
+    auto bi = Json::parse(spec.build_info.to_json());
     CHECK(bi["source_date_epoch"] == 1700002000);
     CHECK(bi["epoch_source"] == "source commit");
 
@@ -199,7 +199,7 @@ TEST_CASE("the work area holds the recipe copy with clones logs build info and t
 
     SECTION("a rerun without changes renders the same lock; --force rebuilds") {
         o.force = true;
-        auto again = only_item(Preparer(o).prepare());
+        auto again = only_item(test::preparer_for(o).prepare());
         REQUIRE(again.status == ItemStatus::done);
         CHECK(test::read_file(work / "mip.lock.yaml") == lock_text);
     }
@@ -212,7 +212,7 @@ TEST_CASE("a symlink in the recipe is a SpecError and no .dir appears", "[stages
                "name: pkg\nversion: '1'\nprepare:\n  path: {path: src}\n");
     write_file(recipes / "pkg" / "src" / "f.m", "function f\nend\n");
     fs::create_symlink("f.m", recipes / "pkg" / "src" / "g.m");
-    auto item = only_item(Preparer(options_for(tmp.path(), recipes)).prepare());
+    auto item = only_item(test::preparer_for(options_for(tmp.path(), recipes)).prepare());
     CHECK(item.status == ItemStatus::failed);
     CHECK(item.error_code == ErrorCode::invalid_spec);
     CHECK(item.detail.find("src/g.m") != std::string::npos);
@@ -236,7 +236,7 @@ TEST_CASE("the prescript for the platform tag runs in recipe/ and is locked",
     write_file(recipes / "pkg" / "prescript..sh", "touch empty-arch-ran; exit 1\n");
     auto o = options_for(tmp.path(), recipes);
     o.environment->insert_or_assign("UNDECLARED", "visible");
-    auto item = only_item(Preparer(o).prepare());
+    auto item = only_item(test::preparer_for(o).prepare());
     INFO(item.detail);
     REQUIRE(item.status == ItemStatus::done);
     auto work = tmp / "prepared" / "pkg-1-any-none-any.work";
@@ -257,7 +257,7 @@ TEST_CASE("the prescript for the platform tag runs in recipe/ and is locked",
     SECTION("exit 3 stops the package with its output and no .dir") {
         write_file(recipes / "pkg" / "prescript.any.sh", "echo broken-prescript; exit 3\n");
         o.force = true;
-        auto bad = only_item(Preparer(o).prepare());
+        auto bad = only_item(test::preparer_for(o).prepare());
         CHECK(bad.status == ItemStatus::failed);
         CHECK(bad.detail.find("exit status 3") != std::string::npos);
         CHECK(bad.detail.find("broken-prescript") != std::string::npos);
@@ -360,7 +360,7 @@ TEST_CASE("build_info.json from a prepare run has CI fields and nulls and is sta
     o.environment->insert_or_assign("GITHUB_REPOSITORY", "o/r");
     o.environment->insert_or_assign("GITHUB_SERVER_URL", "https://tok@github.com");
     o.environment->insert_or_assign("GITHUB_RUN_ID", "5");
-    REQUIRE(only_item(Preparer(o).prepare()).status == ItemStatus::done);
+    REQUIRE(only_item(test::preparer_for(o).prepare()).status == ItemStatus::done);
     auto work = tmp / "prepared" / "pkg-1-any-none-any.work";
     auto first = test::read_file(work / "build_info.json");
     auto doc = Json::parse(first);
@@ -374,7 +374,7 @@ TEST_CASE("build_info.json from a prepare run has CI fields and nulls and is sta
     CHECK(meta["build_info"]["ci"] == "github_actions");
     CHECK(meta["build_info"]["ci_run_url"] == "https://github.com/o/r/actions/runs/5");
     o.force = true;
-    REQUIRE(only_item(Preparer(o).prepare()).status == ItemStatus::done);
+    REQUIRE(only_item(test::preparer_for(o).prepare()).status == ItemStatus::done);
     CHECK(test::read_file(work / "build_info.json") == first);
 }
 
@@ -388,7 +388,7 @@ TEST_CASE("a hostile user git config and an inherited GIT_DIR change nothing",
     auto recipes = tmp / "recipes";
     git_recipe(recipes, "pkg", up.repo.string());
     auto clean = options_for(tmp / "clean", recipes);
-    REQUIRE(only_item(Preparer(clean).prepare()).status == ItemStatus::done);
+    REQUIRE(only_item(test::preparer_for(clean).prepare()).status == ItemStatus::done);
     auto clean_dir = the_dir(tmp / "clean" / "prepared");
 
     auto home = tmp / "home";
@@ -401,7 +401,7 @@ TEST_CASE("a hostile user git config and an inherited GIT_DIR change nothing",
     hostile.environment->insert_or_assign("XDG_CONFIG_HOME", home.string());
     hostile.environment->insert_or_assign("GIT_DIR", (tmp / "nonexistent").string());
     hostile.tag_prefix = "v";
-    auto item = only_item(Preparer(hostile).prepare());
+    auto item = only_item(test::preparer_for(hostile).prepare());
     INFO(item.detail);
     REQUIRE(item.status == ItemStatus::done);
     auto hostile_dir = the_dir(tmp / "hostile" / "prepared");
@@ -499,7 +499,7 @@ TEST_CASE("a relative submodule is cloned as a sibling and updated offline",
                "name: pkg\nversion: git\nprepare:\n  clone_git:\n    url: " + (tmp / "o").string() +
                    "/" + url + "\n    destination: g\naddpaths: [g/lib, g/sub/lib]\n");
     auto o = options_for(tmp.path(), recipes);
-    auto item = only_item(Preparer(o).prepare());
+    auto item = only_item(test::preparer_for(o).prepare());
     INFO(item.detail);
     REQUIRE(item.status == ItemStatus::done);
     auto dir = fs::path(item.path);
@@ -515,7 +515,7 @@ TEST_CASE("a relative submodule is cloned as a sibling and updated offline",
     CHECK(sm["resolved_url"] == (tmp / "o" / "sub.git").string());
     CHECK(sm["commit"] == sub_head);
     CHECK(Json::parse(PackageSpec::load((dir / "mip.json").string())
-                          .build_info_json)["source_date_epoch"] == 1700002000);
+                          .build_info.to_json())["source_date_epoch"] == 1700002000);
 }
 
 TEST_CASE("submodule update uses the sibling offline and needs protocol.file",
@@ -564,11 +564,11 @@ TEST_CASE("SOURCE_DATE_EPOCH precedence", "[stages][epoch]") {
     auto o = options_for(tmp.path(), recipes);
     o.force = true;
     auto epoch_of = [&]() {
-        auto item = only_item(Preparer(o).prepare());
+        auto item = only_item(test::preparer_for(o).prepare());
         INFO(item.detail);
         REQUIRE(item.status == ItemStatus::done);
         return Json::parse(
-            PackageSpec::load((fs::path(item.path) / "mip.json").string()).build_info_json);
+            PackageSpec::load((fs::path(item.path) / "mip.json").string()).build_info.to_json());
     };
     SECTION("newest recipe mtime when nothing else is known") {
         fs::last_write_time(recipes / "pkg" / "src" / "f.m",
@@ -591,13 +591,13 @@ TEST_CASE("SOURCE_DATE_EPOCH precedence", "[stages][epoch]") {
     }
     SECTION("a malformed value is refused") {
         o.environment->insert_or_assign("SOURCE_DATE_EPOCH", "abc");
-        auto item = only_item(Preparer(o).prepare());
+        auto item = only_item(test::preparer_for(o).prepare());
         CHECK(item.status == ItemStatus::failed);
         CHECK(item.error_code == ErrorCode::invalid_spec);
     }
     SECTION("epoch 0 gives 1980 entries") {
         o.source_date_epoch = 0;
-        auto item = only_item(Preparer(o).prepare());
+        auto item = only_item(test::preparer_for(o).prepare());
         REQUIRE(item.status == ItemStatus::done);
         auto r = Bundler().bundle(item.path, tmp / "bundled");
         auto raw = detail::read_raw_zip(r.mhl_path);
@@ -621,7 +621,7 @@ TEST_CASE("script_env keeps set values verbatim and drops unset ones", "[stages]
     auto o = options_for(tmp.path(), recipes);
     o.environment->insert_or_assign("MIP_A", "a b=c\nd \"q\"");
     o.environment->erase("MIP_B");
-    REQUIRE(only_item(Preparer(o).prepare()).status == ItemStatus::done);
+    REQUIRE(only_item(test::preparer_for(o).prepare()).status == ItemStatus::done);
     auto work = tmp / "prepared" / "pkg-1-any-none-any.work";
     CHECK(test::read_file(work / "script_env.json") ==
           "{\n  \"MIP_A\": \"a b=c\\nd \\\"q\\\"\"\n}\n");
@@ -634,7 +634,7 @@ TEST_CASE("script_env keeps set values verbatim and drops unset ones", "[stages]
             recipes / "pkg" / "prepare.yaml",
             "name: pkg\nversion: '1'\nscript_env: [GITHUB_TOKEN]\nprepare:\n  path: {path: src}\n");
         o.force = true;
-        auto item = only_item(Preparer(o).prepare());
+        auto item = only_item(test::preparer_for(o).prepare());
         CHECK(item.error_code == ErrorCode::invalid_spec);
         CHECK(item.detail.find("GITHUB_TOKEN") != std::string::npos);
     }
@@ -642,7 +642,7 @@ TEST_CASE("script_env keeps set values verbatim and drops unset ones", "[stages]
         o.environment->insert_or_assign("MIP_A", std::string("bad\xff"
                                                              "secret"));
         o.force = true;
-        auto item = only_item(Preparer(o).prepare());
+        auto item = only_item(test::preparer_for(o).prepare());
         CHECK(item.error_code == ErrorCode::invalid_spec);
         CHECK(item.detail.find("MIP_A") != std::string::npos);
         CHECK(item.detail.find("secret") == std::string::npos);
@@ -690,8 +690,8 @@ TEST_CASE(
     auto o2 = options_for(tmp / "b", r2);
     o2.environment->insert_or_assign("TZ", "America/Los_Angeles");
     o2.environment->insert_or_assign("LC_ALL", "de_DE.UTF-8");
-    auto i1 = only_item(Preparer(o1).prepare());
-    auto i2 = only_item(Preparer(o2).prepare());
+    auto i1 = only_item(test::preparer_for(o1).prepare());
+    auto i2 = only_item(test::preparer_for(o2).prepare());
     INFO(i1.detail << " / " << i2.detail);
     REQUIRE(i1.status == ItemStatus::done);
     REQUIRE(i2.status == ItemStatus::done);
@@ -706,10 +706,10 @@ TEST_CASE(
     // build_number).
     (void)store.put(
         {b1.wheel + ".mhl.mip.json", std::nullopt, test::read_file(b1.sidecar_path), {}});
-    auto hit = only_item(Preparer(o1).prepare());
+    auto hit = only_item(test::preparer_for(o1).prepare());
     CHECK(hit.status == ItemStatus::skipped);
     up.commit({{"lib/h.m", "function h\nend\n"}});
-    auto rebuilt = only_item(Preparer(o1).prepare());
+    auto rebuilt = only_item(test::preparer_for(o1).prepare());
     CHECK(rebuilt.status == ItemStatus::done);
     CHECK(rebuilt.wheel != b1.wheel);  // the describe version moved too
 }
@@ -728,7 +728,7 @@ TEST_CASE("from-lock survives a moving upstream branch and refuses edits",
         [&](const std::string&) {  // scenario 12: upstream main moves right after the clone
             up.commit({{"lib/late.m", "function late\nend\n"}});
         };
-    auto first = only_item(Preparer(o).prepare());
+    auto first = only_item(test::preparer_for(o).prepare());
     INFO(first.detail);
     REQUIRE(first.status == ItemStatus::done);
     auto lock_path = work_of(first.path) / "mip.lock.yaml";
@@ -739,8 +739,8 @@ TEST_CASE("from-lock survives a moving upstream branch and refuses edits",
 
     auto lo = options_for(tmp / "again", recipes);
     lo.from_lock = lock_path;
-    lo.lock_recipe_dir = recipes / "pkg";
-    auto again = only_item(Preparer(lo).prepare());
+    lo.recipe_dir = recipes / "pkg";
+    auto again = only_item(test::preparer_for(lo).prepare());
     INFO(again.detail);
     REQUIRE(again.status == ItemStatus::done);
     auto mhl2 = Bundler().bundle(again.path, tmp / "again" / "bundled");
@@ -748,14 +748,14 @@ TEST_CASE("from-lock survives a moving upstream branch and refuses edits",
     CHECK(test::read_file(work_of(again.path) / "mip.lock.yaml") == test::read_file(lock_path));
 
     auto fresh = options_for(tmp / "fresh", recipes);
-    auto moved = only_item(Preparer(fresh).prepare());
+    auto moved = only_item(test::preparer_for(fresh).prepare());
     CHECK(moved.wheel != first.wheel);  // a fresh prepare sees the moved branch
 
     SECTION("an edited recipe → LockMismatch") {
         write_file(recipes / "pkg" / "prepare.yaml",
                    test::read_file(recipes / "pkg" / "prepare.yaml") + "# edit\n");
         lo.output_dir = tmp / "edited";
-        auto bad = only_item(Preparer(lo).prepare());
+        auto bad = only_item(test::preparer_for(lo).prepare());
         CHECK(bad.status == ItemStatus::failed);
         CHECK(bad.error_code == ErrorCode::lock_mismatch);
         CHECK(bad.detail.find("recipe_input_files.prepare.yaml") != std::string::npos);
@@ -774,7 +774,7 @@ TEST_CASE("from-lock refuses a tampered archive", "[stages][from_lock][zip]") {
                "name: zp\nversion: '1'\nprepare:\n  download_zip:\n    url: file://" +
                    (tmp / "src.zip").string() + "\naddpaths: [top]\n");
     auto o = options_for(tmp / "first", recipes);
-    auto first = only_item(Preparer(o).prepare());
+    auto first = only_item(test::preparer_for(o).prepare());
     INFO(first.detail);
     REQUIRE(first.status == ItemStatus::done);
     auto lock_path = work_of(first.path) / "mip.lock.yaml";
@@ -789,8 +789,8 @@ TEST_CASE("from-lock refuses a tampered archive", "[stages][from_lock][zip]") {
             0);
     auto lo = options_for(tmp / "again", recipes);
     lo.from_lock = lock_path;
-    lo.lock_recipe_dir = recipes / "zp";
-    auto bad = only_item(Preparer(lo).prepare());
+    lo.recipe_dir = recipes / "zp";
+    auto bad = only_item(test::preparer_for(lo).prepare());
     CHECK(bad.status == ItemStatus::failed);
     CHECK(bad.error_code == ErrorCode::lock_mismatch);
 }

@@ -19,9 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-PrepareOptions options_for(const TempDir& tmp) {
-    PrepareOptions o;
-    o.recipes_dir = tmp / "recipes";
+test::PrepareSetup options_for(const TempDir& tmp) {
+    test::PrepareSetup o;
+    o.recipes = tmp / "recipes";
     o.output_dir = tmp / "prepared";
     o.cache_dir = tmp / "cache";
     o.environment = test::environment();
@@ -97,7 +97,7 @@ builds:
     auto o = options_for(tmp);
     o.environment->insert_or_assign("MIP_TEST_SET", "a b=c\nd");
     o.environment->erase("MIP_TEST_UNSET");
-    auto report = Preparer(o).prepare();
+    auto report = test::preparer_for(o).prepare();
     REQUIRE(report.items.size() == 1);  // the "other" build type is not built
     const auto& item = report.items[0];
     INFO(item.detail);
@@ -129,8 +129,8 @@ builds:
     CHECK(spec.extra_fields[0] ==
           std::pair<std::string, std::string>{"keep_prebuilt", R"(["tb/keep.mexa64"])"});
     CHECK(spec.source_json.find("\"type\":\"path\"") != std::string::npos);
-    CHECK(spec.build_info_json.find("\"source_date_epoch\":1700000000") != std::string::npos);
-    CHECK(spec.build_info_json.find("\"recipe_sha256\":\"") != std::string::npos);
+    CHECK(spec.build_info.to_json().find("\"source_date_epoch\":1700000000") != std::string::npos);
+    CHECK(spec.build_info.to_json().find("\"recipe_sha256\":\"") != std::string::npos);
     auto env_json = test::read_file(tmp / "prepared" / (wheel + ".work") / "script_env.json");
     CHECK(env_json == "{\n  \"MIP_TEST_SET\": \"a b=c\\nd\"\n}\n");
 }
@@ -144,7 +144,7 @@ TEST_CASE("a recipe failure leaves no .dir and the others still build with keep_
     write_file(recipes / "typo" / "prepare.yaml", "name: typo\nversoin: 1\n");
     auto o = options_for(tmp);
     o.keep_going = true;
-    auto report = Preparer(o).prepare();
+    auto report = test::preparer_for(o).prepare();
     CHECK(item_named(report, "good").status == ItemStatus::done);
     CHECK(item_named(report, "bad").status == ItemStatus::failed);
     CHECK(item_named(report, "bad").detail.find("prepare.path.path") != std::string::npos);
@@ -157,7 +157,7 @@ TEST_CASE("a recipe failure leaves no .dir and the others still build with keep_
 
     SECTION("without keep_going the run stops at the first failure") {
         o.keep_going = false;
-        auto r2 = Preparer(o).prepare();
+        auto r2 = test::preparer_for(o).prepare();
         CHECK(r2.count(ItemStatus::failed) == 1);
         CHECK(r2.first_failure()->package == "bad");
     }
@@ -172,31 +172,31 @@ TEST_CASE("the cache check skips published packages and never stops the others",
     LocalStore store(tmp / "store");
     auto o = options_for(tmp);
     o.store = &store;
-    auto first = Preparer(o).prepare();
+    auto first = test::preparer_for(o).prepare();
     REQUIRE(first.count(ItemStatus::done) == 2);
     // Publish aaa's sidecar as if uploaded.
     auto aaa = test::read_file(tmp / "prepared" / "aaa-1.0-any-none-any.dir" / "mip.json");
     (void)store.put({"aaa-1.0-any-none-any.mhl.mip.json", std::nullopt, aaa, {}});
     fs::remove_all(tmp / "prepared");
-    auto second = Preparer(o).prepare();
+    auto second = test::preparer_for(o).prepare();
     CHECK(item_named(second, "aaa").status == ItemStatus::skipped);
     CHECK(item_named(second, "aaa").detail == "published metadata matches");
     CHECK(item_named(second, "bbb").status == ItemStatus::done);  // the hit did not stop the loop
 
     SECTION("force rebuilds") {
         o.force = true;
-        CHECK(item_named(Preparer(o).prepare(), "aaa").status == ItemStatus::done);
+        CHECK(item_named(test::preparer_for(o).prepare(), "aaa").status == ItemStatus::done);
     }
     SECTION("a source change is rebuilt without a build_number bump") {
         write_file(recipes / "aaa" / "src" / "extra.m", "function extra\nend\n");
-        auto r = Preparer(o).prepare();
+        auto r = test::preparer_for(o).prepare();
         CHECK(item_named(r, "aaa").status == ItemStatus::done);
         CHECK(item_named(r, "aaa").detail.find("'source' differs") != std::string::npos);
     }
     SECTION("dry run decides and writes nothing") {
         fs::remove_all(tmp / "prepared");
         o.dry_run = true;
-        auto r = Preparer(o).prepare();
+        auto r = test::preparer_for(o).prepare();
         CHECK(item_named(r, "aaa").status == ItemStatus::skipped);
         CHECK(item_named(r, "bbb").status == ItemStatus::planned);
         CHECK_FALSE(fs::exists(tmp / "prepared" / "bbb-1.0-any-none-any.dir"));
@@ -216,7 +216,7 @@ TEST_CASE("the cache check fetches all sidecars in one batch", "[preparer][cache
     auto o = options_for(tmp);
     o.store = &store;
     o.jobs = 3;
-    auto first = Preparer(o).prepare();
+    auto first = test::preparer_for(o).prepare();
     REQUIRE(first.count(ItemStatus::done) == 4);
     CHECK(store.batch_gets == 1);
     CHECK(store.batched_requests == 4);
@@ -230,7 +230,7 @@ TEST_CASE("the cache check fetches all sidecars in one batch", "[preparer][cache
     }
     fs::remove_all(tmp / "prepared");
     store.reset();
-    auto second = Preparer(o).prepare();
+    auto second = test::preparer_for(o).prepare();
     CHECK(store.batch_gets == 1);
     CHECK(store.single_gets == 0);
     CHECK(item_named(second, "aaa").status == ItemStatus::skipped);
@@ -242,7 +242,7 @@ TEST_CASE("the cache check fetches all sidecars in one batch", "[preparer][cache
     SECTION("force reads nothing") {
         store.reset();
         o.force = true;
-        (void)Preparer(o).prepare();
+        (void)test::preparer_for(o).prepare();
         CHECK(store.batch_gets == 0);
         CHECK(store.single_gets == 0);
     }
@@ -254,18 +254,18 @@ TEST_CASE("package selection, duplicates and unknown names", "[preparer]") {
     simple_recipe(recipes, "one");
     simple_recipe(recipes, "two");
     auto o = options_for(tmp);
-    o.packages = {"two"};
-    auto r = Preparer(o).prepare();
+    o.package = {"two"};
+    auto r = test::preparer_for(o).prepare();
     REQUIRE(r.items.size() == 1);
     CHECK(r.items[0].package == "two");
-    o.packages = {"nope"};
-    CHECK_THROWS_WITH(Preparer(o).prepare(), Catch::Contains("'nope' matches no recipe"));
-    o.packages.clear();
+    o.package = {"nope"};
+    CHECK_THROWS_WITH(test::preparer_for(o).prepare(), Catch::Contains("'nope' matches no recipe"));
+    o.package.clear();
     simple_recipe(recipes, "copy");
     write_file(recipes / "copy" / "prepare.yaml",
                "name: one\nversion: \"1.0\"\nprepare:\n  path: {path: src}\n");
     o.keep_going = true;
-    auto dup = Preparer(o).prepare();
+    auto dup = test::preparer_for(o).prepare();
     CHECK(dup.count(ItemStatus::failed) == 1);
     CHECK(dup.first_failure()->detail.find("is built by both") != std::string::npos);
 }
@@ -287,7 +287,7 @@ TEST_CASE("a git source is pinned to its commit and exported without .git", "[pr
                    upstream.string() + "\n    destination: g\n    ref: v1.0\naddpaths: [g/lib]\n");
     auto o = options_for(tmp);
     o.source_date_epoch.reset();
-    auto r = Preparer(o).prepare();
+    auto r = test::preparer_for(o).prepare();
     REQUIRE(r.items.size() == 1);
     INFO(r.items[0].detail);
     REQUIRE(r.items[0].status == ItemStatus::done);
@@ -299,8 +299,9 @@ TEST_CASE("a git source is pinned to its commit and exported without .git", "[pr
     CHECK(spec.source_json.find("\"type\":\"git\"") != std::string::npos);
     CHECK(spec.source_json.find("\"ref\":\"v1.0\"") != std::string::npos);
     // SOURCE_DATE_EPOCH falls back to the pinned commit's time.
-    CHECK(spec.build_info_json.find("\"source_date_epoch\":1700000000") != std::string::npos);
-    CHECK(spec.build_info_json.find("\"epoch_source\":\"source commit\"") != std::string::npos);
+    CHECK(spec.build_info.to_json().find("\"source_date_epoch\":1700000000") != std::string::npos);
+    CHECK(spec.build_info.to_json().find("\"epoch_source\":\"source commit\"") !=
+          std::string::npos);
 }
 
 TEST_CASE("a zip source is downloaded, pinned and extracted", "[preparer][zip]") {
@@ -315,7 +316,7 @@ TEST_CASE("a zip source is downloaded, pinned and extracted", "[preparer][zip]")
                    (tmp / "src.zip").string() + "\n    destination: z\n    sha256: " + digest +
                    "\naddpaths: [z/pkg-main]\n");
     auto o = options_for(tmp);
-    auto r = Preparer(o).prepare();
+    auto r = test::preparer_for(o).prepare();
     REQUIRE(r.items.size() == 1);
     INFO(r.items[0].detail);
     REQUIRE(r.items[0].status == ItemStatus::done);
@@ -331,7 +332,7 @@ TEST_CASE("a zip source is downloaded, pinned and extracted", "[preparer][zip]")
                        (tmp / "src.zip").string() + "\n    sha256: " + std::string(64, '0') + "\n");
         fs::remove_all(tmp / "prepared");
         o.force = true;
-        auto bad = Preparer(o).prepare();
+        auto bad = test::preparer_for(o).prepare();
         CHECK(bad.count(ItemStatus::failed) == 1);
         CHECK(bad.first_failure()->detail.find("mismatch") != std::string::npos);
         CHECK_FALSE(fs::exists(dir));
@@ -346,7 +347,7 @@ TEST_CASE("parallel preparation gives the same bytes as sequential", "[preparer]
     }
     auto o = options_for(tmp);
     o.jobs = 1;
-    auto seq = Preparer(o).prepare();
+    auto seq = test::preparer_for(o).prepare();
     std::map<std::string, std::string> first;
     for (const auto& item : seq.items) {
         REQUIRE(item.status == ItemStatus::done);
@@ -354,7 +355,7 @@ TEST_CASE("parallel preparation gives the same bytes as sequential", "[preparer]
     }
     o.jobs = 4;
     o.output_dir = tmp / "prepared4";
-    auto par = Preparer(o).prepare();
+    auto par = test::preparer_for(o).prepare();
     REQUIRE(par.items.size() == seq.items.size());
     for (std::size_t i = 0; i < par.items.size(); ++i) {
         CHECK(par.items[i].wheel == seq.items[i].wheel);  // report order is stable

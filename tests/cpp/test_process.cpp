@@ -156,10 +156,9 @@ TEST_CASE("stdin_data is fed to the child's stdin, which is /dev/null otherwise"
     }
 }
 
-// BUG (libmip/src/detail/process.cpp, run_process, the POLLOUT branch): the parent's end of the
-// stdin pipe is blocking and each write offers up to 64 KiB. poll() reports POLLOUT as soon as
-// one pipe slot is free, so the write blocks on the rest; if the child is meanwhile blocked
-// writing its stdout (which the parent no longer drains), both wait forever.
+// Regression: the parent's end of the stdin pipe must not block. poll() reports POLLOUT as soon
+// as one pipe slot is free; a blocking write of up to 64 KiB would then wait for the rest while
+// the child waits on its stdout (which the parent no longer drains), and both hang forever.
 // The check runs in a forked helper under alarm() so that the deadlock fails the test instead of
 // hanging the suite.
 TEST_CASE("a child that writes much output while reading stdin does not deadlock", "[process]") {

@@ -22,14 +22,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-PrepareOptions options_for(const TempDir& tmp) {
-    PrepareOptions o;
-    o.recipes_dir = tmp / "recipes";
-    o.output_dir = tmp / "build" / "prepared";
-    o.cache_dir = tmp / "build" / "cache";
+/// A Preparer's two option blocks, set up for a recipes dir under `tmp`.
+struct Setup {
+    PrepareOptions prepare;
+    RunOptions run;
+    [[nodiscard]] StageReport run_prepare() const { return Preparer(prepare, run).prepare(); }
+};
+
+Setup options_for(const TempDir& tmp) {
+    Setup o;
+    o.prepare.recipes = tmp / "recipes";
+    o.prepare.output_dir = tmp / "build" / "prepared";
+    o.prepare.cache_dir = tmp / "build" / "cache";
     auto env = test::environment();
     env.erase("SOURCE_DATE_EPOCH");
-    o.environment = env;
+    o.run.environment = env;
     return o;
 }
 
@@ -85,7 +92,7 @@ builds:
     matlab_tag: any
     abi_tag: none
     platform_tag: any)");
-    auto item = only_item(Preparer(options_for(tmp)).prepare());
+    auto item = only_item(options_for(tmp).run_prepare());
     INFO(item.detail);
     REQUIRE(item.status == ItemStatus::done);
     CHECK(load_script(item) ==
@@ -102,7 +109,7 @@ TEST_CASE("addpaths at the top level and under prepare at once is an error namin
     write_file(tmp / "recipes" / "both" / "prepare.yaml",
                "name: both\nversion: '1'\nprepare:\n  path: {path: src, destination: d}\n"
                "  addpaths: [d]\naddpaths: [d]\n");
-    auto item = only_item(Preparer(options_for(tmp)).prepare());
+    auto item = only_item(options_for(tmp).run_prepare());
     CHECK(item.status == ItemStatus::failed);
     CHECK(item.error_code == ErrorCode::invalid_spec);
     CHECK_THAT(item.detail, Catch::Contains("both: both/prepare.yaml") &&
@@ -116,7 +123,7 @@ TEST_CASE("a missing nested addpaths entry names prepare.addpaths[i]", "[recipe_
     write_file(tmp / "recipes" / "gone" / "prepare.yaml",
                "name: gone\nversion: '1'\nprepare:\n  path: {path: src, destination: d}\n"
                "  addpaths: [d, d/nope]\n");
-    auto item = only_item(Preparer(options_for(tmp)).prepare());
+    auto item = only_item(options_for(tmp).run_prepare());
     CHECK(item.status == ItemStatus::failed);
     CHECK_THAT(item.detail, Catch::Contains("gone: prepare.yaml") &&
                                 Catch::Contains("prepare.addpaths[1]") &&
@@ -143,9 +150,9 @@ builds:
 )");
     std::vector<std::string> logged;
     auto o = options_for(tmp);
-    o.logger =
+    o.run.logger =
         Logger([&logged](LogLevel, std::string_view m) { logged.emplace_back(m); }, LogLevel::info);
-    auto item = only_item(Preparer(o).prepare());
+    auto item = only_item(o.run_prepare());
     INFO(item.detail);
     CHECK(item.status == ItemStatus::done);
     CHECK(item.wheel == "kd-unspecified-any-none-any");
@@ -156,8 +163,8 @@ builds:
 
     SECTION("the selected build is still checked") {
         auto o2 = options_for(tmp);
-        o2.build_type = "macosx--disable";
-        auto bad = only_item(Preparer(o2).prepare());
+        o2.prepare.build_type = "macosx--disable";
+        auto bad = only_item(o2.run_prepare());
         CHECK(bad.status == ItemStatus::failed);
         CHECK_THAT(bad.detail, Catch::Contains("builds[1].platform_tag") &&
                                    Catch::Contains("'macosx' is not a platform tag"));
@@ -166,7 +173,7 @@ builds:
         write_file(tmp / "recipes" / "kd" / "prepare.yaml",
                    "name: kd\nversion: '1'\nprepare:\n  path: {path: src, destination: kd}\n"
                    "builds:\n  - build_type: standard\n  - build_type: other\n    platfrom: x\n");
-        auto typo = only_item(Preparer(options_for(tmp)).prepare());
+        auto typo = only_item(options_for(tmp).run_prepare());
         CHECK(typo.status == ItemStatus::failed);
         CHECK_THAT(typo.detail, Catch::Contains("builds[1].platfrom"));
     }
@@ -181,14 +188,14 @@ TEST_CASE("a path source may leave the recipe directory and is hashed and record
     write_file(repo / "recipes" / "pkg" / "prepare.yaml",
                "name: pkg\nversion: '2.0'\nprepare:\n  path: {path: ../.., destination: pkg}\n"
                "  addpaths: [pkg/toolbox]\n");
-    PrepareOptions o;
-    o.recipes_dir = repo / "recipes";
-    o.output_dir = repo / "build" / "prepared";
-    o.cache_dir = repo / "build" / "cache";
-    o.environment = test::environment();
-    o.source_date_epoch = 1700000000;
+    Setup o;
+    o.prepare.recipes = repo / "recipes";
+    o.prepare.output_dir = repo / "build" / "prepared";
+    o.prepare.cache_dir = repo / "build" / "cache";
+    o.run.environment = test::environment();
+    o.run.source_date_epoch = 1700000000;
     write_file(repo / "build" / "bundled" / "old.mhl", "not a source\n");
-    auto item = only_item(Preparer(o).prepare());
+    auto item = only_item(o.run_prepare());
     INFO(item.detail);
     REQUIRE(item.status == ItemStatus::done);
     auto dir = fs::path(item.path);
@@ -204,8 +211,8 @@ TEST_CASE("a path source may leave the recipe directory and is hashed and record
     SECTION("a change outside the recipe directory is seen by the cache check") {
         auto before = src["sha256"].get<std::string>();
         write_file(repo / "toolbox" / "rp_more.m", "function rp_more\nend\n");
-        o.force = true;
-        auto again = only_item(Preparer(o).prepare());
+        o.prepare.force = true;
+        auto again = only_item(o.run_prepare());
         REQUIRE(again.status == ItemStatus::done);
         auto spec2 = PackageSpec::load((fs::path(again.path) / "mip.json").string());
         CHECK(detail::parse_json(spec2.source_json, "source")["sha256"] != before);
@@ -223,7 +230,7 @@ TEST_CASE("version unspecified stays unspecified with a git source", "[recipe_ya
     };
     SECTION("explicit unspecified: kept; describe recorded") {
         recipe("version: unspecified\n");
-        auto item = only_item(Preparer(options_for(tmp)).prepare());
+        auto item = only_item(options_for(tmp).run_prepare());
         INFO(item.detail);
         REQUIRE(item.status == ItemStatus::done);
         CHECK(item.wheel == "kdt-unspecified-any-none-any");
@@ -238,7 +245,7 @@ TEST_CASE("version unspecified stays unspecified with a git source", "[recipe_ya
     }
     SECTION("absent: derived from git describe") {
         recipe("");
-        auto item = only_item(Preparer(options_for(tmp)).prepare());
+        auto item = only_item(options_for(tmp).run_prepare());
         INFO(item.detail);
         REQUIRE(item.status == ItemStatus::done);
         CHECK_THAT(item.wheel, Catch::StartsWith("kdt-0.0_0_g"));
@@ -266,12 +273,13 @@ TEST_CASE(
                "    url: \"https://downloads.example.org/releases/z.zip\"\n"
                "    destination: z\n  addpaths: [z/z-1.0]\n");
     auto o = options_for(tmp);
-    o.source_mirrors = {SourceMirror::parse("https://github.com/=file://" +
-                                            (mirror_root / "github").string() + "/"),
-                        SourceMirror::parse("https://downloads.example.org/=file:///nonexistent/"),
-                        SourceMirror::parse("https://downloads.example.org/releases/=file://" +
-                                            (mirror_root / "files").string() + "/")};
-    auto report = Preparer(o).prepare();
+    o.prepare.source_mirror = {
+        SourceMirror::parse("https://github.com/=file://" + (mirror_root / "github").string() +
+                            "/"),
+        SourceMirror::parse("https://downloads.example.org/=file:///nonexistent/"),
+        SourceMirror::parse("https://downloads.example.org/releases/=file://" +
+                            (mirror_root / "files").string() + "/")};
+    auto report = o.run_prepare();
     REQUIRE(report.items.size() == 2);
     for (const auto& item : report.items) {
         INFO(item.detail);
@@ -324,9 +332,9 @@ TEST_CASE("pass_env refuses credentials and invalid names before anything runs",
     write_file(tmp / "recipes" / "p" / "prepare.yaml",
                "name: p\nversion: '1'\nprepare:\n  path: {path: src, destination: d}\n");
     auto o = options_for(tmp);
-    o.pass_env = {"MY_OK_VAR", "AWS_SECRET_ACCESS_KEY", "1BAD"};
+    o.run.pass_env = {"MY_OK_VAR", "AWS_SECRET_ACCESS_KEY", "1BAD"};
     try {
-        (void)Preparer(o).prepare();
+        (void)o.run_prepare();
         FAIL("no SpecError");
     } catch (const SpecError& e) {
         CHECK(e.subject() == "--pass-env");

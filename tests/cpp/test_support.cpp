@@ -10,6 +10,11 @@ extern char** environ;  // NOLINT
 
 namespace mip::test {
 
+Preparer preparer_for(const PrepareSetup& setup) {
+    return Preparer(static_cast<const PrepareOptions&>(setup),
+                    static_cast<const RunOptions&>(setup), setup.store);
+}
+
 TempDir::TempDir() {
     std::random_device rd;
     for (int i = 0; i < 100; ++i) {
@@ -53,8 +58,8 @@ fs::path make_prepared_dir(const fs::path& parent,
     spec.description = "test package " + name;
     spec.exposed_symbols = {name + "_fn"};
     spec.timestamp = "2024-01-02T03:04:05Z";
-    spec.build_info_json =
-        R"({"source_date_epoch":1700000000,"host_platform":"linux_x86_64","ci":"local","ci_run_url":null})";
+    spec.build_info = mip::BuildInfo::from_json(
+        R"({"source_date_epoch":1700000000,"host_platform":"linux_x86_64","ci":"local","ci_run_url":null})");
     auto dir = parent / (spec.wheel_name() + ".dir");
     write_file(dir / "mip.json", spec.to_json());
     write_file(dir / "load_package.m",

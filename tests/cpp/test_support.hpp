@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+#include <mip/preparer.hpp>
+
 namespace mip::test {
 
 namespace fs = std::filesystem;
@@ -31,6 +33,13 @@ void write_file(const fs::path& path, const std::string& content, bool executabl
 fs::path make_prepared_dir(const fs::path& parent,
                            const std::string& name,
                            const std::string& version = "1.0.0");
+
+/// A Preparer's own options and the shared block in one value, so a test sets `o.build_type`
+/// and `o.environment` alike; `preparer_for(o)` hands each to the Preparer.
+struct PrepareSetup : PrepareOptions, RunOptions {
+    Store* store = nullptr;
+};
+[[nodiscard]] Preparer preparer_for(const PrepareSetup& setup);
 
 /// Path of the repository's examples/packages.
 [[nodiscard]] fs::path examples_dir();

@@ -33,7 +33,7 @@ def test_bundle_writes_mhl_and_sidecar(tmp_path):
 def test_same_dir_same_epoch_same_bytes(tmp_path):
     d = make_prepared_dir(tmp_path / "prepared", "beta")
     a = m.Bundler(source_date_epoch=1600000000).bundle(d, tmp_path / "one")
-    b = m.Bundler(m.BundleOptions(source_date_epoch=1600000000)).bundle(str(d), str(tmp_path / "two"))
+    b = m.Bundler(run=m.RunOptions(source_date_epoch=1600000000)).bundle(str(d), str(tmp_path / "two"))
     assert a.mhl_path.read_bytes() == b.mhl_path.read_bytes()
     assert a.sha256 == b.sha256
     c = m.Bundler(source_date_epoch=1600000000, compression_level=0).bundle(d, tmp_path / "three")
@@ -63,8 +63,8 @@ def test_dir_name_must_match_mip_json(tmp_path):
 def test_options_keyword_errors():
     with pytest.raises(TypeError, match="compresion_level"):
         m.Bundler(compresion_level=3)
-    o = m.BundleOptions(compression_level=9, flat_urls=True)
-    assert o.compression_level == 9 and o.flat_urls
+    o = m.BundleOptions(compression_level=9)
+    assert o.compression_level == 9 and m.RunOptions(flat_urls=True).flat_urls
     assert "compression_level=9" in repr(o)
     assert o._replace(compression_level=1).compression_level == 1
     assert o.compression_level == 9

@@ -81,9 +81,9 @@ def test_progress_callable_round_trips_on_options():
         pass
 
     o = m.PipelineOptions(progress=cb, progress_interval=0.25)
-    assert o.progress is cb
-    assert o.progress_interval == 0.25
-    assert m.PipelineOptions().progress is None
+    assert o.run.progress is cb
+    assert o.run.progress_interval == 0.25
+    assert m.PipelineOptions().run.progress is None
     with pytest.raises(TypeError):
         m.PipelineOptions(progress=42)
 
@@ -160,9 +160,9 @@ def test_prepare_releases_the_gil_while_a_recipe_runs(tmp_path):
 
         def call():
             try:
-                result["report"] = m.prepare(recipes_dir=tmp_path / "recipes",
+                result["report"] = m.prepare(recipes=tmp_path / "recipes",
                                              build_dir=tmp_path / "build", environment=env,
-                                             recipe_timeout_seconds=300)
+                                             recipe_timeout=300)
             except BaseException as e:  # noqa: B036
                 result["error"] = e
             finally:
@@ -245,7 +245,7 @@ def test_library_logs_reach_the_python_logger(tmp_path, caplog):
         'download_and_extract_zip(os.environ["FETCH_URL"], mhl_dir)',
         'os.makedirs(os.path.join(mhl_dir, "pkg"))'))
     with caplog.at_level(logging.DEBUG, logger="mip_native"):
-        report = m.prepare(recipes_dir=tmp_path / "recipes", build_dir=tmp_path / "build")
+        report = m.prepare(recipes=tmp_path / "recipes", build_dir=tmp_path / "build")
     assert report.ok, report.items
     records = [r for r in caplog.records if r.name == "mip_native"]
     assert any("fetching" in r.getMessage() for r in records)

@@ -53,7 +53,7 @@ def test_assembler_skips_a_bad_sidecar_and_strict_fails(tmp_path):
     m.IndexAssembler.write(result, out)
     assert json.loads((out / "index.json").read_text()) == json.loads(result.index_json())
     with pytest.raises(m.SpecError):
-        m.IndexAssembler(store, m.IndexOptions(strict=True, source_date_epoch=EPOCH)).assemble()
+        m.IndexAssembler(store, m.IndexOptions(strict=True), m.RunOptions(source_date_epoch=EPOCH)).assemble()
 
 
 def test_assembler_keeps_the_store_alive(tmp_path):

@@ -151,6 +151,6 @@ def test_shard_parse_and_conversion():
     names = [f"pkg{i}" for i in range(30)]
     owners = [[k for k in (1, 2, 3) if m.Shard(f"{k}/3").contains(n)] for n in names]
     assert all(len(o) == 1 for o in owners)
-    assert m.PrepareOptions(shard="1/2").shard == m.Shard(1, 2)
+    assert m.RunOptions(shard="1/2").shard == m.Shard(1, 2)
     with pytest.raises(m.SpecError):
         m.Shard("4/3")

@@ -39,7 +39,7 @@ def test_pip_install_offline_into_a_venv(tmp_path, source_dir):
             "helpers": mip_build_helpers.__file__,
             "version": mip_native.version(),
             "stub": (pathlib.Path(mip_native.__file__).parent / "mip_native.pyi").is_file(),
-            "python": mip_native.PipelineOptions().python,
+            "python": mip_native.PipelineOptions().prepare.python,
             "error": issubclass(mip_native.SpecError, ValueError),
             "tag": mip_build_helpers.get_current_platform_tag(),
         }))

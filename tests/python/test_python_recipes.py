@@ -34,7 +34,7 @@ def base_env(**extra):
 
 def prepare(tmp_path, recipes, env, **kwargs):
     kwargs.setdefault("build_dir", tmp_path / "build")
-    return m.prepare(recipes_dir=recipes, environment=env, **kwargs)
+    return m.prepare(recipes=recipes, environment=env, **kwargs)
 
 
 def items_by_package(report):
@@ -320,7 +320,7 @@ def test_failing_recipes_are_reported_and_spare_the_others(tmp_path):
     for name, (body, _) in FAILING.items():
         write_recipe(recipes, name, "package.py", simple_recipe(name, body))
     write_recipe(recipes, "zgood", "package.py", simple_recipe("zgood", "pass\n"))
-    report = prepare(tmp_path, recipes, base_env(), keep_going=True, recipe_timeout_seconds=5)
+    report = prepare(tmp_path, recipes, base_env(), keep_going=True, recipe_timeout=5)
     by = items_by_package(report)
     assert by["zgood"].status == m.ItemStatus.done
     assert (tmp_path / "build" / "prepared" / "zgood-1.0-any-none-any.dir" / "mip.json").is_file()
@@ -604,7 +604,7 @@ def test_the_example_recipes_prepare_offline(tmp_path, source_dir):
     examples = source_dir / "examples" / "packages"
     names = sorted(p.parent.name for p in examples.glob("*/package*.py"))
     assert names, "examples/packages has no Python recipe"
-    report = prepare(tmp_path, examples, base_env(), packages=names, keep_going=True)
+    report = prepare(tmp_path, examples, base_env(), package=names, keep_going=True)
     assert report.ok, report.items
     done = [i for i in report.items if i.status == m.ItemStatus.done]
     assert {i.package for i in done} >= {"statkit", "signalkit"}
@@ -616,6 +616,6 @@ def test_the_example_recipes_prepare_offline(tmp_path, source_dir):
 
 def test_worker_runs_with_the_callers_interpreter():
     o = m.PipelineOptions()
-    assert o.python == sys.executable
-    paths = o.python_path.split(os.pathsep)
+    assert o.prepare.python == sys.executable
+    paths = o.prepare.python_path.split(os.pathsep)
     assert str(pathlib.Path(m.__file__).resolve().parent) in [str(pathlib.Path(p).resolve()) for p in paths]

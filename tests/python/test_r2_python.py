@@ -112,8 +112,8 @@ def test_pipeline_publishes_into_s3_from_python(stack, tmp_path, source_dir, mon
     for k, v in stack.client_env().items():
         if k.startswith("AWS_"):
             monkeypatch.setenv(k, v)
-    report = mip_native.publish(recipes_dir=source_dir / "examples" / "packages", build_dir=tmp_path / "b",
-                                packages=["mathutils", "geomkit"], store=f"s3://{stack.bucket}/pyidx",
+    report = mip_native.publish(recipes=source_dir / "examples" / "packages", build_dir=tmp_path / "b",
+                                package=["mathutils", "geomkit"], store=f"s3://{stack.bucket}/pyidx",
                                 endpoint=stack.endpoint, allow_insecure_loopback=True,
                                 base_url="https://example.invalid/pyidx", jobs=2)
     assert report.ok

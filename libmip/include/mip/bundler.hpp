@@ -17,17 +17,22 @@
 #include <optional>
 #include <string>
 
-#include <mip/log.hpp>
+#include <mip/report.hpp>
+#include <mip/run_options.hpp>
 
 namespace mip {
 
+/// What only bundling reads. From `RunOptions`: `source_date_epoch` (overrides the mip.json
+/// epoch), `base_url` (the sidecar's `mhl_url`; "" = leave it unset until upload), `flat_urls`,
+/// the logger; `bundle_all()` also uses the selection, `jobs`, `dry_run`, `keep_going` and
+/// progress.
 struct BundleOptions {
-    std::optional<std::int64_t> source_date_epoch;  ///< overrides the mip.json epoch
-    int compression_level = 6;                      ///< 0 = store, 1–9 deflate (libdeflate)
-    /// Public base URL for the sidecar's `mhl_url` ("" = leave it unset until upload).
-    std::string base_url;
-    bool flat_urls = false;  ///< `<base>/<wheel>.mhl` instead of `<base>/sha256/<hex>/<wheel>.mhl`
-    Logger logger;
+    /// `--input-dir`: the prepared `<wheel>.dir` directories (`bundle_all()`).
+    std::filesystem::path input_dir = "build/prepared";
+    /// `--output-dir`: where `.mhl` files and sidecars go (`bundle_all()`).
+    std::filesystem::path output_dir = "build/bundled";
+    /// `--compression-level`: 0 = store, 1–9 deflate (libdeflate).
+    int compression_level = 6;
 };
 
 struct BundleResult {
@@ -40,9 +45,17 @@ struct BundleResult {
     bool operator==(const BundleResult&) const = default;
 };
 
+/// **Example**
+/// ```cpp
+/// mip::Bundler bundler({.compression_level = 9}, {.source_date_epoch = 1700000000});
+/// mip::BundleResult r = bundler.bundle("build/prepared/foo-1.0-any-none-any.dir", "out");
+/// ```
+///
+/// Thread-safety: `bundle()` is const and may run on several threads at once (different
+/// directories); `bundle_all()` does so itself.
 class Bundler {
 public:
-    explicit Bundler(BundleOptions options = {});
+    explicit Bundler(BundleOptions options = {}, RunOptions run = {});
 
     /// Bundles `dir` (a `<wheel>.dir`) into `output_dir`. Throws `SpecError` (bad mip.json or a
     /// dir name that does not match it), `ArchiveError` (symlink leaving the dir, too many
@@ -52,6 +65,16 @@ public:
     [[nodiscard]] BundleResult bundle(const std::filesystem::path& dir,
                                       const std::filesystem::path& output_dir) const;
 
+    /// `mip-build bundle`: every selected `<wheel>.dir` of `input_dir` into `output_dir`, `jobs`
+    /// at once, sorted by name. Per item: `done` (`path` = the .mhl), `planned` (dry run),
+    /// `failed` (what `bundle()` threw), `skipped` ("not run: an earlier package failed",
+    /// unless `keep_going`). A missing `input_dir` is nothing to bundle. Throws only what the
+    /// progress callback throws (stage "bundle", on the calling thread).
+    [[nodiscard]] StageReport bundle_all() const;
+
+    [[nodiscard]] const BundleOptions& options() const noexcept { return options_; }
+    [[nodiscard]] const RunOptions& run_options() const noexcept { return run_; }
+
     /// The `mhl_url` for a wheel with this digest under `base_url`.
     [[nodiscard]] static std::string mhl_url(const std::string& base_url,
                                              const std::string& wheel,
@@ -60,6 +83,7 @@ public:
 
 private:
     BundleOptions options_;
+    RunOptions run_;
 };
 
 /// Zip epoch clamp: [1980-01-01, 2107-12-31T23:59:58Z], rounded down to even seconds.

@@ -10,7 +10,7 @@
 ///   `octave-cli --norc --no-history --eval "cd('<dir>'); <stem>"` (`'` in paths doubled);
 /// - the environment is exactly the pass-through names (`PATH HOME USER USERNAME LOGNAME TMPDIR
 ///   TMP TEMP SYSTEMROOT SYSTEMDRIVE WINDIR COMSPEC PATHEXT MLM_LICENSE_FILE LM_LICENSE_FILE` and
-///   `CompileOptions::pass_env`) taken from `CompileOptions::environment`, fixed `TZ=UTC`,
+///   `RunOptions::pass_env`) taken from `RunOptions::environment`, fixed `TZ=UTC`,
 ///   `SOURCE_DATE_EPOCH` (mip.json `build_info.source_date_epoch`, when set) and
 ///   `TOOLCHAIN_ARCH` (= `platform_tag`), then the pairs of `<wheel>.work/script_env.json`
 ///   (which may override pass-through values, never the fixed ones);
@@ -21,10 +21,13 @@
 ///
 /// **Example**
 /// ```cpp
-/// mip::Compiler compiler({.prepared_dir = "build/prepared", .engine = "octave", .jobs = 2});
+/// mip::Compiler compiler({.input_dir = "build/prepared", .engine = "octave"}, {.jobs = 2});
 /// mip::StageReport report = compiler.compile();
 /// if (!report.ok()) { /* report.first_failure()->detail holds the engine's output tail */ }
 /// ```
+///
+/// Thread-safety: one `compile()` at a time per Compiler; it runs `jobs` engines on worker
+/// threads. `find_compile_engine` is thread-safe.
 
 #include <chrono>
 #include <cstdint>
@@ -34,30 +37,22 @@
 #include <string>
 #include <vector>
 
-#include <mip/log.hpp>
-#include <mip/progress.hpp>
 #include <mip/report.hpp>
-#include <mip/shard.hpp>
+#include <mip/run_options.hpp>
 
 namespace mip {
 
+/// What only compiling reads. From `RunOptions`: `package` (names compared as clients do),
+/// `shard`, `jobs` (packages compiled at once), `keep_going`, `dry_run` (list what would run,
+/// run nothing), `environment` (pass-through values and the `PATH` searched for the engine),
+/// the logger and progress.
 struct CompileOptions {
-    std::filesystem::path prepared_dir = "build/prepared";
-    std::vector<std::string> packages;  ///< only these package names; empty = all candidates
-    std::string engine = "auto";        ///< "auto", "matlab", "octave" or a path to either
-    unsigned jobs = 1;                  ///< packages compiled at once (0 is taken as 1)
-    bool keep_going = false;            ///< carry on after a failed package
-    bool dry_run = false;               ///< list what would run (ItemStatus::planned), run nothing
-    std::uint32_t timeout_seconds = 3600;  ///< per package; kills the engine's process group
-    std::optional<Shard> shard;
-    /// Extra variable names passed through to the engine (besides PATH, HOME, licence vars...).
-    std::vector<std::string> pass_env;
-    /// Environment to draw pass-through values (and the `PATH` searched for the engine) from;
-    /// nullopt = this process's environment.
-    std::optional<std::map<std::string, std::string>> environment;
-    Logger logger;
-    ProgressCallback progress;
-    std::chrono::milliseconds progress_interval = default_progress_interval;
+    /// `--input-dir`: the prepared `<wheel>.dir` directories.
+    std::filesystem::path input_dir = "build/prepared";
+    /// `--engine`: "auto", "matlab", "octave" or a path to either.
+    std::string engine = "auto";
+    /// `--compile-timeout`: seconds per package; a timeout kills the engine's process group.
+    std::uint32_t compile_timeout = 3600;
 };
 
 enum class EngineKind { matlab, octave };
@@ -91,12 +86,12 @@ struct CompileEngine {
 
 class Compiler {
 public:
-    explicit Compiler(CompileOptions options);
+    explicit Compiler(CompileOptions options, RunOptions run = {});
 
-    /// Compiles every candidate: each `<wheel>.dir` under `prepared_dir` whose root holds its
+    /// Compiles every candidate: each `<wheel>.dir` under `input_dir` whose root holds its
     /// mip.json `compile_script`, else `compile.m`; sorted by name, filtered by `packages`
     /// (names compared as clients do: lower case, `-` = `_`) and `shard`. A missing
-    /// `prepared_dir` means nothing to compile (an empty report), as for bundle.
+    /// `input_dir` means nothing to compile (an empty report), as for bundle.
     ///
     /// Per-item results are in the report: `done` (mip.json updated, a stale
     /// `<wheel>.work/compile.failed` removed), `failed` (`build_failed` for a script error,
@@ -111,9 +106,11 @@ public:
     [[nodiscard]] StageReport compile();
 
     [[nodiscard]] const CompileOptions& options() const noexcept { return options_; }
+    [[nodiscard]] const RunOptions& run_options() const noexcept { return run_; }
 
 private:
     CompileOptions options_;
+    RunOptions run_;
 };
 
 }  // namespace mip

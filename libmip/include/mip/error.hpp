@@ -3,6 +3,20 @@
 /// The libmip error tree. Every exception libmip throws derives from `mip::Error`, carries a
 /// semantic `ErrorCode` (stable; the CLI maps it to an exit code and the Python bindings to an
 /// exception class) and a one-line `what()` that names the item and never holds a secret.
+///
+/// **Example**
+/// ```cpp
+/// try {
+///     auto spec = mip::PackageSpec::load("build/prepared/x-1.0-any-none-any.dir/mip.json");
+/// } catch (const mip::SpecError& e) {       // every issue at once
+///     for (const auto& issue : e.issues()) { std::cerr << issue.field << ": " << issue.message; }
+/// } catch (const mip::Error& e) {           // anything else libmip throws
+///     std::cerr << mip::to_string(e.code()) << ": " << e.what();  // "io: cannot read ..."
+/// }
+/// ```
+///
+/// The error classes are immutable values: copy, rethrow and read them from any thread. Their
+/// constructors throw only `std::bad_alloc`.
 
 #include <cstdint>
 #include <stdexcept>

@@ -2,6 +2,16 @@
 /// \file helpers.hpp
 /// Recipe helper functions (§8 of the format spec), the C++ side of `mip_build_helpers`.
 /// Used by the declarative recipe kind and bound 1:1 in `mip_native`.
+///
+/// **Example**
+/// ```cpp
+/// auto sha = mip::download_and_extract_zip("https://example.org/src.zip", work / "src",
+///                                          {.strip_top_level = true});
+/// auto symbols = mip::collect_exposed_symbols(work / "src");
+/// ```
+///
+/// Each function says what it throws (`SpecError`, `IoError`, `ArchiveError`, `NetworkError`,
+/// `BuildError`). They share no state: calls on different directories may run on several threads.
 
 #include <chrono>
 #include <cstdint>

@@ -9,26 +9,26 @@
 #include <string>
 #include <vector>
 
-#include <mip/log.hpp>
 #include <mip/package_spec.hpp>
-#include <mip/progress.hpp>
+#include <mip/run_options.hpp>
 #include <mip/store.hpp>
 
 namespace mip {
 
+/// What only the index reads. From `RunOptions`: `base_url` (public URL of the store prefix;
+/// "" = the store's default, `file://…` for a local store), `source_date_epoch`
+/// (`last_updated`; nullopt = now), `max_in_flight`, the logger and progress.
 struct IndexOptions {
-    /// Public URL of the store prefix; "" = the store's default (`file://…` for a local store).
-    std::string base_url;
-    bool strict = false;  ///< fail on a bad sidecar or missing dependency instead of skipping
-    bool verify = false;  ///< re-download every `.mhl` and check size and sha256
-    std::optional<std::int64_t> source_date_epoch;  ///< `last_updated`; nullopt = now
-    std::size_t max_in_flight = 32;
+    /// `--strict`: fail on a bad sidecar or a missing dependency instead of skipping.
+    bool strict = false;
+    /// `--verify`: re-download every `.mhl` and check its size and sha256.
+    bool verify = false;
     /// ETag cache of sidecars for incremental assembly ("" = none). The result always equals a
     /// full assembly.
     std::filesystem::path cache_dir;
-    Logger logger;
-    ProgressCallback progress;
-    std::chrono::milliseconds progress_interval = default_progress_interval;
+    /// `--output-dir`: where `mip-build index` writes (`IndexAssembler::write` takes its
+    /// directory explicitly).
+    std::filesystem::path output_dir = "build/gh-pages";
 };
 
 struct SkippedSidecar {
@@ -49,13 +49,23 @@ struct IndexResult {
     [[nodiscard]] std::string packages_html() const;
 };
 
+/// **Example**
+/// ```cpp
+/// auto store = mip::open_store("build/store");
+/// mip::IndexAssembler assembler(*store, {.strict = true}, {.source_date_epoch = 1700000000});
+/// mip::IndexAssembler::write(assembler.assemble(), "build/gh-pages");
+/// ```
+///
+/// Thread-safety: one `assemble()` at a time per assembler (and per store); progress events
+/// (stage "index") run on the calling thread.
 class IndexAssembler {
 public:
-    IndexAssembler(Store& store, IndexOptions options);
+    /// `store` must outlive the assembler.
+    IndexAssembler(Store& store, IndexOptions options = {}, RunOptions run = {});
 
-    /// Lists, downloads (many at once) and validates every sidecar. Throws `SpecError` under
-    /// `strict` (or on normalised-name collisions, always), `RemoteError`/`NetworkError` when
-    /// the listing fails.
+    /// Lists, downloads (many at once) and validates every sidecar. Throws `SpecError` for an
+    /// unusable base URL (missing, plain http, not https for an S3 store), under `strict` (or on
+    /// normalised-name collisions, always), `RemoteError`/`NetworkError` when the listing fails.
     [[nodiscard]] IndexResult assemble();
 
     /// Writes `index.json`, `packages.html`, `feed.json` and `feed.xml` into `output_dir`,
@@ -65,6 +75,7 @@ public:
 private:
     Store& store_;
     IndexOptions options_;
+    RunOptions run_;
 };
 
 /// Index order comparison (§5): name bytewise, version descending, then tags and URL.

@@ -4,6 +4,17 @@
 /// `file://` URL to it works); writes go to a temp file in `<root>/.mip-tmp/` and are renamed into
 /// place (fsync'd), so readers never see a partial object. Path segments that a file system
 /// cannot hold as names (empty, `.`, `..`, `%`, control bytes) are percent-encoded.
+///
+/// **Example**
+/// ```cpp
+/// mip::LocalStore store("/srv/mip-store");
+/// store.put({.key = "x.mhl.mip.json", .data = spec.to_json()});
+/// std::optional<std::string> bytes = store.get("x.mhl.mip.json");
+/// ```
+///
+/// Throws `IoError` (naming the key and path) for file-system failures and `SpecError` for keys
+/// a store cannot hold. Thread-safety as `Store`: one thread at a time per object; several
+/// processes may share a root (writes are atomic renames, create-only puts use `link(2)`).
 
 #include <filesystem>
 

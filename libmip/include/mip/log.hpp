@@ -19,7 +19,15 @@ enum class LogLevel : int { debug = 10, info = 20, warning = 30, error = 40, off
 /// calls, so a sink never runs concurrently with itself. Must not throw.
 using LogSink = std::function<void(LogLevel, std::string_view)>;
 
-/// A copyable handle to a sink plus a threshold. Thread-safe.
+/// A copyable handle to a sink plus a threshold. Thread-safe: copies share the sink, and calls
+/// from any thread are serialised. Never throws (a sink must not either).
+///
+/// **Example**
+/// ```cpp
+/// mip::Logger log([](mip::LogLevel level, std::string_view m) { std::cerr << m << '\n'; },
+///                 mip::LogLevel::info);
+/// mip::Compiler compiler({.engine = "octave"}, {.logger = log});
+/// ```
 class Logger {
 public:
     Logger() = default;

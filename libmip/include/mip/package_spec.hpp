@@ -3,6 +3,18 @@
 /// `PackageSpec`: the metadata of one package build, i.e. the contents of `mip.json`, its sidecar
 /// `<wheel>.mhl.mip.json` and one `index.json` entry. Also the wheel name and its parser, and the
 /// cache comparison used to skip unchanged packages.
+///
+/// **Example**
+/// ```cpp
+/// auto spec = mip::PackageSpec::from_json(text, "sidecar.mhl.mip.json");  // throws SpecError
+/// spec.mhl_url = "https://pkgs.example.org/core/" + spec.wheel_name() + ".mhl";
+/// if (auto issues = spec.validate(); !issues.empty()) { /* field + message each */ }
+/// std::string written = spec.to_json();  // unknown keys and build_info kept as read
+/// auto wheel = mip::WheelName::parse("gui-layout-toolbox-2.4.2-any-none-any.mhl");
+/// ```
+///
+/// All types here are regular values; the functions are pure and thread-safe. What throws says
+/// so (`SpecError` for text that does not parse or validate, `IoError` for `load`).
 
 #include <cstdint>
 #include <optional>
@@ -11,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include <mip/build_info.hpp>
 #include <mip/error.hpp>
 
 namespace mip {
@@ -48,9 +61,10 @@ struct WheelName {
 
 /// One package's metadata (mip.json). A regular value type.
 ///
-/// JSON-valued fields that libmip does not interpret (`source`, `build_info`, unknown keys) are
-/// kept as compact JSON text, so the public API stays free of a JSON library and every
-/// read-modify-write preserves them.
+/// JSON-valued fields that libmip does not interpret (`source`, unknown keys) are kept as
+/// compact JSON text, and `build_info` as a `BuildInfo` (typed accessors over the parsed
+/// object), so the public API stays free of a JSON library and every read-modify-write
+/// preserves them.
 struct PackageSpec {
     std::string name;
     std::string description;
@@ -74,7 +88,7 @@ struct PackageSpec {
     std::optional<std::uint64_t> mhl_size;
     std::optional<std::string> mip_json_url;  ///< index entries only
     std::string source_json;                  ///< `source` as compact JSON; "" = absent/null
-    std::string build_info_json;              ///< `build_info` as compact JSON; "" = absent
+    BuildInfo build_info;                     ///< `build_info`; absent() when missing
     /// Keys libmip does not know, in read order, each value as compact JSON text.
     std::vector<std::pair<std::string, std::string>> extra_fields;
 

@@ -7,80 +7,74 @@
 /// Directory layout (defaults): `<build_dir>/prepared/` (.dir/.work), `<build_dir>/bundled/`
 /// (.mhl + sidecars), `<build_dir>/gh-pages/` (index.json, packages.html), `<build_dir>/cache/`,
 /// and the local store `<build_dir>/store/` when no `--store` is given.
+///
+/// The reports are regular values (`to_json` throws only `std::bad_alloc`).
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <mip/bundler.hpp>
+#include <mip/compiler.hpp>
 #include <mip/index_assembler.hpp>
-#include <mip/log.hpp>
-#include <mip/progress.hpp>
-#include <mip/recipe.hpp>
+#include <mip/preparer.hpp>
 #include <mip/report.hpp>
-#include <mip/shard.hpp>
-#include <mip/source_mirror.hpp>
+#include <mip/run_options.hpp>
+#include <mip/store.hpp>
+#include <mip/uploader.hpp>
 
 namespace mip {
 
+/// The options of every verb: the shared block (`run`), one options struct per service, and
+/// the two things only the pipeline reads (`build_dir`, `store`). Each service is handed its
+/// own struct and `run` as they are: nothing is copied from one struct into another.
+///
+/// Every `mip-build` flag is one field here, spelled like the flag (`--max-in-flight` is
+/// `run.max_in_flight`, `--engine` is `compile.engine`); `mip_native` binds the same names.
+/// Directories left "" are filled in by `resolved()`: under `build_dir`, or from the stage
+/// before (compile and bundle read what prepare wrote; upload reads what bundle wrote).
+///
+/// **Example**
+/// ```cpp
+/// auto o = mip::PipelineOptions::from_environment();
+/// o.build_dir = "build";
+/// o.store = "s3://bucket/core/packages";
+/// o.run.base_url = "https://pkgs.example.org/core/packages";
+/// o.compile.engine = "octave";
+/// o.upload.allow_octave_builds = true;
+/// mip::PublishReport report = mip::run_publish(o);
+/// ```
 struct PipelineOptions {
-    std::filesystem::path recipes_dir = "packages";
+    /// `--build-dir`: root of prepared/, bundled/, gh-pages/, cache/ and the default store/.
     std::filesystem::path build_dir = "build";
-    std::filesystem::path prepared_dir;  ///< "" = <build_dir>/prepared
-    std::filesystem::path bundled_dir;   ///< "" = <build_dir>/bundled
-    std::filesystem::path index_dir;     ///< "" = <build_dir>/gh-pages
-    std::string store;                   ///< store URL; "" = <build_dir>/store (a local directory)
-    std::string base_url;  ///< public URL of the store prefix; "" = the store's default
-    std::vector<std::string> packages;
-    bool dry_run = false;
-    bool force = false;
-    bool keep_going = false;
-    bool strict = false;
-    bool verify = false;
-    bool flat_urls = false;
-    bool allow_overwrite = false;      ///< with flat URLs: replace a .mhl with other bytes
-    bool allow_octave_builds = false;  ///< upload Octave-built MEX packages to S3
-    unsigned jobs = 0;                 ///< 0 = number of cores
-    std::size_t max_in_flight = 32;
-    std::optional<Shard> shard;
-    std::string build_type = "standard";
-    std::optional<std::int64_t> source_date_epoch;
-    std::string platform_tag_override;
-    std::string engine = "auto";
-    std::uint32_t compile_timeout_seconds = 3600;
-    /// Extra variable names recipe processes (prepare) and the compile engine may see.
-    std::vector<std::string> pass_env;
-    std::uint32_t recipe_timeout_seconds = 3600;
-    std::string endpoint;                  ///< S3 endpoint override
-    bool allow_insecure_loopback = false;  ///< S3: plain http to 127.0.0.1 (tests)
-    std::string ca_file;
-    PythonRecipeOptions python;
-    // Reproducible preparation (prepare-stages.md): see PrepareOptions.
-    std::string tag_prefix;                 ///< --tag-prefix
-    int abbrev = 12;                        ///< --abbrev
-    std::filesystem::path from_lock;        ///< --from-lock
-    std::filesystem::path lock_recipe_dir;  ///< RECIPE_DIR with --from-lock
-    bool strict_toolchain = false;          ///< --strict-toolchain
-    /// --source-mirror FROM=TO (and MIP_SOURCE_MIRRORS): see PrepareOptions::source_mirrors.
-    std::vector<SourceMirror> source_mirrors;
-    /// nullopt = this process's environment.
-    std::optional<std::map<std::string, std::string>> environment;
-    Logger logger;
-    ProgressCallback progress;
-    std::chrono::milliseconds progress_interval = default_progress_interval;
+    /// `--store`: store URL (a directory, `file:///dir` or `s3://bucket/prefix`);
+    /// "" = `<build_dir>/store`.
+    std::string store;
+    /// The shared block. `jobs` defaults to 0 here: one item per core.
+    RunOptions run{.jobs = 0};
+    PrepareOptions prepare{.output_dir = {}, .cache_dir = {}};
+    CompileOptions compile{.input_dir = {}};
+    BundleOptions bundle{.input_dir = {}, .output_dir = {}};
+    UploadOptions upload{.input_dir = {}};
+    IndexOptions index{.output_dir = {}};
+    StoreOptions store_options;
 
-    /// Defaults overridden from `BUILD_TYPE`, `SOURCE_DATE_EPOCH`, `MIP_STORE`, `MIP_BASE_URL`,
-    /// `MIP_PLATFORM_TAG`, `MIP_SOURCE_MIRRORS`. Throws `SpecError` on a malformed
-    /// `SOURCE_DATE_EPOCH` or `MIP_SOURCE_MIRRORS`.
+    /// Defaults overridden from `BUILD_TYPE` (prepare.build_type), `SOURCE_DATE_EPOCH`
+    /// (run.source_date_epoch), `MIP_STORE` (store), `MIP_BASE_URL` (run.base_url),
+    /// `MIP_PLATFORM_TAG` (prepare.platform_tag_override), `MIP_SOURCE_MIRRORS`
+    /// (prepare.source_mirror). Throws `SpecError` on a malformed `SOURCE_DATE_EPOCH` or
+    /// `MIP_SOURCE_MIRRORS`.
     [[nodiscard]] static PipelineOptions from_environment();
 
-    [[nodiscard]] std::filesystem::path prepared() const;
-    [[nodiscard]] std::filesystem::path bundled() const;
-    [[nodiscard]] std::filesystem::path index_output() const;
-    [[nodiscard]] std::string store_url() const;
-    [[nodiscard]] unsigned effective_jobs() const;
+    /// A copy with every "" directory and the store filled in: `prepare.output_dir` =
+    /// `<build_dir>/prepared`, `prepare.cache_dir` = `<build_dir>/cache`, `compile.input_dir`
+    /// and `bundle.input_dir` = `prepare.output_dir`, `bundle.output_dir` =
+    /// `<build_dir>/bundled`, `upload.input_dir` = `bundle.output_dir`, `index.cache_dir` =
+    /// `<build_dir>/cache/index`, `index.output_dir` = `<build_dir>/gh-pages`, `store` =
+    /// `<build_dir>/store` (absolute). The `run_*` functions call it first.
+    [[nodiscard]] PipelineOptions resolved() const;
 };
 
 /// Result of `index` (and the last step of `publish`).
@@ -102,6 +96,15 @@ struct PublishReport {
     [[nodiscard]] std::string to_json() const;
 };
 
+/// The verbs. Each resolves the options, opens the store when it needs one, calls its service
+/// (`Preparer::prepare`, `Compiler::compile`, `Bundler::bundle_all`, `Uploader::upload`,
+/// `IndexAssembler::assemble` + `write`) and returns its report; they throw what the service
+/// throws (see each), and `SpecError`/`AuthError` when the store cannot be opened. Progress and
+/// logs go to `run.progress` / `run.logger` as the service says. One call at a time per
+/// options' store; the functions themselves keep no state.
+///
+/// `run_prepare` reads published sidecars from the store for its cache check (not with
+/// `prepare.force`).
 [[nodiscard]] StageReport run_prepare(const PipelineOptions& options);
 [[nodiscard]] StageReport run_compile(const PipelineOptions& options);
 [[nodiscard]] StageReport run_bundle(const PipelineOptions& options);
@@ -109,8 +112,11 @@ struct PublishReport {
 /// `<wheel>.mhl`, then the sidecar with the final `mhl_url`. Packages whose published sidecar
 /// already has the same digest and metadata are skipped.
 [[nodiscard]] StageReport run_upload(const PipelineOptions& options);
+/// Assembles the index from the store and writes it into `index.output_dir` (not on a dry run).
 [[nodiscard]] IndexReport run_index(const PipelineOptions& options);
-/// prepare → compile → bundle → upload → index; the index only after every upload succeeded.
+/// prepare → compile → bundle → upload → index, over one store; the index only after every
+/// upload succeeded (a failed stage leaves the previous index valid). Stops after a failed
+/// stage unless `run.keep_going`.
 [[nodiscard]] PublishReport run_publish(const PipelineOptions& options);
 
 /// libmip's version string ("0.1.0").

@@ -13,38 +13,40 @@
 #include <string>
 #include <vector>
 
-#include <mip/log.hpp>
-#include <mip/progress.hpp>
 #include <mip/recipe.hpp>
 #include <mip/report.hpp>
-#include <mip/shard.hpp>
+#include <mip/run_options.hpp>
 #include <mip/source_mirror.hpp>
 #include <mip/store.hpp>
 
 namespace mip {
 
+/// What only preparing reads. From `RunOptions`: `package` (names or recipe directory names),
+/// `shard`, `jobs`, `keep_going`, `dry_run` (decide and report, build nothing),
+/// `source_date_epoch`, `base_url` (the cache check over HTTP when there is no store), `ca_file`
+/// (source downloads), `environment` (recipes and CI detection), `pass_env` (further variables
+/// prescripts and Python recipes see; a credential or invalid name makes `prepare()` throw
+/// `SpecError`), the logger and progress.
 struct PrepareOptions {
-    std::filesystem::path recipes_dir = "packages";
+    /// `--recipes`: the directory of recipe directories.
+    std::filesystem::path recipes = "packages";
+    /// `--output-dir`: where `<wheel>.dir` and `<wheel>.work` go.
     std::filesystem::path output_dir = "build/prepared";
+    /// Downloads and git mirrors shared between runs.
     std::filesystem::path cache_dir = "build/cache";
-    std::vector<std::string> packages;  ///< only these (names or recipe dir names); empty = all
-    bool force = false;                 ///< skip the cache check; replace existing dirs
-    bool dry_run = false;               ///< decide and report, build nothing
-    bool keep_going = false;            ///< carry on after a failure
+    /// `--force`: skip the cache check; replace existing dirs.
+    bool force = false;
+    /// `--build-type`: the `BUILD_TYPE` recipes select their builds by.
     std::string build_type = "standard";
-    unsigned jobs = 1;
-    std::optional<Shard> shard;
-    std::optional<std::int64_t> source_date_epoch;
-    std::string platform_tag_override;  ///< MIP_PLATFORM_TAG
-    /// Store holding published sidecars for the cache check (nullptr = use `base_url`, or none).
-    Store* store = nullptr;
-    /// Public URL of the published packages; used for the cache check when `store` is null.
-    std::string base_url;
-    std::uint32_t recipe_timeout_seconds = 3600;
-    std::string ca_file;  ///< CA bundle for source downloads ("" = the system's)
-    /// Environment for recipes and CI detection; nullopt = this process's environment.
-    std::optional<std::map<std::string, std::string>> environment;
-    PythonRecipeOptions python;
+    /// The host's platform tag, overridden (`MIP_PLATFORM_TAG`); "" = detect.
+    std::string platform_tag_override;
+    /// `--recipe-timeout`: seconds a recipe process (Python recipe, prescript) may run.
+    std::uint32_t recipe_timeout = 3600;
+    /// `--python`: interpreter of the Python recipe worker.
+    std::string python = "python3";
+    /// `--python-path`: prepended to the worker's PYTHONPATH so `mip_native` and
+    /// `mip_build_helpers` import ("" = unchanged).
+    std::string python_path;
     /// `--tag-prefix`: prefix of the rewritten version tags (`v` → `v1.2`, `v0.0`); versions
     /// never carry it (prepare-stages §3.8).
     std::string tag_prefix;
@@ -53,30 +55,38 @@ struct PrepareOptions {
     /// `--from-lock`: prepare exactly the build a `mip.lock.yaml` records, with its commits,
     /// archive hashes, script_env and epoch; any difference throws `LockMismatch` listing all.
     std::filesystem::path from_lock;
-    /// With `from_lock`: the recipe directory ("" = the `recipe/` beside the lock).
-    std::filesystem::path lock_recipe_dir;
-    /// With `from_lock`: a toolchain difference is an error rather than a warning.
+    /// RECIPE_DIR with `from_lock`: the recipe directory ("" = the `recipe/` beside the lock).
+    std::filesystem::path recipe_dir;
+    /// `--strict-toolchain`: with `from_lock`, a toolchain difference is an error rather than
+    /// a warning.
     bool strict_toolchain = false;
     /// Called (on a worker thread) after each declarative git source is cloned and before it is
     /// resolved; tests use it to move upstream mid-run. Empty = nothing.
     std::function<void(const std::string& url)> on_cloned;
-    /// `--source-mirror FROM=TO`: prefix rewrites of every URL recipes fetch from (zip downloads,
-    /// git clones, the helpers and, in Python recipes, their own git clones and `requests`
-    /// calls); the longest prefix wins. Recorded in the lock and `build_info.json`; `source` and
-    /// the cache check keep the original URLs.
-    std::vector<SourceMirror> source_mirrors;
-    /// `--pass-env NAME`: further variables recipe processes (prescripts, Python recipes) may
-    /// see. A credential name or an invalid name makes `prepare()` throw `SpecError`.
-    std::vector<std::string> pass_env;
-    Logger logger;
-    ProgressCallback progress;
-    std::chrono::milliseconds progress_interval = default_progress_interval;
+    /// `--source-mirror FROM=TO` (repeatable; also `MIP_SOURCE_MIRRORS`): prefix rewrites of
+    /// every URL recipes fetch from (zip downloads, git clones, the helpers and, in Python
+    /// recipes, their own git clones and `requests` calls); the longest prefix wins. Recorded in
+    /// the lock and `build_info.json`; `source` and the cache check keep the original URLs.
+    std::vector<SourceMirror> source_mirror;
 };
 
+/// **Example**
+/// ```cpp
+/// auto store = mip::open_store("build/store");
+/// mip::Preparer preparer({.recipes = "packages", .output_dir = "build/prepared"},
+///                        {.jobs = 4, .keep_going = true}, store.get());
+/// mip::StageReport report = preparer.prepare();
+/// ```
+///
+/// Thread-safety: one `prepare()` at a time per Preparer. It runs `jobs` builds on worker
+/// threads; progress events (stage "prepare") run on the calling thread, the logger and
+/// `on_cloned` on workers.
 class Preparer {
 public:
-    /// Registers the built-in kinds (`prepare.yaml`, `package.py`, `packages.py`).
-    explicit Preparer(PrepareOptions options);
+    /// Registers the built-in kinds (`prepare.yaml`, `package.py`, `packages.py`). `store`
+    /// holds the published sidecars for the cache check (nullptr: fetch them from
+    /// `run.base_url`, or build everything); it must outlive the Preparer.
+    explicit Preparer(PrepareOptions options, RunOptions run = {}, Store* store = nullptr);
     ~Preparer();
     Preparer(const Preparer&) = delete;
     Preparer& operator=(const Preparer&) = delete;
@@ -97,6 +107,7 @@ public:
     [[nodiscard]] StageReport prepare();
 
     [[nodiscard]] const PrepareOptions& options() const noexcept;
+    [[nodiscard]] const RunOptions& run_options() const noexcept;
 
 private:
     struct Impl;

@@ -3,6 +3,15 @@
 /// Progress reporting. Callbacks run on the thread that called the long operation, one at a time;
 /// worker threads only update counters. Throw `mip::Cancelled` (or anything) from a callback to
 /// cancel: the library cleans up and rethrows the same exception.
+///
+/// **Example**
+/// ```cpp
+/// mip::RunOptions run;
+/// run.progress = [](const mip::ProgressEvent& e) {
+///     std::cerr << e.stage << ": " << e.done << "/" << e.total << " " << e.item << "\r";
+///     if (interrupted) { throw mip::Cancelled(); }
+/// };
+/// ```
 
 #include <chrono>
 #include <cstdint>

@@ -4,6 +4,19 @@
 /// (`prepare.yaml`, `package.py`, `packages.py`) and turns it into `RecipeBuild`s, one per
 /// package build. The Preparer owns the common steps (cache check, work area, atomic `.dir`,
 /// mip.json); a RecipeBuild only fills the directory.
+///
+/// **Example** (a kind of one's own, registered with `Preparer::add_recipe_kind`)
+/// ```cpp
+/// class TomlKind : public mip::RecipeKind {
+///     std::string file_name() const override { return "recipe.toml"; }
+///     std::vector<std::unique_ptr<mip::RecipeBuild>> load(
+///         const mip::RecipeContext& ctx) const override;  // throws SpecError naming the file
+/// };
+/// preparer.add_recipe_kind(std::make_shared<TomlKind>());
+/// ```
+///
+/// Thread-safety: `RecipeKind::load` runs on the Preparer's calling thread, one recipe at a
+/// time; each `RecipeBuild` is then used by one worker thread only (resolve, then build).
 
 #include <atomic>
 #include <cstdint>

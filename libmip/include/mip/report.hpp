@@ -2,6 +2,17 @@
 /// \file report.hpp
 /// Per-item results of a batch stage (prepare, compile, bundle, upload). Batches report failures
 /// as data and throw only when the whole run cannot go on.
+///
+/// **Example**
+/// ```cpp
+/// mip::StageReport report = mip::run_upload(options);
+/// if (const auto* failed = report.first_failure()) {
+///     std::cerr << failed->wheel << ": " << failed->detail << '\n';  // error_code says what kind
+/// }
+/// std::cout << report.to_json();
+/// ```
+///
+/// Regular values; `to_json` throws only `std::bad_alloc`.
 
 #include <cstdint>
 #include <string>

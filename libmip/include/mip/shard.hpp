@@ -1,6 +1,14 @@
 #pragma once
 /// \file shard.hpp
 /// Deterministic assignment of packages to CI jobs (`--shard K/N`).
+///
+/// **Example**
+/// ```cpp
+/// auto shard = mip::Shard::parse("2/4");        // throws SpecError for "0/4", "5/4", "x"
+/// bool mine = shard.contains("mathutils");        // the same answer on every machine
+/// ```
+///
+/// A regular value; `contains` is pure and thread-safe.
 
 #include <string>
 

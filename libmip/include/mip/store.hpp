@@ -3,6 +3,16 @@
 /// The object store the pipeline publishes into. Keys are relative to the store's prefix, with
 /// `/` separators and any bytes an S3 key may hold. Single-object calls throw on failure; batch
 /// calls return one result per request (in request order) and never throw for one item.
+///
+/// **Example**
+/// ```cpp
+/// auto store = mip::open_store("s3://bucket/core/packages");
+/// std::vector<mip::GetRequest> reads{{"a.mhl.mip.json", {}}, {"b.mhl.mip.json", {}}};
+/// for (const auto& r : store->get_many(reads, {.max_in_flight = 16})) {
+///     if (r.error) { std::rethrow_exception(r.error); }
+///     if (r.found) { use(r.data); }
+/// }
+/// ```
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +26,7 @@
 
 #include <mip/log.hpp>
 #include <mip/progress.hpp>
+#include <mip/run_options.hpp>
 
 namespace mip {
 
@@ -155,22 +166,27 @@ public:
         const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options = {});
 };
 
+/// What only opening a store reads. From `RunOptions`: the logger and, for S3, `ca_file` (CA
+/// bundle for TLS verification) and `max_in_flight` (requests in flight for batch calls).
 struct StoreOptions {
-    Logger logger;
-    /// S3 only: endpoint override (else `AWS_ENDPOINT_URL`).
+    /// `--endpoint`, S3 only: endpoint override (else `AWS_ENDPOINT_URL`).
     std::string endpoint;
-    /// S3 only: allow `http://` endpoints on loopback addresses (tests).
+    /// `--allow-insecure-loopback`, S3 only: allow `http://` endpoints on loopback addresses
+    /// (tests).
     bool allow_insecure_loopback = false;
-    /// S3 only: CA bundle file for TLS verification ("" = system default).
-    std::string ca_file;
-    /// S3 only: requests in flight for batch calls.
-    std::size_t max_in_flight = 32;
 };
 
 /// Opens a store from a URL: a path or `file:///…` (local directory, created if missing), or
 /// `s3://bucket[/prefix]` (R2/S3; credentials from the environment). Throws `SpecError` for an
 /// unsupported or malformed URL, `AuthError` when S3 credentials are missing.
+///
+/// **Example**
+/// ```cpp
+/// auto store = mip::open_store("s3://bucket/core/packages", {.endpoint = "https://acct.r2.dev"},
+///                              {.max_in_flight = 64});
+/// ```
 [[nodiscard]] std::unique_ptr<Store> open_store(const std::string& url,
-                                                const StoreOptions& options = {});
+                                                const StoreOptions& options = {},
+                                                const RunOptions& run = {});
 
 }  // namespace mip

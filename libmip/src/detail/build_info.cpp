@@ -330,33 +330,4 @@ Json build_info_document(const std::string& build_type,
     return doc;
 }
 
-bool is_valid_utf8(const std::string& text) {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        auto c = static_cast<unsigned char>(text[i]);
-        std::size_t len = 0;
-        if (c < 0x80) {
-            len = 1;
-        } else if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
-            len = 2;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-        } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
-            len = 4;
-        } else {
-            return false;
-        }
-        if (i + len > text.size()) {
-            return false;
-        }
-        for (std::size_t k = 1; k < len; ++k) {
-            if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
-                return false;
-            }
-        }
-        i += len;
-    }
-    return true;
-}
-
 }  // namespace mip::detail

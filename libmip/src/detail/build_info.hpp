@@ -87,7 +87,4 @@ struct Toolchain {
                                        std::int64_t source_date_epoch,
                                        const Toolchain& toolchain);
 
-/// Whether `text` is valid UTF-8.
-[[nodiscard]] bool is_valid_utf8(const std::string& text);
-
 }  // namespace mip::detail

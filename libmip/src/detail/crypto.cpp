@@ -10,6 +10,8 @@
 
 #include <mip/error.hpp>
 
+#include "detail/text.hpp"
+
 namespace mip::detail {
 
 namespace {
@@ -50,37 +52,26 @@ std::string file_digest(const EVP_MD* md, const std::filesystem::path& path) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx.get(), out.data(), &len);
-    return to_hex(std::string_view(reinterpret_cast<const char*>(out.data()), len));
+    return hex_encode(std::string_view(reinterpret_cast<const char*>(out.data()), len));
 }
 }  // namespace
 
-std::string to_hex(std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (char ch : bytes) {
-        auto c = static_cast<unsigned char>(ch);
-        out.push_back(digits[c >> 4]);
-        out.push_back(digits[c & 15]);
-    }
-    return out;
-}
-
-struct Sha256::Impl {
+struct Digest::Impl {
     MdCtx ctx{EVP_MD_CTX_new()};
 };
 
-Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
-    if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), EVP_sha256(), nullptr) != 1) {
+Digest::Digest(DigestAlgorithm algorithm) : impl_(std::make_unique<Impl>()) {
+    const EVP_MD* md = algorithm == DigestAlgorithm::sha256 ? EVP_sha256() : EVP_md5();
+    if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), md, nullptr) != 1) {
         throw Error(ErrorCode::internal, "EVP_DigestInit_ex failed");
     }
 }
-Sha256::~Sha256() = default;
-void Sha256::update(std::string_view data) { update(data.data(), data.size()); }
-void Sha256::update(const void* data, std::size_t size) {
+Digest::~Digest() = default;
+void Digest::update(std::string_view data) { update(data.data(), data.size()); }
+void Digest::update(const void* data, std::size_t size) {
     EVP_DigestUpdate(impl_->ctx.get(), data, size);
 }
-std::string Sha256::digest() {
+std::string Digest::digest() {
     std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
     unsigned int len = 0;
     EVP_DigestFinal_ex(impl_->ctx.get(), out.data(), &len);
@@ -88,11 +79,11 @@ std::string Sha256::digest() {
 }
 
 std::string sha256_raw(std::string_view data) { return digest_of(EVP_sha256(), data); }
-std::string sha256_hex(std::string_view data) { return to_hex(sha256_raw(data)); }
+std::string sha256_hex(std::string_view data) { return hex_encode(sha256_raw(data)); }
 std::string sha256_file_hex(const std::filesystem::path& path) {
     return file_digest(EVP_sha256(), path);
 }
-std::string md5_hex(std::string_view data) { return to_hex(digest_of(EVP_md5(), data)); }
+std::string md5_hex(std::string_view data) { return hex_encode(digest_of(EVP_md5(), data)); }
 std::string md5_file_hex(const std::filesystem::path& path) { return file_digest(EVP_md5(), path); }
 std::string md5_base64(std::string_view data) { return base64(digest_of(EVP_md5(), data)); }
 
@@ -121,7 +112,7 @@ std::string random_hex(std::size_t bytes) {
     if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
         throw Error(ErrorCode::internal, "RAND_bytes failed");
     }
-    return to_hex(raw);
+    return hex_encode(raw);
 }
 
 }  // namespace mip::detail

@@ -7,25 +7,41 @@
 #include <string>
 #include <string_view>
 
+#include "detail/text.hpp"
+
 namespace mip::detail {
 
-[[nodiscard]] std::string to_hex(std::string_view bytes);
+enum class DigestAlgorithm { sha256, md5 };
 
-/// Incremental SHA-256.
-class Sha256 {
+/// An incremental digest.
+class Digest {
 public:
-    Sha256();
-    ~Sha256();
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
+    explicit Digest(DigestAlgorithm algorithm);
+    ~Digest();
+    Digest(const Digest&) = delete;
+    Digest& operator=(const Digest&) = delete;
+    Digest(Digest&&) = delete;
+    Digest& operator=(Digest&&) = delete;
     void update(std::string_view data);
     void update(const void* data, std::size_t size);
-    [[nodiscard]] std::string digest();  ///< raw 32 bytes; the object can not be reused
-    [[nodiscard]] std::string hex_digest() { return to_hex(digest()); }
+    [[nodiscard]] std::string digest();  ///< raw bytes; the object can not be reused
+    [[nodiscard]] std::string hex_digest() { return hex_encode(digest()); }
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
+};
+
+/// Incremental SHA-256.
+class Sha256 : public Digest {
+public:
+    Sha256() : Digest(DigestAlgorithm::sha256) {}
+};
+
+/// Incremental MD5 (S3 ETags of single-part objects; never for security).
+class Md5 : public Digest {
+public:
+    Md5() : Digest(DigestAlgorithm::md5) {}
 };
 
 [[nodiscard]] std::string sha256_hex(std::string_view data);

@@ -12,20 +12,13 @@
 #include <mip/error.hpp>
 
 #include "detail/crypto.hpp"
+#include "detail/fd.hpp"
 
 namespace mip::detail {
 
 namespace {
 std::error_code last_error() { return {errno, std::generic_category()}; }
 
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-    }
-};
 }  // namespace
 
 std::string read_file(const fs::path& path) {
@@ -45,9 +38,9 @@ fs::path temp_sibling(const fs::path& path) {
 }
 
 void fsync_path(const fs::path& path) {
-    Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (f.fd >= 0) {
-        (void)::fsync(f.fd);
+    UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (f.valid()) {
+        (void)::fsync(f.get());
     }
 }
 
@@ -86,20 +79,20 @@ void write_file_atomic(const fs::path& path, std::string_view data, bool durable
     remove_stale_temps(path);
     auto tmp = temp_sibling(path);
     {
-        Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)};
-        if (f.fd < 0) {
+        UniqueFd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+        if (!f.valid()) {
             throw IoError("cannot create file", tmp.string(), last_error());
         }
-        if (auto ec = write_all(f.fd, data.data(), data.size())) {
+        if (auto ec = write_all(f.get(), data.data(), data.size())) {
             ::unlink(tmp.c_str());
             throw IoError("cannot write file", path.string(), ec);
         }
-        if (durable && ::fsync(f.fd) != 0) {
+        if (durable && ::fsync(f.get()) != 0) {
             auto ec = last_error();
             ::unlink(tmp.c_str());
             throw IoError("cannot sync file", path.string(), ec);
         }
-        (void)::fchmod(f.fd, static_cast<mode_t>(mode));
+        (void)::fchmod(f.get(), static_cast<mode_t>(mode));
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
         auto ec = last_error();
@@ -112,22 +105,22 @@ void write_file_atomic(const fs::path& path, std::string_view data, bool durable
 }
 
 void append_file(const fs::path& path, std::string_view data) {
-    Fd f{::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)};
-    if (f.fd < 0) {
+    UniqueFd f(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!f.valid()) {
         throw IoError("cannot open file for appending", path.string(), last_error());
     }
-    if (auto ec = write_all(f.fd, data.data(), data.size())) {
+    if (auto ec = write_all(f.get(), data.data(), data.size())) {
         throw IoError("cannot write file", path.string(), ec);
     }
 }
 
 void copy_file_checked(const fs::path& from, const fs::path& to, unsigned mode) {
-    Fd in{::open(from.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (in.fd < 0) {
+    UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) {
         throw IoError("cannot read", from.string(), last_error());
     }
-    Fd out{::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)};
-    if (out.fd < 0) {
+    UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!out.valid()) {
         throw IoError("cannot create", to.string(), last_error());
     }
     auto fail = [&](const char* what, std::error_code ec) {
@@ -136,7 +129,7 @@ void copy_file_checked(const fs::path& from, const fs::path& to, unsigned mode) 
     };
     std::vector<char> buffer(1 << 16);
     while (true) {
-        auto n = ::read(in.fd, buffer.data(), buffer.size());
+        auto n = ::read(in.get(), buffer.data(), buffer.size());
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -148,15 +141,18 @@ void copy_file_checked(const fs::path& from, const fs::path& to, unsigned mode) 
         if (n == 0) {
             break;
         }
-        if (auto ec = write_all(out.fd, buffer.data(), static_cast<std::size_t>(n))) {
+        if (auto ec = write_all(out.get(), buffer.data(), static_cast<std::size_t>(n))) {
             fail("cannot write", ec);
         }
     }
-    if (::fchmod(out.fd, static_cast<mode_t>(mode)) != 0 || ::close(out.fd) != 0) {
-        out.fd = -1;
-        fail("cannot write", last_error());
+    if (::fchmod(out.get(), static_cast<mode_t>(mode)) != 0) {
+        auto ec = last_error();
+        out.reset();
+        fail("cannot write", ec);
     }
-    out.fd = -1;
+    if (auto ec = out.close()) {
+        fail("cannot write", ec);
+    }
 }
 
 void remove_tree(const fs::path& path) {

@@ -4,6 +4,8 @@
 
 #include <mip/error.hpp>
 
+#include "detail/text.hpp"
+
 namespace mip::detail {
 
 const std::vector<std::pair<std::string, std::string>>& forced_git_config() {
@@ -135,9 +137,7 @@ bool version_at_least(const std::string& version, int major, int minor, int patc
 }
 
 bool is_full_commit_id(const std::string& text) {
-    return (text.size() == 40 || text.size() == 64) &&
-           std::all_of(text.begin(), text.end(),
-                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return is_lower_hex(text, 40) || is_lower_hex(text, 64);
 }
 
 }  // namespace mip::detail

@@ -7,6 +7,7 @@
 #include <mip/error.hpp>
 
 #include "detail/git.hpp"
+#include "detail/text.hpp"
 
 namespace mip::detail {
 
@@ -35,20 +36,6 @@ std::vector<std::string> split_lines(const std::string& text) {
         start = end + 1;
     }
     return out;
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (true) {
-        auto end = line.find('\t', start);
-        out.push_back(
-            line.substr(start, end == std::string::npos ? std::string::npos : end - start));
-        if (end == std::string::npos) {
-            return out;
-        }
-        start = end + 1;
-    }
 }
 
 /// Digit runs of a version part before any `rc`, and the rc number ("" = a release).
@@ -130,7 +117,7 @@ public:
         std::vector<TagRef> tags;
         std::string peel_input;
         for (const auto& line : split_lines(out)) {
-            auto f = split_tabs(line);
+            auto f = split(line, '\t');
             if (f.size() < 2 || f[0].rfind("refs/tags/", 0) != 0) {
                 continue;
             }
@@ -152,7 +139,7 @@ public:
         }
         auto lines = split_lines(r.output);
         for (std::size_t i = 0; i < tags.size() && i < lines.size(); ++i) {
-            auto f = split_tabs(lines[i]);
+            auto f = split(lines[i], '\t');
             if (f.size() == 2 && f[1] == "commit") {
                 tags[i].commit = f[0];
             }

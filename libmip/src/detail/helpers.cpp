@@ -14,32 +14,21 @@
 #include "detail/fs.hpp"
 #include "detail/git.hpp"
 #include "detail/http.hpp"
+#include "detail/text.hpp"
 #include "detail/zip_reader.hpp"
 
 namespace mip {
 
 namespace fs = std::filesystem;
+using detail::ascii_lower;
+using detail::IdentifierRule;
+using detail::is_identifier;
 
 namespace {
-
-bool is_identifier(const std::string& s) {
-    if (s.empty() || std::isalpha(static_cast<unsigned char>(s[0])) == 0) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-    });
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() &&
            s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
 }
 
 bool pruned_dir_name(const std::string& name, const std::vector<std::string>& exclude) {
@@ -182,7 +171,7 @@ std::string download_and_extract_zip(const std::string& url,
     http.logger = options.logger;
     options.logger.info("downloading " + shown);
     auto digest = detail::http_download(url, archive, http);
-    if (options.sha256 && lower(*options.sha256) != digest) {
+    if (options.sha256 && ascii_lower(*options.sha256) != digest) {
         fs::remove(archive);
         throw SpecError(shown,
                         {{"sha256", "mismatch: expected " + *options.sha256 + ", got " + digest}});
@@ -202,7 +191,7 @@ std::vector<std::string> collect_exposed_symbols(const fs::path& base_dir,
         auto st = fs::status(child);
         if (fs::is_directory(st)) {
             if (name.size() > 1 && (name[0] == '+' || name[0] == '@') &&
-                is_identifier(name.substr(1))) {
+                is_identifier(name.substr(1), IdentifierRule::matlab)) {
                 symbols.insert(name.substr(1));
             }
             continue;
@@ -210,7 +199,7 @@ std::vector<std::string> collect_exposed_symbols(const fs::path& base_dir,
         for (const auto& ext : extensions) {
             if (ends_with(name, ext) && name.size() > ext.size()) {
                 auto stem = name.substr(0, name.size() - ext.size());
-                if (is_identifier(stem)) {
+                if (is_identifier(stem, IdentifierRule::matlab)) {
                     symbols.insert(stem);
                 }
                 break;
@@ -316,7 +305,7 @@ std::vector<std::string> strip_prebuilt_binaries(const fs::path& base_dir,
         if (std::find(keep.begin(), keep.end(), rel) != keep.end()) {
             continue;
         }
-        auto name = lower(fs::path(rel).filename().string());
+        auto name = ascii_lower(fs::path(rel).filename().string());
         bool strip =
             std::any_of(mex.begin(), mex.end(), [&](const auto& e) { return ends_with(name, e); });
         if (!strip && compiled) {
@@ -407,8 +396,8 @@ std::string host_platform_tag(const std::string& override_tag) {
     if (uname(&u) != 0) {
         throw SpecError("host", {{"platform", "uname failed"}});
     }
-    std::string sys = lower(u.sysname);
-    std::string machine = lower(u.machine);
+    std::string sys = ascii_lower(u.sysname);
+    std::string machine = ascii_lower(u.machine);
     if (machine == "amd64") {
         machine = "x86_64";
     }

@@ -12,6 +12,7 @@ namespace mip::detail {
 /// Parses `s3://bucket[/prefix]`, reads credentials (R2Config::from_environment) and returns an
 /// R2Client. Throws SpecError (malformed URL) or AuthError (missing credentials).
 [[nodiscard]] std::unique_ptr<Store> open_s3_store(const std::string& url,
-                                                   const StoreOptions& options);
+                                                   const StoreOptions& options,
+                                                   const RunOptions& run);
 
 }  // namespace mip::detail

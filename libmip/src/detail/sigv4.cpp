@@ -6,6 +6,7 @@
 #include <mip/error.hpp>
 
 #include "detail/crypto.hpp"
+#include "detail/text.hpp"
 
 namespace mip::detail::sigv4 {
 
@@ -14,19 +15,6 @@ namespace {
 bool is_unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_' || c == '.' || c == '~';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -55,8 +43,8 @@ std::string uri_decode(std::string_view text) {
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] == '%' && i + 2 < text.size()) {
-            const int hi = hex_value(text[i + 1]);
-            const int lo = hex_value(text[i + 2]);
+            const int hi = hex_digit_value(text[i + 1]);
+            const int lo = hex_digit_value(text[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out.push_back(static_cast<char>(hi * 16 + lo));
                 i += 2;
@@ -119,16 +107,6 @@ std::vector<QueryParam> parse_query(std::string_view raw_query) {
     return params;
 }
 
-std::string to_lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
-}
-
 bool never_signed(std::string_view lower_name) {
     return lower_name == "expect" || lower_name == "accept" || lower_name == "user-agent" ||
            lower_name == "transfer-encoding" || lower_name == "authorization";
@@ -156,7 +134,7 @@ CanonicalHeaders canonical_headers(const std::vector<Header>& headers) {
     // Stable order of first appearance within one name; names sorted bytewise.
     std::map<std::string, std::string> joined;
     for (const auto& h : headers) {
-        std::string name = to_lower(normalize_header_value(h.name));
+        std::string name = ascii_lower(normalize_header_value(h.name));
         if (never_signed(name)) {
             continue;
         }
@@ -288,7 +266,7 @@ Signature sign(const Credentials& credentials,
             ? cache->get(credentials.access_key_id, credentials.secret_access_key, date8, region,
                          service)
             : derive_signing_key(credentials.secret_access_key, date8, region, service);
-    out.signature = to_hex(hmac_sha256(key, out.string_to_sign));
+    out.signature = hex_encode(hmac_sha256(key, out.string_to_sign));
     out.signed_headers = canonical_headers(request.headers).signed_headers;
     out.authorization = std::string(algorithm) + " Credential=" + credentials.access_key_id + "/" +
                         scope + ", SignedHeaders=" + out.signed_headers +

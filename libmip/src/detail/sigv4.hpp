@@ -60,9 +60,6 @@ struct Header {
 /// True for headers that must never be signed (libcurl adds or changes them).
 [[nodiscard]] bool never_signed(std::string_view lower_name);
 
-/// Lower-case ASCII.
-[[nodiscard]] std::string to_lower(std::string_view text);
-
 /// Trims and collapses runs of whitespace (space, tab, CR, LF) into one space.
 [[nodiscard]] std::string normalize_header_value(std::string_view value);
 

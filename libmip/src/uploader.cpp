@@ -1,0 +1,382 @@
+// Uploader (uploader.hpp): bundles and sidecars into a store. One upload() is an UploadRun:
+// collect the bundles, skip what is published, re-check every digest, then write each package's
+// chain (content-addressed bundle, flat copy, sidecar).
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <mip/bundler.hpp>
+#include <mip/error.hpp>
+#include <mip/package_spec.hpp>
+#include <mip/uploader.hpp>
+
+#include "detail/base_url.hpp"
+#include "detail/crypto.hpp"
+#include "detail/failure.hpp"
+#include "detail/fs.hpp"
+#include "detail/parallel.hpp"
+
+namespace mip {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// The upload check lists the store instead of reading each sidecar above this many packages
+/// (one round of requests at the default 32 in flight).
+constexpr std::size_t check_by_listing_above = 32;
+
+/// One bundle on its way into the store.
+struct Upload {
+    PackageSpec sidecar;  ///< as it will be published (final `mhl_url`)
+    fs::path mhl;
+    std::string wheel;
+    std::size_t item = 0;  ///< its index in the report
+    bool active = true;    ///< false once skipped or failed
+};
+
+class UploadRun {
+public:
+    UploadRun(Store& store, const UploadOptions& options, const RunOptions& run)
+        : store_(store), o_(options), run_(run) {
+        report_.stage = "upload";
+        report_.dry_run = run.dry_run;
+    }
+
+    StageReport upload() {
+        base_ = detail::resolve_base_url(run_.base_url, store_, "--base-url");
+        collect();
+        if (stop_now()) {
+            return std::move(report_);
+        }
+        skip_published();
+        verify_bundles();
+        if (run_.dry_run) {
+            plan();
+            return std::move(report_);
+        }
+        if (stop_now()) {
+            return std::move(report_);
+        }
+        write_chains();
+        return std::move(report_);
+    }
+
+private:
+    [[nodiscard]] bool stop_now() const { return !run_.keep_going && !report_.ok(); }
+
+    [[nodiscard]] bool selected(const std::string& package) const {
+        if (!run_.package.empty() &&
+            std::find(run_.package.begin(), run_.package.end(), package) == run_.package.end()) {
+            return false;
+        }
+        return !run_.shard || run_.shard->contains(package);
+    }
+
+    [[nodiscard]] BatchOptions batch(const char* stage) const {
+        BatchOptions batch;
+        batch.max_in_flight = run_.max_in_flight;
+        batch.progress = run_.progress;
+        batch.progress_interval = run_.progress_interval;
+        batch.stage = stage;
+        return batch;
+    }
+
+    void fail(Upload& u, std::exception_ptr e) {
+        auto& item = report_.items[u.item];
+        detail::mark_failed(item, e);
+        u.active = false;
+        run_.logger.error(item.wheel + ": " + item.detail);
+    }
+
+    void skip(Upload& u) {
+        auto& item = report_.items[u.item];
+        item.status = ItemStatus::skipped;
+        item.detail = "unchanged in " + store_.describe();
+        u.active = false;
+    }
+
+    /// The `.mhl` files of `input_dir`, sorted; their sidecars read and checked.
+    void collect() {
+        if (!fs::is_directory(o_.input_dir)) {
+            return;
+        }
+        std::vector<fs::path> mhls;
+        for (const auto& e : fs::directory_iterator(o_.input_dir)) {
+            auto n = e.path().filename().string();
+            if (e.is_regular_file() && n.size() > 4 && n.substr(n.size() - 4) == ".mhl" &&
+                n[0] != '.') {
+                mhls.push_back(e.path());
+            }
+        }
+        std::sort(mhls.begin(), mhls.end());
+        for (const auto& mhl : mhls) {
+            ItemResult item;
+            item.wheel = std::string(strip_wheel_suffix(mhl.filename().string()));
+            try {
+                item.package = WheelName::parse(item.wheel).name;
+                if (!selected(item.package)) {
+                    continue;
+                }
+                auto spec = read_sidecar(mhl, item.wheel);
+                spec.mhl_url =
+                    Bundler::mhl_url(base_, item.wheel, *spec.mhl_sha256, run_.flat_urls);
+                spec.mip_json_url.reset();
+                uploads_.push_back({std::move(spec), mhl, item.wheel, report_.items.size(), true});
+            } catch (...) {
+                detail::mark_failed(item, std::current_exception());
+            }
+            report_.items.push_back(item);
+        }
+    }
+
+    /// The sidecar of `mhl`: it must describe this wheel and these bytes, and pass the gate.
+    [[nodiscard]] PackageSpec read_sidecar(const fs::path& mhl, const std::string& wheel) const {
+        auto sidecar_path = fs::path(mhl.string() + ".mip.json");
+        if (!fs::is_regular_file(sidecar_path)) {
+            throw SpecError(mhl.filename().string(),
+                            {{"sidecar", "is missing: " + sidecar_path.filename().string()}});
+        }
+        auto spec = PackageSpec::from_json(detail::read_file(sidecar_path), sidecar_path.string());
+        if (spec.wheel_name() != wheel) {
+            throw SpecError(sidecar_path.string(), {{"name", "describes " + spec.wheel_name()}});
+        }
+        if (!spec.mhl_sha256 || !spec.mhl_size || *spec.mhl_size != fs::file_size(mhl)) {
+            throw SpecError(
+                sidecar_path.string(),
+                {{"mhl_sha256", "does not match " + mhl.filename().string() + " (re-run bundle)"}});
+        }
+        if (detail::is_s3_store(store_) && !o_.allow_octave_builds &&
+            spec.build_info.compiled_with_octave()) {
+            throw BuildError(spec.name,
+                             "was compiled with GNU Octave, whose MEX files do not load in MATLAB; "
+                             "pass --allow-octave-builds to upload it anyway");
+        }
+        return spec;
+    }
+
+    /// Skips packages whose published sidecar already matches (same bytes, same metadata).
+    void skip_published() {
+        std::vector<GetRequest> gets;
+        for (auto& u : uploads_) {
+            gets.push_back({u.wheel + ".mhl.mip.json", {}});
+        }
+        std::vector<GetResult> got(uploads_.size());
+        std::vector<bool> identical(uploads_.size(), false);
+        if (uploads_.size() > check_by_listing_above) {
+            read_published_by_listing(gets, got, identical);
+        } else {
+            got = store_.get_many(gets, batch("upload:check"));
+        }
+        for (std::size_t i = 0; i < uploads_.size(); ++i) {
+            auto& u = uploads_[i];
+            if (identical[i]) {
+                skip(u);
+                continue;
+            }
+            if (got[i].error || !got[i].found) {
+                continue;
+            }
+            compare_published(u, got[i].data, gets[i].key);
+        }
+    }
+
+    /// Many packages: one listing (1,000 keys a page) says which sidecars exist, and an ETag
+    /// equal to the MD5 of our sidecar (S3/R2 single-part objects) proves it is byte-identical;
+    /// only the others are read.
+    void read_published_by_listing(const std::vector<GetRequest>& gets,
+                                   std::vector<GetResult>& got,
+                                   std::vector<bool>& identical) {
+        std::map<std::string, std::size_t> index_of;
+        std::vector<std::string> md5(uploads_.size());
+        for (std::size_t i = 0; i < uploads_.size(); ++i) {
+            index_of[gets[i].key] = i;
+            md5[i] = detail::md5_hex(uploads_[i].sidecar.to_json());
+        }
+        auto listed = store_.list_and_get(
+            "", false,
+            [&](const ObjectInfo& info) -> std::optional<GetRequest> {
+                auto it = index_of.find(info.key);
+                if (it == index_of.end()) {
+                    return std::nullopt;
+                }
+                if (info.etag == md5[it->second]) {
+                    identical[it->second] = true;
+                    return std::nullopt;
+                }
+                return GetRequest{info.key, {}};
+            },
+            batch("upload:check"));
+        for (auto& l : listed) {
+            if (l.got) {
+                got[index_of[l.info.key]] = std::move(*l.got);
+            }
+        }
+    }
+
+    /// A published sidecar with our digest, URL and metadata: skipped. With flat URLs, other
+    /// bytes under our name fail the package unless `allow_overwrite`.
+    void compare_published(Upload& u, const std::string& data, const std::string& key) {
+        try {
+            auto published = PackageSpec::from_json_unchecked(data, key);
+            if (published.mhl_sha256 == u.sidecar.mhl_sha256 &&
+                published.mhl_url == u.sidecar.mhl_url &&
+                compare_cached_fields(u.sidecar, published).equal) {
+                skip(u);
+            } else if (run_.flat_urls && !o_.allow_overwrite && published.mhl_sha256 &&
+                       published.mhl_sha256 != u.sidecar.mhl_sha256) {
+                fail(u, std::make_exception_ptr(RemoteError(
+                            u.wheel + ".mhl is already published with other bytes; with "
+                                      "--flat-urls, replacing it needs --allow-overwrite",
+                            RemoteErrorInfo{412, "", "", "", u.wheel + ".mhl", "PutObject"})));
+            }
+        } catch (const std::exception&) {  // an unreadable old sidecar is simply replaced
+        }
+    }
+
+    /// Every bundle's bytes must still be the ones its sidecar names (hashed on all cores); the
+    /// digest is then handed to the store, which signs it instead of hashing the file again.
+    void verify_bundles() {
+        std::vector<std::exception_ptr> bad(uploads_.size());
+        detail::ParallelOptions par;
+        par.jobs = run_.effective_jobs();
+        detail::run_parallel(
+            uploads_.size(), par,
+            [&](std::size_t i) {
+                try {
+                    if (uploads_[i].active && detail::sha256_file_hex(uploads_[i].mhl) !=
+                                                  *uploads_[i].sidecar.mhl_sha256) {
+                        auto sidecar = uploads_[i].mhl.string() + ".mip.json";
+                        throw SpecError(sidecar,
+                                        {{"mhl_sha256", "does not match " +
+                                                            uploads_[i].mhl.filename().string() +
+                                                            " (re-run bundle)"}});
+                    }
+                } catch (...) {
+                    bad[i] = std::current_exception();
+                }
+                return true;
+            },
+            [] {});
+        for (std::size_t i = 0; i < uploads_.size(); ++i) {
+            if (bad[i]) {
+                fail(uploads_[i], bad[i]);
+            }
+        }
+    }
+
+    void plan() {
+        for (auto& u : uploads_) {
+            if (u.active) {
+                report_.items[u.item].status = ItemStatus::planned;
+                report_.items[u.item].detail = "would upload to " + store_.describe();
+            }
+        }
+    }
+
+    /// Per package, in this order (mip-format §8.2): the write-once content-addressed bundle
+    /// (an existing one of the same size is ours), the flat name as a server-side copy of it,
+    /// then the sidecar. Under flat URLs the flat name is uploaded directly.
+    [[nodiscard]] std::vector<PutRequest> chain_of(const Upload& u) const {
+        std::vector<PutRequest> chain;
+        const std::string cas_key = "sha256/" + *u.sidecar.mhl_sha256 + "/" + u.wheel + ".mhl";
+        PutRequest flat;
+        flat.key = u.wheel + ".mhl";
+        flat.options = {"application/zip", "no-cache", false, {}, {}};
+        if (!run_.flat_urls) {
+            PutRequest cas;
+            cas.key = cas_key;
+            cas.file = u.mhl;
+            cas.sha256 = *u.sidecar.mhl_sha256;
+            cas.options = {"application/zip",
+                           "public, max-age=31536000, immutable",
+                           true,
+                           {},
+                           *u.sidecar.mhl_size};
+            chain.push_back(std::move(cas));
+            flat.copy_from = cas_key;
+        } else {
+            flat.file = u.mhl;
+            flat.sha256 = *u.sidecar.mhl_sha256;
+        }
+        chain.push_back(std::move(flat));
+        PutRequest sidecar;
+        sidecar.key = u.wheel + ".mhl.mip.json";
+        sidecar.data = u.sidecar.to_json();
+        sidecar.options = {"application/json", "no-cache", false, {}, {}};
+        chain.push_back(std::move(sidecar));
+        return chain;
+    }
+
+    /// Each package moves to its next step as soon as its previous one landed.
+    void write_chains() {
+        auto t0 = std::chrono::steady_clock::now();
+        std::vector<std::vector<PutRequest>> chains;
+        std::vector<Upload*> owners;
+        for (auto& u : uploads_) {
+            if (u.active) {
+                chains.push_back(chain_of(u));
+                owners.push_back(&u);
+            }
+        }
+        if (!chains.empty()) {
+            auto results = store_.put_chains(chains, batch("upload"));
+            for (std::size_t i = 0; i < results.size(); ++i) {
+                record_chain(*owners[i], results[i], chains[i].back().data);
+            }
+        }
+        double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        for (auto& item : report_.items) {
+            if (item.status == ItemStatus::done) {
+                item.seconds = elapsed;
+            }
+        }
+    }
+
+    void record_chain(Upload& u,
+                      const std::vector<PutResult>& results,
+                      const std::string& published_sidecar) {
+        auto& item = report_.items[u.item];
+        std::exception_ptr error;
+        for (const auto& r : results) {
+            item.attempts += r.attempts;
+            if (r.error && !error) {
+                error = r.error;
+            }
+        }
+        if (error) {
+            fail(u, error);
+            return;
+        }
+        item.status = ItemStatus::done;
+        item.path = *u.sidecar.mhl_url;
+        item.detail = "uploaded to " + store_.describe();
+        // Keep the local sidecar in step with what was published.
+        try {
+            detail::write_file_atomic(fs::path(u.mhl.string() + ".mip.json"), published_sidecar);
+        } catch (...) {
+            fail(u, std::current_exception());
+        }
+    }
+
+    Store& store_;
+    const UploadOptions& o_;
+    const RunOptions& run_;
+    std::string base_;
+    StageReport report_;
+    std::vector<Upload> uploads_;
+};
+
+}  // namespace
+
+Uploader::Uploader(Store& store, UploadOptions options, RunOptions run)
+    : store_(store), options_(std::move(options)), run_(std::move(run)) {}
+
+StageReport Uploader::upload() { return UploadRun(store_, options_, run_).upload(); }
+
+}  // namespace mip
