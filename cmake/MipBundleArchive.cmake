@@ -1,0 +1,30 @@
+# Merges the members of a static library into another, in place (run after the archive is built):
+#   cmake -DAR=<ar> -DRANLIB=<ranlib> -DARCHIVE=<libmip.a> -DEXTRA=<libdeflate.a> \
+#         -P cmake/MipBundleArchive.cmake
+# libmip.a carries libdeflate's objects this way (cmake/MipDependencies.cmake explains why). An
+# ar MRI script keeps members whose names repeat (libdeflate.a has two cpu_features.o), which
+# `ar x` + `ar q` would not. GNU ar and llvm-ar read MRI scripts.
+foreach(var AR RANLIB ARCHIVE EXTRA)
+  if(NOT ${var})
+    message(FATAL_ERROR "MipBundleArchive.cmake: -D${var}=… is required")
+  endif()
+endforeach()
+# MRI has no quoting.
+foreach(path "${ARCHIVE}" "${EXTRA}")
+  if(path MATCHES "[ \t,;+()*]")
+    message(FATAL_ERROR "MipBundleArchive.cmake: cannot merge archives whose paths contain "
+                        "spaces or ,;+()*: ${path}")
+  endif()
+endforeach()
+set(script "${ARCHIVE}.mri")
+file(WRITE "${script}" "OPEN ${ARCHIVE}\nADDLIB ${EXTRA}\nSAVE\nEND\n")
+execute_process(COMMAND "${AR}" -M INPUT_FILE "${script}" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "MipBundleArchive.cmake: ${AR} -M failed (${rc}) merging ${EXTRA} into "
+                      "${ARCHIVE}")
+endif()
+execute_process(COMMAND "${RANLIB}" "${ARCHIVE}" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "MipBundleArchive.cmake: ${RANLIB} ${ARCHIVE} failed (${rc})")
+endif()
+file(REMOVE "${script}")
