@@ -61,6 +61,8 @@ void bind_index_assembler(py::module_& m) {
     py::class_<PyIndexAssembler>(m, "IndexAssembler",
                                  "Builds index.json from every *.mhl.mip.json under a store.")
         .def(
+            // IndexAssembler(store, base=None, **kwargs): Python's signature, dynamic types.
+            // NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
             py::init([](const py::object& store, const py::object& base, const py::kwargs& kwargs) {
                 IndexOptions o = make_options<IndexOptions>(base, kwargs);
                 o.logger = python_logger();

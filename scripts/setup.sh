@@ -12,7 +12,7 @@ PACKAGES=(
   libcli11-dev catch2 pybind11-dev python3-dev python3-pytest python3-setuptools python3-pip
   python3-boto3 python3-botocore python3-venv
   octave liboctave-dev
-  clang
+  clang clang-format clang-tidy
 )
 # shellcheck disable=SC2206
 PACKAGES+=(${MIP_SETUP_EXTRA:-})

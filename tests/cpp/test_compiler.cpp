@@ -85,7 +85,7 @@ Json pure_mip_json(const std::string& name) {
 fs::path make_dir(const fs::path& prepared,
                   const Json& mip_json,
                   const std::map<std::string, std::string>& files) {
-    const fs::path dir = prepared / (wheel_of(mip_json) + ".dir");
+    fs::path dir = prepared / (wheel_of(mip_json) + ".dir");
     fs::create_directories(dir);
     mip::test::write_file(dir / "mip.json", mip::detail::dump_pretty(mip_json));
     mip::test::write_file(dir / "load_package.m", "");
@@ -99,7 +99,7 @@ fs::path make_dir(const fs::path& prepared,
 /// A prepared fastdot (from examples/packages/fastdot) as the Preparer lays it out.
 fs::path make_fastdot(const fs::path& prepared, const std::string& name = "fastdot") {
     Json j = sample_mip_json(name, "linux_x86_64");
-    const fs::path dir = make_dir(prepared, j, {});
+    fs::path dir = make_dir(prepared, j, {});
     fs::create_directories(dir / "fastdot");
     for (const char* file : {"fastdot.c", "fastdot.m"}) {
         fs::copy_file(fastdot_recipe / "src" / file, dir / "fastdot" / file);
