@@ -37,7 +37,9 @@ fi
 
 BUILD_DIR="${MIP_BUILD_DIR:-build}"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  # shellcheck source=scripts/ccache.sh
+  source scripts/ccache.sh
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPython_EXECUTABLE=/usr/bin/python3 >&2
+    -DPython_EXECUTABLE=/usr/bin/python3 "${MIP_CCACHE_ARGS[@]}" >&2
 fi
 cmake --build "$BUILD_DIR" -j"$(nproc)" >&2
