@@ -24,10 +24,7 @@ LogLevel from_python_level(int level) {
     return LogLevel::off;
 }
 
-void log_to_python(LogLevel level, std::string_view message) noexcept {
-    if (Py_IsInitialized() == 0) {
-        return;
-    }
+void forward_log(LogLevel level, std::string_view message) {
     py::gil_scoped_acquire gil;
     try {
         py::module_::import("logging")
@@ -41,8 +38,17 @@ void log_to_python(LogLevel level, std::string_view message) noexcept {
         } else {
             e.discard_as_unraisable("mip_native logging bridge");
         }
+    }
+}
+
+void log_to_python(LogLevel level, std::string_view message) noexcept {
+    if (Py_IsInitialized() == 0) {
+        return;
+    }
+    try {
+        forward_log(level, message);
     } catch (...) {
-        // A sink must not throw into libmip.
+        // A sink must not throw into libmip: taking the GIL or reporting the error failed.
     }
 }
 

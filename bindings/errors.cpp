@@ -103,8 +103,9 @@ void set_error(const Cancelled& e) {
     raise_python("Cancelled", e, [](py::object&) {});
 }
 
+// By value: pybind11's ExceptionTranslator is `void (*)(std::exception_ptr)`.
 template <class E>
-void translate(std::exception_ptr p) {
+void translate(std::exception_ptr p) {  // NOLINT(performance-unnecessary-value-param)
     try {
         if (p) {
             std::rethrow_exception(p);

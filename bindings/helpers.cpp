@@ -43,8 +43,10 @@ void bind_helpers(py::module_& m) {
 
     m.def(
         "download_and_extract_zip",
+        // The parameters follow the py::arg list below, which names each one.
         [](const std::string& url, const std::filesystem::path& extract_dir,
-           std::optional<std::string> sha256, bool strip_top_level, std::uint32_t timeout,
+           std::optional<std::string> sha256, bool strip_top_level,
+           std::uint32_t timeout,  // NOLINT(bugprone-easily-swappable-parameters)
            unsigned retries, const std::optional<std::filesystem::path>& cache_dir) {
             DownloadOptions o;
             o.sha256 = std::move(sha256);

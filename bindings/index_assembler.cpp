@@ -58,6 +58,7 @@ void bind_index_assembler(py::module_& m) {
 
     py::class_<PyIndexAssembler>(m, "IndexAssembler",
                                  "Builds index.json from every *.mhl.mip.json under a store.")
+        // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): Python's signature, dynamic types.
         .def(py::init([](const py::object& store, const py::object& base, const py::object& run,
                          const py::kwargs& kwargs) {
                  auto [o, r] = service_options<IndexOptions>(base, run, kwargs, "IndexAssembler");

@@ -27,9 +27,7 @@ std::string env_or(const char* name, const std::string& fallback) {
     return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     using namespace mip::cli;
     GlobalOptions g;
     try {
@@ -97,4 +95,19 @@ int main(int argc, char** argv) {
         std::cerr << "mip-build: internal error: " << e.what() << "\n";
         return exit_build_failed;
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // What escapes run() (std::bad_alloc while the options are set up, a CLI11 construction
+    // error) is an internal error with its exit code, never std::terminate.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "mip-build: internal error: " << e.what() << "\n";
+    } catch (...) {
+        std::cerr << "mip-build: internal error: unknown exception\n";
+    }
+    return mip::cli::exit_build_failed;
 }

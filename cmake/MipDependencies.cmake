@@ -9,33 +9,34 @@ find_package(yaml-cpp 0.7 REQUIRED)   # target: yaml-cpp
 find_package(pugixml 1.13 REQUIRED)   # target: pugixml::pugixml
 # Debian's libzip CMake config fails without zipcmp/zipmerge/ziptool: use pkg-config.
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip>=1.7)   # reading archives only
-# The .mhl writer deflates with libdeflate, pinned exactly: its output bytes (and so every
-# archive's sha256) belong to one implementation and version (mip-format.md, Determinism).
-# Debian bookworm: libdeflate-dev 1.14.
-pkg_check_modules(LIBDEFLATE QUIET IMPORTED_TARGET libdeflate=1.14)
-if(NOT LIBDEFLATE_FOUND)
-  pkg_check_modules(_MIP_ANY_LIBDEFLATE QUIET libdeflate)
-  if(_MIP_ANY_LIBDEFLATE_FOUND)
-    message(FATAL_ERROR "libdeflate ${_MIP_ANY_LIBDEFLATE_VERSION} found, but libmip needs exactly 1.14: "
-                        ".mhl archive bytes depend on the deflate implementation (install Debian "
-                        "bookworm's libdeflate-dev)")
-  endif()
-  message(FATAL_ERROR "libdeflate 1.14 not found by pkg-config: install libdeflate-dev")
-endif()
+# The .mhl writer deflates with libdeflate, pinned to exactly 1.14 (cmake/MipLibdeflate.cmake).
 # Linked statically when the archive is there (Debian ships it): a later system upgrade of the
-# shared library (same soname) must not change archive bytes under an installed libmip.
-find_library(MIP_LIBDEFLATE_STATIC NAMES libdeflate.a HINTS ${LIBDEFLATE_LIBRARY_DIRS} NO_CACHE)
-if(MIP_LIBDEFLATE_STATIC)
-  add_library(mip_libdeflate STATIC IMPORTED)
-  set_target_properties(mip_libdeflate PROPERTIES IMPORTED_LOCATION "${MIP_LIBDEFLATE_STATIC}"
-                        INTERFACE_INCLUDE_DIRECTORIES "${LIBDEFLATE_INCLUDE_DIRS}")
-  message(STATUS "libdeflate ${LIBDEFLATE_VERSION}, static (writes .mhl archives)")
-else()
-  add_library(mip_libdeflate INTERFACE IMPORTED)
-  target_link_libraries(mip_libdeflate INTERFACE PkgConfig::LIBDEFLATE)
-  message(STATUS "libdeflate ${LIBDEFLATE_VERSION}, shared (writes .mhl archives)")
+# shared library (same soname) must not change archive bytes under an installed libmip. The
+# static objects are then merged into libmip.a itself (cmake/MipBundleArchive.cmake, run after
+# libmip.a is built): the installed archive carries the exact deflate code it was pinned to, and
+# consumers (CMake or pkg-config) never link libdeflate. Without libdeflate.a, with an ar that
+# cannot merge or with MIP_BUNDLE_LIBDEFLATE=OFF, libmip links mip::libdeflate, and
+# libmipConfig.cmake (libmip.pc: Requires) finds it again, pinned.
+include(MipLibdeflate)
+if(MIP_LIBDEFLATE_ERROR)
+  message(FATAL_ERROR "${MIP_LIBDEFLATE_ERROR}")
 endif()
-find_package(ZLIB REQUIRED)
+set(MIP_LIBDEFLATE_BUNDLED OFF)
+if(MIP_LIBDEFLATE_STATIC AND MIP_BUNDLE_LIBDEFLATE)
+  # Merging uses an ar MRI script: GNU ar and llvm-ar understand it.
+  execute_process(COMMAND "${CMAKE_AR}" --version OUTPUT_VARIABLE _mip_ar_version
+                  ERROR_QUIET RESULT_VARIABLE _mip_ar_result)
+  if(_mip_ar_result EQUAL 0 AND _mip_ar_version MATCHES "GNU ar|LLVM")
+    set(MIP_LIBDEFLATE_BUNDLED ON)
+  endif()
+endif()
+if(MIP_LIBDEFLATE_BUNDLED)
+  message(STATUS "libdeflate ${LIBDEFLATE_VERSION}, static, merged into libmip.a (${CMAKE_AR})")
+elseif(MIP_LIBDEFLATE_STATIC)
+  message(STATUS "libdeflate ${LIBDEFLATE_VERSION}, static, linked (not merged into libmip.a)")
+else()
+  message(STATUS "libdeflate ${LIBDEFLATE_VERSION}, shared")
+endif()
 
 if(MIP_BUILD_CLI)
   find_package(CLI11 2.1 REQUIRED)

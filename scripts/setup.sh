@@ -14,7 +14,7 @@ PACKAGES=(
   python3-requests python3-yaml  # real Python recipes import requests; the conformance suite reads locks
   octave liboctave-dev
   gfortran  # Fortran sources in MEX builds and recipes that run make (fmm2d's shape)
-  clang
+  clang clang-format clang-tidy
   chromium fonts-dejavu-core
 )
 # shellcheck disable=SC2206
@@ -40,7 +40,9 @@ fi
 
 BUILD_DIR="${MIP_BUILD_DIR:-build}"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  # shellcheck source=scripts/ccache.sh
+  source scripts/ccache.sh
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPython_EXECUTABLE=/usr/bin/python3 >&2
+    -DPython_EXECUTABLE=/usr/bin/python3 "${MIP_CCACHE_ARGS[@]}" >&2
 fi
 cmake --build "$BUILD_DIR" -j"$(nproc)" >&2

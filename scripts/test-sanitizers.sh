@@ -15,9 +15,11 @@ JOBS="${MIP_ASAN_JOBS:-2}"
 SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  # shellcheck source=scripts/ccache.sh
+  source scripts/ccache.sh
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DPython_EXECUTABLE=/usr/bin/python3 \
-    -DMIP_BUILD_PYTHON=OFF \
+    -DPython_EXECUTABLE=/usr/bin/python3 "${MIP_CCACHE_ARGS[@]}" \
+    -DMIP_BUILD_PYTHON=OFF -DMIP_BUILD_EXAMPLES=OFF \
     "-DCMAKE_CXX_FLAGS=$SAN_FLAGS" "-DCMAKE_C_FLAGS=$SAN_FLAGS" \
     "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" >&2
 fi

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh) and runs every test suite, exiting non-zero if any fails:
-#   1. CTest in build/: the C++ unit and integration tests (cpp.*) and the Python suite
-#      (bindings, recipes, CLI end to end, S3 through moto_server and the verifying proxy,
-#      faults, crashes, bad inputs, secrets, GNU Octave compiles, pip install).
-#   2. The C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
-#      (scripts/test-sanitizers.sh, build-asan/).
-#   3. The libFuzzer targets for a bounded time each (tests/fuzz/run.sh, build-fuzz/).
-# Usage: scripts/test.sh [--quick] [extra ctest arguments]   (--quick: step 1 only)
+# The test command. Sets up (scripts/setup.sh: Debian packages, build/) and runs every suite,
+# exiting non-zero if any fails:
+#   format      clang-format 14 over every C++ file (scripts/format.sh --check)
+#   ctest       build/: the C++ tests (cpp.*), the Python suite in groups that run side by side
+#               (python.*: core, s3, faults, octave, packaging) and the installed library
+#               (install.*: examples/consumer against a staged install), with ctest -j2
+#   tidy        clang-tidy 14 on every file of compile_commands.json (scripts/tidy.sh)
+#   sanitizers  the C++ tests under ASan + UBSan (scripts/test-sanitizers.sh, build-asan/)
+#   fuzzing     each libFuzzer target over its committed inputs, then a fixed -seed and -runs
+#               (tests/fuzz/run.sh, build-fuzz/): deterministic
+# Nothing depends on wall-clock time. The last lines name each suite with its time and status,
+# and every failing test (C++ test names, pytest ids, files, fuzz targets).
+#
+# Usage: scripts/test.sh [--quick] [extra ctest arguments]
+#   --quick   format and ctest only
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
 BUILD_DIR="${MIP_BUILD_DIR:-build}"
+ASAN_BUILD_DIR="${MIP_ASAN_BUILD_DIR:-build-asan}"
 
 quick=0
 if [ "${1:-}" = "--quick" ]; then
@@ -18,14 +26,43 @@ if [ "${1:-}" = "--quick" ]; then
   shift
 fi
 
+start=$(date +%s)
+logs="$BUILD_DIR/Testing/test-sh"
+rm -rf "$logs"
+mkdir -p "$logs"
+: >"$logs/suites.tsv"
 failed=()
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 "$@" || failed+=("ctest")
+
+# run_suite <name> <junit report or ""> <command...>: output to the terminal and to a log.
+run_suite() {
+  local name=$1 report=$2
+  shift 2
+  local log="$logs/$name.log" t0 status
+  echo "== $name" >&2
+  t0=$(date +%s)
+  if "$@" 2>&1 | tee "$log"; then
+    status=ok
+  else
+    status=FAILED
+    failed+=("$name")
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$status" "$(($(date +%s) - t0))" "$report" "$log" \
+    >>"$logs/suites.tsv"
+}
+
+run_suite format "" scripts/format.sh --check
+run_suite ctest "$PWD/$logs/ctest.xml" \
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --output-junit "$PWD/$logs/ctest.xml" "$@"
 if [ "$quick" -eq 0 ]; then
-  echo "== sanitizers (ASan + UBSan) ==" >&2
-  scripts/test-sanitizers.sh || failed+=("sanitizers")
-  echo "== fuzzing ==" >&2
-  tests/fuzz/run.sh || failed+=("fuzzing")
+  run_suite tidy "" scripts/tidy.sh
+  run_suite sanitizers "$PWD/$logs/asan.xml" \
+    env MIP_ASAN_BUILD_DIR="$ASAN_BUILD_DIR" scripts/test-sanitizers.sh \
+    --output-junit "$PWD/$logs/asan.xml"
+  run_suite fuzzing "" tests/fuzz/run.sh
 fi
+
+python3 scripts/test_summary.py "$logs/suites.tsv" "$start" >&2
+echo "test.sh: total $(($(date +%s) - start)) s (logs in $logs/)" >&2
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "test.sh: FAILED: ${failed[*]}" >&2
   exit 1

@@ -802,8 +802,9 @@ public:
             }
         }
 
+        std::error_code status_error;  // e.g. a name too long for the file system: not a dir
         if (source.kind == "path" && relative_path(source.url) &&
-            !fs::is_directory(ctx.recipe_dir / source.url)) {
+            !fs::is_directory(ctx.recipe_dir / source.url, status_error)) {
             // Fail early unless a prescript may still generate it (it runs in the work area).
             bool has_prescript = false;
             for (const auto& e : fs::directory_iterator(ctx.recipe_dir)) {

@@ -40,8 +40,8 @@ std::string matlab_text(std::size_t bytes) {
     std::string out;
     for (std::size_t i = 0; out.size() < bytes; ++i) {
         auto n = std::to_string(i);
-        out +=
-            "function y = helper_" + n + "(x, opts)\n% HELPER_" + n + " scales x by " + n + ".\n";
+        out.append("function y = helper_").append(n).append("(x, opts)\n% HELPER_").append(n);
+        out.append(" scales x by ").append(n).append(".\n");
         out += "if nargin < 2\n    opts = struct('scale', " + n + ");\nend\n";
         out += "y = x .* opts.scale + " + std::to_string(i % 7) + ";\nend\n\n";
     }
@@ -579,7 +579,7 @@ TEST_CASE("a write error names the archive and leaves nothing behind", "[bundler
     rlimit old_limit{};
     REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
     rlimit limit = old_limit;
-    limit.rlim_cur = 256 * 1024;
+    limit.rlim_cur = rlim_t{256} * 1024;
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
     std::string message;
     std::string path;

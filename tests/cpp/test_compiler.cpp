@@ -85,7 +85,7 @@ Json pure_mip_json(const std::string& name) {
 fs::path make_dir(const fs::path& prepared,
                   const Json& mip_json,
                   const std::map<std::string, std::string>& files) {
-    const fs::path dir = prepared / (wheel_of(mip_json) + ".dir");
+    fs::path dir = prepared / (wheel_of(mip_json) + ".dir");
     fs::create_directories(dir);
     mip::test::write_file(dir / "mip.json", mip::detail::dump_pretty(mip_json));
     mip::test::write_file(dir / "load_package.m", "");
@@ -99,7 +99,7 @@ fs::path make_dir(const fs::path& prepared,
 /// A prepared fastdot (from examples/packages/fastdot) as the Preparer lays it out.
 fs::path make_fastdot(const fs::path& prepared, const std::string& name = "fastdot") {
     Json j = sample_mip_json(name, "linux_x86_64");
-    const fs::path dir = make_dir(prepared, j, {});
+    fs::path dir = make_dir(prepared, j, {});
     fs::create_directories(dir / "fastdot");
     for (const char* file : {"fastdot.c", "fastdot.m"}) {
         fs::copy_file(fastdot_recipe / "src" / file, dir / "fastdot" / file);
@@ -244,6 +244,22 @@ TEST_CASE("a failing compile script fails its package and keeps the .dir", "[com
     }
 }
 
+namespace {
+
+/// N in the first "timed out after N s" of `text`; -1 when there is none.
+long timed_out_seconds(const std::string& text) {
+    const std::string prefix = "timed out after ";
+    const auto at = text.find(prefix);
+    if (at == std::string::npos) {
+        return -1;
+    }
+    std::size_t digits = 0;
+    const long n = std::stol(text.substr(at + prefix.size()), &digits);
+    return text.compare(at + prefix.size() + digits, 2, " s") == 0 ? n : -1;
+}
+
+}  // namespace
+
 TEST_CASE("a hanging compile script is killed at the timeout", "[compiler]") {
     mip::test::TempDir tmp;
     const fs::path prepared = tmp.path() / "prepared";
@@ -258,11 +274,17 @@ TEST_CASE("a hanging compile script is killed at the timeout", "[compiler]") {
     INFO(item.detail);
     CHECK(item.status == mip::ItemStatus::failed);
     CHECK(item.error_code == mip::ErrorCode::build_failed);
-    CHECK(item.detail.find("timed out after 2 s") != std::string::npos);
-    CHECK(item.detail.find("hanging now") != std::string::npos);
+    // The text gives the seconds the engine ran until it was killed: at least the timeout, more
+    // on a loaded machine.
+    CHECK(timed_out_seconds(item.detail) >= 2);
     CHECK(fs::exists(work_of(dir) / "compile.failed"));
+    // Whatever Octave printed before the kill stays in the log, but on a loaded machine Octave
+    // may not have started within 2 s, so what it printed is not asserted (the failing-script
+    // test checks that output is kept); the log always ends with the timeout.
     const std::string log = mip::test::read_file(work_of(dir) / "compile.log");
-    CHECK(log.find("hanging now\n# timed out after 2 s (") != std::string::npos);
+    const std::string last_line = log.substr(log.rfind('\n', log.size() - 2) + 1);
+    CHECK(last_line.rfind("# timed out after ", 0) == 0);
+    CHECK(timed_out_seconds(last_line) >= 2);
 }
 
 TEST_CASE("the compile environment is exactly pass-through plus fixed plus script_env values",

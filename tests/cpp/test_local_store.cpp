@@ -38,6 +38,7 @@ std::vector<std::string> tree(const fs::path& dir) {
 
 std::vector<std::string> keys_of(const std::vector<mip::ObjectInfo>& infos) {
     std::vector<std::string> out;
+    out.reserve(infos.size());
     for (const auto& i : infos) {
         out.push_back(i.key);
     }

@@ -163,6 +163,22 @@ TEST_CASE("a recipe failure leaves no .dir and the others still build with keep_
     }
 }
 
+TEST_CASE("a path source name too long for the file system is a spec error naming the field",
+          "[preparer]") {
+    // Found by fuzz_prepare_yaml (tests/fuzz/regressions/prepare_yaml/): std::filesystem threw
+    // ENAMETOOLONG out of the loader, an internal error instead of a recipe error.
+    TempDir tmp;
+    write_file(
+        tmp / "recipes" / "long" / "prepare.yaml",
+        "name: long\nversion: \"1.0\"\nprepare:\n  path: {path: " + std::string(300, 'a') + "}\n");
+    auto o = options_for(tmp);
+    auto report = Preparer(o).prepare();
+    const auto& item = item_named(report, "long");
+    CHECK(item.status == ItemStatus::failed);
+    CHECK(item.error_code == ErrorCode::invalid_spec);
+    CHECK(item.detail.find("field 'prepare.path.path'") != std::string::npos);
+}
+
 TEST_CASE("the cache check skips published packages and never stops the others",
           "[preparer][cache]") {
     TempDir tmp;

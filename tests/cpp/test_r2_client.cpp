@@ -3,6 +3,7 @@
 // (tests/servers/sigv4_proxy.py), started by each case through tests/servers/s3_stack.py.
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -18,8 +19,6 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
-#include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,7 +126,7 @@ TEST_CASE("R2Client refuses plain http except on loopback with the flag", "[r2]"
     CHECK_THROWS_AS(mip::R2Client(offline_config("ftp://x")), mip::SpecError);
     CHECK_THROWS_AS(mip::R2Client(offline_config("https://x.example/some/path")), mip::SpecError);
     try {
-        mip::R2Client(offline_config("https://user:hunter2@x.example"));
+        const mip::R2Client client(offline_config("https://user:hunter2@x.example"));
         FAIL("userinfo accepted");
     } catch (const mip::SpecError& e) {
         CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
@@ -300,6 +299,7 @@ TEST_CASE("R2Client put/head/get/list/delete through the verifying proxy", "[r2]
 
     auto all = client.list("");
     std::vector<std::string> keys;
+    keys.reserve(all.size());
     for (const auto& o : all) {
         keys.push_back(o.key);
     }
@@ -381,6 +381,7 @@ TEST_CASE("R2Client keys with reserved and non-ASCII characters round-trip", "[r
     }
     const auto heads = client.head_many(keys);
     std::vector<mip::GetRequest> gets;
+    gets.reserve(keys.size());
     for (const auto& k : keys) {
         gets.push_back({.key = k});
     }
@@ -737,6 +738,7 @@ TEST_CASE("R2Client batch progress runs on the calling thread and can cancel",
     std::vector<mip::ProgressEvent> events;
     bool other_thread = false;
     std::vector<mip::PutRequest> puts;
+    puts.reserve(50);
     for (int i = 0; i < 50; ++i) {
         puts.push_back({.key = "p/" + std::to_string(i), .data = std::string(1000, 'x')});
     }
@@ -802,7 +804,7 @@ TEST_CASE("R2Client CopyObject and known digests and put chains through the veri
     mip::detail::TempDir tmp;
     S3Servers servers(tmp.path() / "s3");
     mip::R2Client client(servers.config("chains"));
-    const std::string bytes = random_bytes(200 * 1024, 7);
+    const std::string bytes = random_bytes(std::size_t{200} * 1024, 7);
     const std::string digest = mip::detail::sha256_hex(bytes);
     write_bytes(tmp.path() / "p.mhl", bytes);
     const mip::PutOptions cas{.if_none_match = true, .accept_existing_size = bytes.size()};
@@ -859,12 +861,14 @@ TEST_CASE("R2Client CopyObject and known digests and put chains through the veri
         const std::string body = bytes + n;
         write_bytes(tmp.path() / n, body);
         const std::string d = mip::detail::sha256_hex(body);
-        chains.push_back({{.key = "sha256/" + d + "/" + n + ".mhl",
+        std::string key = "sha256/" + d;  // the content-addressed key
+        key.append("/").append(n).append(".mhl");
+        chains.push_back({{.key = key,
                            .file = tmp.path() / n,
                            .sha256 = i == 3 ? wrong : d,
                            .options = {.if_none_match = true, .accept_existing_size = body.size()}},
-                          {.key = n + ".mhl", .copy_from = "sha256/" + d + "/" + n + ".mhl"},
-                          {.key = n + ".mhl.mip.json", .data = "{\"n\": \"" + n + "\"}"}});
+                          {.key = n + ".mhl", .copy_from = key},
+                          {.key = n + ".mhl.mip.json", .data = R"({"n": ")" + n + R"("})"}});
     }
     std::uint64_t finished_done = 0;
     std::uint64_t finished_total = 0;

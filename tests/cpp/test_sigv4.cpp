@@ -42,7 +42,7 @@ const sigv4::Credentials s3_doc_credentials{"AKIAIOSFODNN7EXAMPLE",
 constexpr const char* s3_doc_date = "20130524T000000Z";
 constexpr const char* s3_doc_host = "examplebucket.s3.amazonaws.com";
 
-sigv4::Request s3_doc_get(std::string uri, std::vector<sigv4::QueryParam> query) {
+sigv4::Request s3_doc_get(std::string uri, const std::vector<sigv4::QueryParam>& query) {
     sigv4::Request r;
     r.method = "GET";
     r.canonical_uri = std::move(uri);

@@ -18,6 +18,8 @@ public:
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
+    TempDir(TempDir&&) = delete;
+    TempDir& operator=(TempDir&&) = delete;
     [[nodiscard]] const fs::path& path() const { return path_; }
     [[nodiscard]] fs::path operator/(const std::string& rel) const { return path_ / rel; }
 

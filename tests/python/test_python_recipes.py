@@ -306,8 +306,6 @@ class Package:
 FAILING = {
     "araises": ("def deep():\n    raise ValueError('boom from the recipe')\ndeep()\n",
                 ["ValueError", "boom from the recipe", "Traceback", "deep()", "araises"]),
-    "bhangs": ("import threading\nprint('about to hang', flush=True)\nthreading.Event().wait()\n",
-               ["timed out", "bhangs"]),
     "csysexit": ("sys.exit(3)\n", ["sys.exit(3)", "csysexit"]),
     "dosexit": ("os._exit(0)\n", ["without a result", "dosexit"]),
     "esegfault": ("import ctypes\nctypes.string_at(0)\n", ["signal", "esegfault"]),
@@ -320,7 +318,7 @@ def test_failing_recipes_are_reported_and_spare_the_others(tmp_path):
     for name, (body, _) in FAILING.items():
         write_recipe(recipes, name, "package.py", simple_recipe(name, body))
     write_recipe(recipes, "zgood", "package.py", simple_recipe("zgood", "pass\n"))
-    report = prepare(tmp_path, recipes, base_env(), keep_going=True, recipe_timeout=5)
+    report = prepare(tmp_path, recipes, base_env(), keep_going=True)
     by = items_by_package(report)
     assert by["zgood"].status == m.ItemStatus.done
     assert (tmp_path / "build" / "prepared" / "zgood-1.0-any-none-any.dir" / "mip.json").is_file()
@@ -333,8 +331,25 @@ def test_failing_recipes_are_reported_and_spare_the_others(tmp_path):
         assert not (tmp_path / "build" / "prepared" / f"{name}-1.0-any-none-any.dir").exists()
         log = tmp_path / "build" / "prepared" / f"{name}-1.0-any-none-any.work" / "logs" / "recipe.log"
         assert log.is_file(), name
-    assert "about to hang" in (tmp_path / "build" / "prepared" / "bhangs-1.0-any-none-any.work" /
-                               "logs" / "recipe.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_hanging_recipe_is_killed_at_the_timeout(tmp_path):
+    """The recipe timeout counts from the worker's start (interpreter, imports), so on a loaded
+    machine it may fire before the recipe ran at all: only the outcome is asserted, never what
+    the recipe printed first. (A good recipe in the same run would race the same clock, so the
+    one above runs without this short timeout.)"""
+    recipes = tmp_path / "recipes"
+    body = "import threading\nprint('about to hang', flush=True)\nthreading.Event().wait()\n"
+    write_recipe(recipes, "bhangs", "package.py", simple_recipe("bhangs", body))
+    report = prepare(tmp_path, recipes, base_env(), keep_going=True, recipe_timeout=5)
+    item = items_by_package(report)["bhangs"]
+    assert item.status == m.ItemStatus.failed, item
+    assert item.error_code == m.ErrorCode.build_failed, item
+    assert "timed out" in item.detail and "bhangs" in item.detail, item.detail
+    prepared = tmp_path / "build" / "prepared"
+    assert not (prepared / "bhangs-1.0-any-none-any.dir").exists()
+    assert (prepared / "bhangs-1.0-any-none-any.work" / "logs" / "recipe.log").is_file()
 
 
 def test_failure_stops_the_run_without_keep_going(tmp_path):
@@ -541,7 +556,7 @@ def test_parallel_recipes_get_private_working_directories(tmp_path):
     write_recipe(recipes, "left", "package.py", SAME_NAMES.format(name="left", mode="w"))
     write_recipe(recipes, "right", "package.py", SAME_NAMES.format(name="right", mode="r"))
     report = prepare(tmp_path, recipes, base_env(MIP_TEST_FIFO=str(fifo)), jobs=2,
-                     keep_going=True, recipe_timeout_seconds=120)
+                     keep_going=True, recipe_timeout=120)
     by = items_by_package(report)
     for name in ("left", "right"):
         assert by[name].status == m.ItemStatus.done, by[name].detail
@@ -568,7 +583,7 @@ def test_a_write_outside_is_blamed_only_on_a_recipe_that_ran_alone(tmp_path, cap
     write_recipe(recipes, "right", "package.py", SAME_NAMES.format(name="right", mode="r"))
     caplog.set_level("WARNING", logger="mip_native")
     report = prepare(tmp_path, recipes, base_env(MIP_TEST_FIFO=str(fifo)), jobs=2,
-                     keep_going=True, recipe_timeout_seconds=120)
+                     keep_going=True, recipe_timeout=120)
     by = items_by_package(report)
     assert by["left"].status == m.ItemStatus.done, by["left"].detail
     assert by["right"].status == m.ItemStatus.done, by["right"].detail

@@ -13,13 +13,11 @@ runs in this process and needs only botocore (Debian's python3-botocore)."""
 import json
 import os
 import pathlib
-import socket
+import re
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
+import threading
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -31,12 +29,6 @@ from sigv4_proxy import SigV4Proxy  # noqa: E402
 ACCESS_KEY = "testkey"
 SECRET_KEY = "testsecret"
 BUCKET = "test"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def clean_env(extra=None):
@@ -60,36 +52,52 @@ def clean_env(extra=None):
 
 
 class MotoServer:
-    """moto_server -H 127.0.0.1 -p PORT, stopped by PID."""
+    """moto_server -H 127.0.0.1 -p 0, stopped by PID.
+
+    The kernel picks the port (no probe-then-bind race with other processes), and `start()`
+    returns once moto listens: werkzeug prints ` * Running on http://127.0.0.1:<port>` after it
+    has bound the socket, and we wait for that line however long a loaded machine takes to import
+    moto — no polling against a deadline. Its output goes on to moto.log through a thread."""
+
+    READY = re.compile(rb"Running on http://127\.0\.0\.1:(\d+)")
 
     def __init__(self, log_dir):
         self.exe = tools.require_tool("moto_server")
         self.log_path = pathlib.Path(log_dir) / "moto.log"
         self.proc = None
         self.port = None
+        self._copier = None
 
     def start(self):
-        last_error = None
-        for _ in range(3):
-            self.port = free_port()
-            log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen([self.exe, "-H", "127.0.0.1", "-p", str(self.port)],
-                                         stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=clean_env())
+        env = clean_env({"PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen([self.exe, "-H", "127.0.0.1", "-p", "0"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
+        log = open(self.log_path, "ab")
+        for line in self.proc.stdout:
+            log.write(line)
+            ready = self.READY.search(line)
+            if ready:
+                self.port = int(ready.group(1))
+                break
+        else:  # end of output: moto_server exited before listening
+            code = self.proc.wait()
             log.close()
-            deadline = time.monotonic() + 10.0  # poll every 0.2 s for at most 10 s
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                try:
-                    with urllib.request.urlopen(self.endpoint + "/moto-api/", timeout=2):
-                        return self
-                except (urllib.error.URLError, OSError) as e:
-                    last_error = e
-                time.sleep(0.2)
-            self.stop()
-        raise RuntimeError(f"moto_server did not come up on 127.0.0.1 ({last_error}); "
-                           f"log: {self.log_path.read_text(errors='replace')[-2000:]}")
+            self.proc = None
+            raise RuntimeError(f"moto_server exited ({code}) before listening on 127.0.0.1; "
+                               f"log: {self.log_path.read_text(errors='replace')[-2000:]}")
+        log.flush()
+        self._copier = threading.Thread(target=self._copy, args=(self.proc.stdout, log),
+                                        daemon=True)
+        self._copier.start()
+        return self
+
+    @staticmethod
+    def _copy(stream, log):
+        with log:
+            for line in stream:
+                log.write(line)
+                log.flush()
 
     @property
     def endpoint(self):
@@ -103,6 +111,11 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._copier is not None:
+            self._copier.join()  # moto has exited: its output ends
+            self._copier = None
+        if self.proc is not None:
+            self.proc.stdout.close()
         self.proc = None
 
 
