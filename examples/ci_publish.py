@@ -47,33 +47,37 @@ def main(argv=None):
     base_url = args.base_url or store.default_base_url()
     epoch = int(os.environ["SOURCE_DATE_EPOCH"]) if "SOURCE_DATE_EPOCH" in os.environ else None
 
+    # What every stage shares: one RunOptions (selection, jobs, epoch, base URL, logging).
+    run = mip.RunOptions(jobs=args.jobs, keep_going=False, source_date_epoch=epoch,
+                         base_url=base_url)
+
     # 1. Prepare: recipes -> build/prepared/<wheel>.dir, skipping packages whose published
     #    sidecar in `store` matches (the cache check).
-    preparer = mip.Preparer(recipes_dir=args.recipes, output_dir=build / "prepared",
-                            cache_dir=build / "cache", store=store, base_url=base_url,
-                            build_type=os.environ.get("BUILD_TYPE", "standard"),
-                            jobs=args.jobs or os.cpu_count() or 1, force=args.force,
-                            source_date_epoch=epoch)
+    preparer = mip.Preparer(mip.PrepareOptions(recipes=args.recipes,
+                                               output_dir=build / "prepared",
+                                               cache_dir=build / "cache", force=args.force,
+                                               build_type=os.environ.get("BUILD_TYPE",
+                                                                         "standard")),
+                            run, store=store)
     if not show(preparer.prepare()):
         return 1
 
     # 2. Compile the packages that have a compile script (MATLAB, else GNU Octave).
-    if not show(mip.Compiler(prepared_dir=build / "prepared", jobs=args.jobs or 1).compile()):
+    if not show(mip.Compiler(mip.CompileOptions(input_dir=build / "prepared"), run).compile()):
         return 1
 
     # 3. Bundle every prepared dir into a deterministic .mhl + sidecar.
-    bundler = mip.Bundler(source_date_epoch=epoch, base_url=base_url)
-    for d in sorted((build / "prepared").glob("*.dir")):
-        result = bundler.bundle(d, build / "bundled")
-        print(f"  bundle   {result.wheel} sha256={result.sha256} size={result.size}")
+    bundler = mip.Bundler(mip.BundleOptions(input_dir=build / "prepared",
+                                            output_dir=build / "bundled"), run)
+    if not show(bundler.bundle_all()):
+        return 1
 
     # 4. Upload: sha256/<hex>/<wheel>.mhl (create-only), the flat .mhl, then the sidecar.
-    if not show(mip.upload(build_dir=build, store=args.store, base_url=base_url,
-                           endpoint=args.endpoint)):
+    if not show(mip.Uploader(store, mip.UploadOptions(input_dir=build / "bundled"), run).upload()):
         return 1
 
     # 5. Assemble index.json + packages.html from every sidecar in the store.
-    assembler = mip.IndexAssembler(store, base_url=base_url, source_date_epoch=epoch)
+    assembler = mip.IndexAssembler(store, None, run)
     index = assembler.assemble()
     for skipped in index.skipped:
         print(f"  index    skipped {skipped.key}: {skipped.reason}")

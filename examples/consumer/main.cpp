@@ -74,11 +74,11 @@ int run(const fs::path& work) {
     write_recipe(work / "recipes");
 
     mip::PipelineOptions options;
-    options.recipes_dir = work / "recipes";
+    options.prepare.recipes = work / "recipes";
     options.build_dir = work / "build";
     options.store = (work / "store").string();
-    options.source_date_epoch = 1700000000;  // reproducible timestamps and index
-    options.jobs = 1;
+    options.run.source_date_epoch = 1700000000;  // reproducible timestamps and index
+    options.run.jobs = 1;
 
     const mip::PublishReport report = mip::run_publish(options);
     for (const mip::StageReport& stage : report.stages) {
@@ -93,9 +93,9 @@ int run(const fs::path& work) {
 
     // The index on disk is what a fresh assembly from the store gives.
     mip::LocalStore store(work / "store");
-    mip::IndexOptions index_options;
-    index_options.source_date_epoch = options.source_date_epoch;
-    const mip::IndexResult index = mip::IndexAssembler(store, index_options).assemble();
+    mip::RunOptions run;
+    run.source_date_epoch = options.run.source_date_epoch;
+    const mip::IndexResult index = mip::IndexAssembler(store, {}, run).assemble();
     check(read_file(report.index->index_json) == index.index_json(),
           "index.json equals a fresh assembly from the store");
     check(index.packages.size() == 1, "one package in the store");
