@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <mip/credentials.hpp>
 #include <mip/error.hpp>
 
 #include "app.hpp"
@@ -32,6 +33,9 @@ int run(int argc, char** argv) {
     GlobalOptions g;
     try {
         g.pipeline = mip::PipelineOptions::from_environment();
+        // Credentials now live in the snapshot only: gone from this process's environment
+        // block, and the process unreadable by the recipe code it runs (docs/ci.md).
+        (void)mip::seal_process_credentials();
     } catch (const mip::Error& e) {
         std::cerr << "mip-build: error: " << e.what() << "\n";
         return exit_code_for(e.code());

@@ -42,6 +42,7 @@ PipelineOptions PipelineOptions::from_environment() {
     if (auto v = detail::env_find(env, "MIP_SOURCE_MIRRORS"); v && !v->empty()) {
         o.prepare.source_mirror = parse_source_mirrors(*v);
     }
+    o.run.environment = std::move(env);  // the snapshot: seal_process_credentials() may follow
     return o;
 }
 

@@ -16,6 +16,7 @@
 #include "detail/json.hpp"
 #include "detail/lock.hpp"
 #include "detail/path_source.hpp"
+#include "detail/recipe_env.hpp"
 #include "detail/staged_build.hpp"
 #include "detail/zip_reader.hpp"
 
@@ -535,10 +536,6 @@ private:
     std::optional<std::int64_t> source_epoch_;
 };
 
-const std::set<std::string> credential_names = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",         "AWS_SESSION_TOKEN", "GITHUB_TOKEN",
-    "GH_TOKEN",          "ACTIONS_ID_TOKEN_REQUEST_TOKEN"};
-
 std::optional<std::string> map_platform_tag(const std::string& tag,
                                             const Logger& logger,
                                             const std::string& who) {
@@ -628,9 +625,8 @@ public:
                          });
             if (!ident) {
                 issues.push_back({field, "'" + n + "' is not a valid variable name"});
-            } else if (credential_names.count(n) != 0) {
-                issues.push_back(
-                    {field, "'" + n + "' is a credential and cannot be passed to recipes"});
+            } else if (auto why = detail::refused_variable(n)) {  // one rule with --pass-env
+                issues.push_back({field, "'" + n + "' " + *why});
             } else if (std::find(env_names.begin(), env_names.end(), n) == env_names.end()) {
                 env_names.push_back(n);
             }

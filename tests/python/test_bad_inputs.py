@@ -210,6 +210,18 @@ yaml_case("addpath-missing-dir", recipe_yaml(extra="addpaths: [\"goodpkg/nonexis
           ["goodpkg", "nonexistent"], exit_code=3)
 yaml_case("script-env-credential", recipe_yaml(extra="script_env: [AWS_SECRET_ACCESS_KEY]\n"),
           ["goodpkg", "script_env[0]", "credential"])
+# One rule for script_env (both recipe kinds) and --pass-env: credentials by pattern and by list,
+# and the variables that decide what a process runs or loads (issue 13, item 14).
+yaml_case("script-env-secret-pattern", recipe_yaml(extra="script_env: [R2_SECRET]\n"),
+          ["goodpkg", "script_env[0]", "R2_SECRET", "credential", "SECRET"])
+yaml_case("script-env-password-pattern", recipe_yaml(extra="script_env: [OK_VAR, MY_PASSWORD]\n"),
+          ["goodpkg", "script_env[1]", "MY_PASSWORD", "credential", "PASSWORD"])
+yaml_case("script-env-ld-preload", recipe_yaml(extra="script_env: [LD_PRELOAD]\n"),
+          ["goodpkg", "script_env[0]", "LD_PRELOAD", "LD_"])
+yaml_case("script-env-ld-library-path", recipe_yaml(extra="script_env: [LD_LIBRARY_PATH]\n"),
+          ["goodpkg", "script_env[0]", "LD_LIBRARY_PATH", "LD_"])
+yaml_case("script-env-path", recipe_yaml(extra="script_env: [PATH]\n"),
+          ["goodpkg", "script_env[0]", "PATH", "process-control"])
 yaml_case("script-env-bad-name", recipe_yaml(extra="script_env: [\"A B\"]\n"), ["goodpkg", "script_env[0]"])
 yaml_case("symbol-extension-malformed", recipe_yaml(extra="symbol_extensions: [m]\n"), ["goodpkg", "symbol_extensions[0]"])
 # A recipe-controlled compile script name must not make libmip copy a file outside the .dir:
@@ -340,6 +352,8 @@ py_case("py-recipe-hangs", py_recipe(body="        import time\n        time.sle
 py_case("py-recipe-crashes", py_recipe(body="        os._exit(9)"), ["pyrec"], 1)
 py_case("py-recipe-syntax-error", "class Package:\n    name = 'pyrec'\n    def prepare(self, d)\n",
         ["pyrec", "package.py"], 1)
+py_case("py-script-env-refused", py_recipe(extra_attrs="    script_env = ['R2_SECRET', 'LD_PRELOAD']\n"),
+        ["pyrec", "script_env", "R2_SECRET", "LD_PRELOAD", "credential"], 3)
 py_case("py-dependencies-wrong-type", py_recipe(dependencies="mathutils"), ["pyrec", "dependencies"], 3)
 py_case("py-build-number-wrong-type", py_recipe(build_number="1"), ["pyrec", "build_number"], 3)
 py_case("py-name-with-slash", py_recipe(name="py/rec"), ["py/rec", "name"], 3)
@@ -578,6 +592,15 @@ def _(ctx):
     write_recipe(ctx.recipes, "goodpkg", recipe_yaml())
     return ["prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build,
             "--pass-env", "AWS_SECRET_ACCESS_KEY"]
+
+
+@case("pass-env-by-pattern-and-list", "cli", 3,
+      ["--pass-env", "MY_PASSWORD", "LD_PRELOAD", "PATH", "credential", "process-control"],
+      defaults=False)
+def _(ctx):
+    write_recipe(ctx.recipes, "goodpkg", recipe_yaml())
+    return ["prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build, "--pass-env",
+            "MY_PASSWORD", "--pass-env", "LD_PRELOAD", "--pass-env", "PATH", "--pass-env", "MY_OK"]
 
 
 # ---------------------------------------------------------------------------------------------

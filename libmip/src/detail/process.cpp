@@ -14,6 +14,8 @@
 
 #include <mip/error.hpp>
 
+#include "detail/credentials.hpp"
+
 namespace mip::detail {
 
 namespace {
@@ -181,6 +183,7 @@ ProcessResult run_process(const ProcessOptions& options) {
         }
         ::dup2(out.fds[1], 1);
         ::dup2(options.separate_stderr ? err.fds[1] : out.fds[1], 2);
+        drop_privileges_before_exec();  // no ptrace of its ancestors, even as root
         ::execve(exe_str.c_str(), argv.data(), envp.data());
         int e = errno;
         (void)!::write(exec_status.fds[1], &e, sizeof e);
