@@ -222,6 +222,9 @@ yaml_case("script-env-ld-library-path", recipe_yaml(extra="script_env: [LD_LIBRA
           ["goodpkg", "script_env[0]", "LD_LIBRARY_PATH", "LD_"])
 yaml_case("script-env-path", recipe_yaml(extra="script_env: [PATH]\n"),
           ["goodpkg", "script_env[0]", "PATH", "process-control"])
+yaml_case("description-invalid-utf8",
+          recipe_yaml().encode() + b'description: "caf\xe9 au lait"\n',
+          ["goodpkg", "description", "not valid UTF-8", "0xe9"])
 yaml_case("script-env-bad-name", recipe_yaml(extra="script_env: [\"A B\"]\n"), ["goodpkg", "script_env[0]"])
 yaml_case("symbol-extension-malformed", recipe_yaml(extra="symbol_extensions: [m]\n"), ["goodpkg", "symbol_extensions[0]"])
 # A recipe-controlled compile script name must not make libmip copy a file outside the .dir:
@@ -521,6 +524,14 @@ index_case("sidecar-negative-size", 3, ["negsize-1.0.0-any-none-any.mhl.mip.json
            [sidecar("negsize", mhl_size=-8)])
 index_case("sidecar-negative-float-size", 3, ["negfloat-1.0.0-any-none-any.mhl.mip.json", "mhl_size"],
            [sidecar("negfloat", mhl_size=-8.0)])
+# Invalid UTF-8 in a sidecar: skipped with a warning naming its key (an error under --strict);
+# every message stays valid UTF-8 (issue 13, item 2).
+index_case("sidecar-invalid-utf8", 0, ["caf-1.0.0-any-none-any.mhl.mip.json", "skipping", "\\xe9",
+                                       "1 package(s), 1 skipped"],
+           [sidecar("good")], raw={"caf-1.0.0-any-none-any.mhl.mip.json": b'{"name":"caf\xe9"}'},
+           strict=False)
+index_case("sidecar-invalid-utf8-strict", 3, ["caf-1.0.0-any-none-any.mhl.mip.json"],
+           [sidecar("good")], raw={"caf-1.0.0-any-none-any.mhl.mip.json": b'{"name":"caf\xe9"}'})
 index_case("dependency-missing", 3, ["needy", "ghost"], [sidecar("needy", deps=["ghost"])])
 index_case("dependency-cycle", 3, ["cyca", "cycb", "cycle"], [sidecar("cyca", deps=["cycb"]), sidecar("cycb", deps=["cyca"])])
 index_case("names-collide-after-normalising", 3, ["Foo-Bar", "foo_bar", "collide"],
@@ -592,6 +603,17 @@ def _(ctx):
     write_recipe(ctx.recipes, "goodpkg", recipe_yaml())
     return ["prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build,
             "--pass-env", "AWS_SECRET_ACCESS_KEY"]
+
+
+@case("json-non-utf8-directory-name", "cli", 7, ["d\\xff/prepare.yaml", "name"], defaults=False)
+def _(ctx):
+    """--json with a recipe directory whose name is not UTF-8: the document stays valid."""
+    write_recipe(ctx.recipes, "good", recipe_yaml("good"))
+    bad = pathlib.Path(os.fsdecode(os.fsencode(str(ctx.recipes)) + b"/d\xff"))
+    bad.mkdir()
+    (bad / "prepare.yaml").write_text('version: "1.0"\n')
+    return ["--json", "prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build,
+            "--keep-going", "-j", "1"]
 
 
 @case("pass-env-by-pattern-and-list", "cli", 3,

@@ -5,11 +5,11 @@
 namespace mip::detail {
 
 std::string dump_pretty(const Json& value) {
-    return value.dump(2, ' ', false, nlohmann::detail::error_handler_t::strict) + "\n";
+    return value.dump(2, ' ', false, nlohmann::detail::error_handler_t::replace) + "\n";
 }
 
 std::string dump_compact(const Json& value) {
-    return value.dump(-1, ' ', false, nlohmann::detail::error_handler_t::strict);
+    return value.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
 }
 
 Json parse_json(std::string_view text, std::string_view origin) {
