@@ -81,6 +81,10 @@ int run(int argc, char** argv) {
     g.pipeline.run.progress = [&bar](const mip::ProgressEvent& e) { bar(e); };
     install_interrupt_handler();
     try {
+        if (g.pipeline.run.source_date_epoch) {  // the check SOURCE_DATE_EPOCH gets
+            (void)mip::checked_source_date_epoch(*g.pipeline.run.source_date_epoch,
+                                                 "--source-date-epoch");
+        }
         for (const auto& s : g.shard_text) {
             g.pipeline.run.shard = mip::Shard::parse(s);
         }

@@ -3,8 +3,11 @@
 // `run` block as they are.
 
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <memory>
 #include <optional>
+#include <system_error>
 
 #include <mip/error.hpp>
 #include <mip/pipeline.hpp>
@@ -100,7 +103,26 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
     return Uploader(*store, o.upload, o.run).upload();
 }
 
+/// `index` only reads a store: a local one that does not exist is a mistyped path, not an
+/// empty channel (opening it would create it and publish an empty index).
+void require_existing_local_store(const std::string& url) {
+    if (url.empty() || url.rfind("s3://", 0) == 0) {
+        return;
+    }
+    const std::string path = url.rfind("file://", 0) == 0 ? url.substr(7) : url;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+        throw IoError(
+            "--store: the store directory does not exist (index reads a store; upload "
+            "creates one)",
+            path, {ENOENT, std::generic_category()});
+    }
+}
+
 IndexReport index_stage(const PipelineOptions& o, Store* shared) {
+    if (shared == nullptr) {
+        require_existing_local_store(o.store);
+    }
     StageStore store(o, shared);
     IndexAssembler assembler(*store, o.index, o.run);
     auto result = assembler.assemble();

@@ -3,10 +3,12 @@
 // chain (content-addressed bundle, flat copy, sidecar).
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <mip/bundler.hpp>
@@ -108,8 +110,10 @@ private:
         std::vector<fs::path> mhls;
         for (const auto& e : fs::directory_iterator(o_.input_dir)) {
             auto n = e.path().filename().string();
-            if (e.is_regular_file() && n.size() > 4 && n.substr(n.size() - 4) == ".mhl" &&
-                n[0] != '.') {
+            // Symlinks are listed too, and refused below: a link named like a bundle is an error,
+            // never followed (it could point at /etc/passwd).
+            if ((e.is_regular_file() || e.is_symlink()) && n.size() > 4 &&
+                n.substr(n.size() - 4) == ".mhl" && n[0] != '.') {
                 mhls.push_back(e.path());
             }
         }
@@ -137,6 +141,12 @@ private:
     /// The sidecar of `mhl`: it must describe this wheel and these bytes, and pass the gate.
     [[nodiscard]] PackageSpec read_sidecar(const fs::path& mhl, const std::string& wheel) const {
         auto sidecar_path = fs::path(mhl.string() + ".mip.json");
+        for (const auto& p : {mhl, sidecar_path}) {
+            if (fs::is_symlink(p)) {
+                throw IoError("is a symbolic link; upload sends regular files only (re-run bundle)",
+                              p.string(), {ELOOP, std::generic_category()});
+            }
+        }
         if (!fs::is_regular_file(sidecar_path)) {
             throw SpecError(mhl.filename().string(),
                             {{"sidecar", "is missing: " + sidecar_path.filename().string()}});

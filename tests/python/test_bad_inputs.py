@@ -449,6 +449,29 @@ def _(ctx):
     return []
 
 
+@case("symlinked-mhl-in-bundled", "upload", 4, ["uppkg-1.0.0-any-none-any.mhl", "symbolic link"])
+def _(ctx):
+    """A link named like a bundle, to a file outside, with a sidecar that matches its bytes: upload
+    sends regular files only (issue 13, item 9)."""
+    mhl = bundled(ctx)
+    secret = ctx.build.parent / "not-a-bundle.txt"
+    secret.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    sidecar = pathlib.Path(str(mhl) + ".mip.json")
+    doc = json.loads(sidecar.read_text())
+    doc["mhl_sha256"] = hashlib.sha256(secret.read_bytes()).hexdigest()
+    doc["mhl_size"] = secret.stat().st_size
+    sidecar.write_text(json.dumps(doc))
+    mhl.unlink()
+    mhl.symlink_to(secret)
+    return []
+
+
+@case("index-store-does-not-exist", "index", 4, ["no-such-store", "does not exist"])
+def _(ctx):
+    """index of a mistyped local store path: an error, not an empty index (issue 13, item 10)."""
+    return ["--store", str(ctx.build.parent / "no-such-store")]
+
+
 @case("base-url-plain-http", "upload", 3, ["base_url", "https"])
 def _(ctx):
     bundled(ctx)
@@ -567,6 +590,24 @@ def _(ctx):
 
 @case("source-date-epoch-not-a-number", "cli", 3, ["SOURCE_DATE_EPOCH"], defaults=False,
       env={"SOURCE_DATE_EPOCH": "yesterday"})
+def _(ctx):
+    return ["bundle", "--build-dir", ctx.build]
+
+
+@case("source-date-epoch-negative-flag", "cli", 3, ["--source-date-epoch", "-5", "ZIP date range"],
+      defaults=False)
+def _(ctx):
+    return ["bundle", "--build-dir", ctx.build, "--source-date-epoch=-5"]
+
+
+@case("source-date-epoch-huge-flag", "cli", 3, ["--source-date-epoch", "9223372036854775807"],
+      defaults=False)
+def _(ctx):
+    return ["bundle", "--build-dir", ctx.build, "--source-date-epoch", "9223372036854775807"]
+
+
+@case("source-date-epoch-huge-env", "cli", 3, ["SOURCE_DATE_EPOCH", "9223372036854775807"],
+      defaults=False, env={"SOURCE_DATE_EPOCH": "9223372036854775807"})
 def _(ctx):
     return ["bundle", "--build-dir", ctx.build]
 
