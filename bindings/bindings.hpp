@@ -36,7 +36,7 @@ void bind_helpers(py::module_& m);
 
 /// The Python exception a libmip error becomes (the same one a failing call raises); None for
 /// a null pointer. Needs the GIL.
-[[nodiscard]] py::object exception_object(std::exception_ptr error);
+[[nodiscard]] py::object exception_object(const std::exception_ptr& error);
 
 /// store_batch.cpp: the batch request/result types, and the batch calls on Store.
 void bind_batch_types(py::module_& m);

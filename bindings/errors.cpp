@@ -128,7 +128,7 @@ py::object new_exception(py::module_& m, const char* name, py::handle bases, con
 
 }  // namespace
 
-py::object exception_object(std::exception_ptr error) {
+py::object exception_object(const std::exception_ptr& error) {
     if (!error) {
         return py::none();
     }

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,7 +51,7 @@ std::chrono::milliseconds interval_from_python(const py::object& value) {
     if (!(seconds >= 0) || seconds > 86400.0) {
         throw py::value_error("an interval must be between 0 and 86400 seconds");
     }
-    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
+    return std::chrono::milliseconds(std::llround(seconds * 1000.0));
 }
 
 bool has_field(const py::handle& target, const std::string& name) {
@@ -91,7 +92,9 @@ void set_fields_across(const std::vector<py::object>& targets,
         auto it = std::find_if(targets.begin(), targets.end(),
                                [&](const py::object& t) { return has_field(t, name); });
         if (it == targets.end()) {
-            throw py::type_error(owner + ": unknown option '" + name + "'");
+            std::string message = owner;
+            message += ": unknown option '" + name + "'";
+            throw py::type_error(message);
         }
         set_field(*it, name, item.second, owner);
     }

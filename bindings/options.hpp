@@ -93,6 +93,7 @@ Options make_options(const py::object& base, const py::kwargs& kwargs) {
 /// each keyword names a field of `Options` or of `RunOptions`. The run's logger becomes the
 /// Python logging bridge and its progress checks for Ctrl-C.
 template <class Options>
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): Python's keyword signature, dynamic types.
 std::pair<Options, RunOptions> service_options(const py::object& options,
                                                const py::object& run,
                                                const py::kwargs& kwargs,

@@ -64,16 +64,19 @@ void set_verb_fields(py::object& target, const std::string& verb, const py::kwar
             }
         }
         if (owners.empty()) {
-            throw py::type_error(verb + ": unknown option '" + name + "'");
+            std::string message = verb;
+            message += ": unknown option '" + name + "'";
+            throw py::type_error(message);
         }
         if (owners.size() > 1) {
             std::string list;
             for (const auto& o : owners) {
                 list += (list.empty() ? "" : ", ") + o;
             }
-            throw py::type_error(verb + ": '" + name + "' is a field of " + list +
-                                 "; set it on one of them (options." + owners.front() + "." + name +
-                                 ")");
+            std::string message = verb;
+            message += ": '" + name + "' is a field of " + list;
+            message += "; set it on one of them (options." + owners.front() + "." + name + ")";
+            throw py::type_error(message);
         }
         set_field(target.attr(owners.front().c_str()), name, item.second, verb);
     }

@@ -62,6 +62,7 @@ void bind_preparer(py::module_& m) {
     py::class_<PyPreparer>(m, "Preparer",
                            "Runs every recipe under recipes into <output_dir>/<wheel>.dir.")
         .def(
+            // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): Python's signature.
             py::init([](const py::object& base, const py::object& run, const py::object& store,
                         const py::kwargs& kwargs) {
                 auto [o, r] = service_options<PrepareOptions>(base, run, kwargs, "Preparer");

@@ -14,7 +14,7 @@ void bind_source_mirror(py::module_& m) {
     py::class_<SourceMirror>(m, "SourceMirror",
                              "One source mirror: URLs starting with `original` are fetched from "
                              "`mirror` followed by the rest of the URL.")
-        .def(py::init([](std::string original, std::string mirror) {
+        .def(py::init([](const std::string& original, const std::string& mirror) {
                  return SourceMirror::parse(original + "=" + mirror);
              }),
              py::arg("original"), py::arg("mirror"))

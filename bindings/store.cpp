@@ -47,10 +47,8 @@ PutResult put_one(Store& store,
             throw py::value_error("put(): give data or file, not both");
         }
         request.file = file.cast<std::filesystem::path>();
-    } else if (py::isinstance<py::bytes>(data)) {
-        request.data = data.cast<std::string>();
-    } else if (py::isinstance<py::str>(data)) {
-        request.data = data.cast<std::string>();  // UTF-8
+    } else if (py::isinstance<py::bytes>(data) || py::isinstance<py::str>(data)) {
+        request.data = data.cast<std::string>();  // a str as UTF-8
     } else if (!data.is_none()) {
         request.data = py::bytes(data).cast<std::string>();  // bytearray, memoryview
     } else {
@@ -266,6 +264,7 @@ void bind_store(py::module_& m) {
 
     m.def(
         "open_store",
+        // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): Python's keyword signature.
         [](const std::string& url, const std::string& endpoint, bool allow_insecure_loopback,
            const std::string& ca_file, std::size_t max_in_flight) {
             StoreOptions options;

@@ -34,6 +34,7 @@ void bind_uploader(py::module_& m) {
     py::class_<PyUploader>(m, "Uploader",
                            "Publishes bundled packages into a store: content-addressed .mhl, "
                            "flat .mhl, then the sidecar, per package.")
+        // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): Python's signature.
         .def(py::init([](const py::object& store, const py::object& base, const py::object& run,
                          const py::kwargs& kwargs) {
                  auto [o, r] = service_options<UploadOptions>(base, run, kwargs, "Uploader");

@@ -64,6 +64,7 @@ std::string printable(const std::string& s) {
     return out;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): `dir` walks below `root`.
 void collect(const fs::path& root, const fs::path& dir, std::vector<Entry>& out) {
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -142,6 +143,7 @@ std::int64_t clamp_zip_epoch(std::int64_t epoch) noexcept {
     return epoch - (epoch % 2);
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the public API's order, documented.
 std::string Bundler::mhl_url(const std::string& base_url,
                              const std::string& wheel,
                              const std::string& sha256,
@@ -288,6 +290,7 @@ std::uint64_t check_archive(const fs::path& tmp,
 Bundler::Bundler(BundleOptions options, RunOptions run)
     : options_(std::move(options)), run_(std::move(run)) {}
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the public API's order, documented.
 BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir) const {
     const PreparedDir prepared = check_prepared_dir(dir_in);
     const auto& spec = prepared.spec;

@@ -298,7 +298,7 @@ void set_after(Json& object, const std::string& key, Json value, const std::stri
     for (auto it = object.begin(); it != object.end(); ++it) {
         rebuilt[it.key()] = std::move(it.value());
         if (it.key() == after) {
-            rebuilt[key] = std::move(value);
+            rebuilt[key] = value;  // once: keys are unique
         }
     }
     object = std::move(rebuilt);

@@ -81,7 +81,6 @@ int version_order(const std::string& a, const std::string& b) {
     return a > b ? -1 : 1;
 }
 
-
 /// The first of the fields §5 requires that the sidecar text does not contain ("" if none).
 std::string missing_required_field(const std::string& json_text) {
     auto doc = Json::parse(json_text, nullptr, false);

@@ -342,7 +342,7 @@ TEST_CASE("hostile metadata stays text: escaped, no links but https, no raw cont
          pos = html.find("href=\"", pos + 1)) {
         auto url = html.substr(pos + 6, html.find('"', pos + 6) - pos - 6);
         INFO(url);
-        CHECK((url.rfind("https://", 0) == 0 || url.rfind("#", 0) == 0 || url == "feed.xml" ||
+        CHECK((url.rfind("https://", 0) == 0 || url.rfind('#', 0) == 0 || url == "feed.xml" ||
                url == "feed.json" || url == "index.json" || url == "data:,"));
     }
     // The Atom feed is well-formed XML 1.0 text: no control characters at all.

@@ -312,9 +312,8 @@ TEST_CASE("the compile environment is exactly pass-through plus fixed plus scrip
     env["NOT_LISTED"] = "invisible";
 
     const auto report =
-        mip::Compiler(
-            {.input_dir = prepared, .engine = "octave"},
-            {.environment = env, .pass_env = {"MY_EXTRA", "TOOLCHAIN_ARCH"}})
+        mip::Compiler({.input_dir = prepared, .engine = "octave"},
+                      {.environment = env, .pass_env = {"MY_EXTRA", "TOOLCHAIN_ARCH"}})
             .compile();
     REQUIRE(report.items.size() == 1);
     INFO(report.items[0].detail);

@@ -9,6 +9,10 @@
 /// and the local store `<build_dir>/store/` when no `--store` is given.
 ///
 /// The reports are regular values (`to_json` throws only `std::bad_alloc`).
+///
+/// Thread-safety: the `run_*` functions share nothing between calls; two calls at once are safe
+/// when their `build_dir`s differ (a store may be shared: writes are atomic per object). The
+/// options' logger and progress callbacks run as each service documents.
 
 #include <cstdint>
 #include <filesystem>

@@ -72,7 +72,12 @@ struct BuildContext {
 /// One package build of a recipe.
 class RecipeBuild {
 public:
+    RecipeBuild() = default;
     virtual ~RecipeBuild() = default;
+    RecipeBuild(const RecipeBuild&) = delete;  // polymorphic: held by pointer, never sliced
+    RecipeBuild& operator=(const RecipeBuild&) = delete;
+    RecipeBuild(RecipeBuild&&) = delete;
+    RecipeBuild& operator=(RecipeBuild&&) = delete;
     /// Metadata known before building (name, version, tags, dependencies...).
     [[nodiscard]] virtual const PackageSpec& spec() const = 0;
     /// Pins the sources (resolves git commits, hashes archives and paths) and records them in
@@ -97,7 +102,12 @@ public:
 
 class RecipeKind {
 public:
+    RecipeKind() = default;
     virtual ~RecipeKind() = default;
+    RecipeKind(const RecipeKind&) = delete;  // polymorphic: held by pointer, never sliced
+    RecipeKind& operator=(const RecipeKind&) = delete;
+    RecipeKind(RecipeKind&&) = delete;
+    RecipeKind& operator=(RecipeKind&&) = delete;
     /// The file that marks this kind, e.g. "prepare.yaml".
     [[nodiscard]] virtual std::string file_name() const = 0;
     /// Loads the recipe in `ctx.recipe_dir`; returns the builds whose build type matches (none

@@ -12,7 +12,8 @@
 /// std::cout << report.to_json();
 /// ```
 ///
-/// Regular values; `to_json` throws only `std::bad_alloc`.
+/// Regular values (copy freely; no shared state, so any thread may read its own copy);
+/// `to_json` throws only `std::bad_alloc`.
 
 #include <cstdint>
 #include <string>

@@ -2,7 +2,7 @@
 
 namespace mip::detail {
 
-ErrorCode code_of(std::exception_ptr e) {
+ErrorCode code_of(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
     } catch (const Error& err) {
@@ -12,7 +12,7 @@ ErrorCode code_of(std::exception_ptr e) {
     }
 }
 
-std::string message_of(std::exception_ptr e) {
+std::string message_of(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& err) {
@@ -22,7 +22,7 @@ std::string message_of(std::exception_ptr e) {
     }
 }
 
-void mark_failed(ItemResult& item, std::exception_ptr e) {
+void mark_failed(ItemResult& item, const std::exception_ptr& e) {
     item.status = ItemStatus::failed;
     item.error_code = code_of(e);
     item.detail = message_of(e);

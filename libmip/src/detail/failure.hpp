@@ -10,12 +10,12 @@
 namespace mip::detail {
 
 /// The ErrorCode of a libmip error; `internal` for anything else.
-[[nodiscard]] ErrorCode code_of(std::exception_ptr e);
+[[nodiscard]] ErrorCode code_of(const std::exception_ptr& e);
 
 /// `what()`, or "unknown error" for a non-std exception.
-[[nodiscard]] std::string message_of(std::exception_ptr e);
+[[nodiscard]] std::string message_of(const std::exception_ptr& e);
 
 /// Marks `item` failed with `e`'s code and message.
-void mark_failed(ItemResult& item, std::exception_ptr e);
+void mark_failed(ItemResult& item, const std::exception_ptr& e);
 
 }  // namespace mip::detail

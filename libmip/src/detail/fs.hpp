@@ -81,6 +81,8 @@ public:
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
+    TempDir(TempDir&&) = delete;
+    TempDir& operator=(TempDir&&) = delete;
     [[nodiscard]] const fs::path& path() const noexcept { return path_; }
 
 private:
