@@ -69,6 +69,16 @@ int run(int argc, char** argv) {
         return app.exit(e) == 0 ? exit_ok : exit_usage;
     }
 
+    // Flags that contradict or do nothing are usage errors, not silently ignored.
+    if (g.quiet && g.verbose > 0) {
+        std::cerr << "mip-build: error: -q/--quiet and -v/--verbose contradict each other\n";
+        return exit_usage;
+    }
+    if (g.pipeline.upload.allow_overwrite && !g.pipeline.run.flat_urls) {
+        std::cerr << "mip-build: error: --allow-overwrite only applies with --flat-urls (the "
+                     "content-addressed sha256/ objects are never overwritten)\n";
+        return exit_usage;
+    }
     bool tty = ::isatty(STDERR_FILENO) != 0;
     ProgressBar bar(tty, !g.quiet);
     auto level = level_for(g.verbose, g.quiet);

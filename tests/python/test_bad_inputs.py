@@ -594,6 +594,17 @@ def _(ctx):
     return ["bundle", "--build-dir", ctx.build]
 
 
+@case("quiet-and-verbose", "cli", 2, ["--quiet", "--verbose", "contradict"], defaults=False)
+def _(ctx):
+    return ["-q", "-v", "bundle", "--build-dir", ctx.build]
+
+
+@case("allow-overwrite-without-flat-urls", "cli", 2, ["--allow-overwrite", "--flat-urls"],
+      defaults=False)
+def _(ctx):
+    return ["upload", "--build-dir", ctx.build, "--allow-overwrite"]
+
+
 @case("source-date-epoch-negative-flag", "cli", 3, ["--source-date-epoch", "-5", "ZIP date range"],
       defaults=False)
 def _(ctx):
