@@ -239,10 +239,16 @@ private:
                 skip(u);
             } else if (run_.flat_urls && !o_.allow_overwrite && published.mhl_sha256 &&
                        published.mhl_sha256 != u.sidecar.mhl_sha256) {
-                fail(u, std::make_exception_ptr(RemoteError(
-                            u.wheel + ".mhl is already published with other bytes; with "
-                                      "--flat-urls, replacing it needs --allow-overwrite",
-                            RemoteErrorInfo{412, "", "", "", u.wheel + ".mhl", "PutObject"})));
+                const std::string why = u.wheel +
+                                        ".mhl is already published with other bytes; with "
+                                        "--flat-urls, replacing it needs --allow-overwrite";
+                // Refused here, not by a server: a local store says so without an HTTP status.
+                fail(u, detail::is_s3_store(store_)
+                            ? std::make_exception_ptr(RemoteError(
+                                  why,
+                                  RemoteErrorInfo{412, "", "", "", u.wheel + ".mhl", "PutObject"}))
+                            : std::make_exception_ptr(IoError(why, u.wheel + ".mhl",
+                                                              {EEXIST, std::generic_category()})));
             }
         } catch (const std::exception&) {  // an unreadable old sidecar is simply replaced
         }
