@@ -303,6 +303,10 @@ std::vector<Issue> PackageSpec::validate() const {
             add("compile_script", "'" + c + "' must be a file name at the package root");
         } else if (c.size() < 3 || c.substr(c.size() - 2) != ".m") {
             add("compile_script", "'" + c + "' must be a .m file");
+        } else if (c == "load_package.m" || c == "unload_package.m") {
+            add("compile_script", "'" + c +
+                                      "' is the generated loader; name the compile script "
+                                      "otherwise (e.g. compile.m)");
         }
     }
     if (!timestamp.empty() && !valid_timestamp(timestamp)) {

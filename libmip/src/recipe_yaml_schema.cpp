@@ -213,6 +213,12 @@ void read_metadata(YamlReader& r, const YAML::Node& root, YamlRecipe& out) {
         }
     }
     out.keep_prebuilt = r.str_list(root["keep_prebuilt"], "keep_prebuilt");
+    for (std::size_t i = 0; i < out.keep_prebuilt.size(); ++i) {
+        if (!safe_relative(out.keep_prebuilt[i])) {
+            r.add("keep_prebuilt[" + std::to_string(i) + "]",
+                  "'" + out.keep_prebuilt[i] + "' must be a relative path inside the package");
+        }
+    }
     out.script_env = read_script_env(r, root);
 }
 
@@ -324,6 +330,12 @@ void read_addpaths(YamlReader& r, const YAML::Node& root, YamlRecipe& out) {
             item.path = r.str(ap[i]["path"], f + ".path");
             item.recursive = r.boolean(ap[i]["recursive"], f + ".recursive", false);
             item.exclude = r.str_list(ap[i]["exclude"], f + ".exclude");
+            for (std::size_t k = 0; k < item.exclude.size(); ++k) {
+                if (!safe_relative(item.exclude[k])) {
+                    r.add(f + ".exclude[" + std::to_string(k) + "]",
+                          "'" + item.exclude[k] + "' must be a relative path inside the package");
+                }
+            }
         } else {
             r.add(f, "must be a path or {path, recursive, exclude}");
             continue;

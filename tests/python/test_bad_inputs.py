@@ -225,6 +225,18 @@ yaml_case("script-env-path", recipe_yaml(extra="script_env: [PATH]\n"),
 yaml_case("description-invalid-utf8",
           recipe_yaml().encode() + b'description: "caf\xe9 au lait"\n',
           ["goodpkg", "description", "not valid UTF-8", "0xe9"])
+# Paths a recipe names must stay inside the package; the generated loader is not a compile script
+# (issue 13, item 15).
+yaml_case("keep-prebuilt-dotdot", recipe_yaml(extra="keep_prebuilt: [\"../../outside.mexa64\"]\n"),
+          ["goodpkg", "keep_prebuilt[0]", "inside the package"])
+yaml_case("keep-prebuilt-absolute", recipe_yaml(extra="keep_prebuilt: [ok.mexa64, /etc/passwd]\n"),
+          ["goodpkg", "keep_prebuilt[1]", "/etc/passwd"])
+yaml_case("exclude-dotdot",
+          recipe_yaml(extra="addpaths:\n  - {path: goodpkg, exclude: [\"../../elsewhere\"]}\n"),
+          ["goodpkg", "addpaths[0].exclude[0]", "inside the package"])
+yaml_case("compile-script-is-the-loader",
+          recipe_yaml(extra="builds:\n  - build_type: standard\n    compile_script: load_package.m\n"),
+          ["goodpkg", "compile_script", "load_package.m", "generated loader"])
 yaml_case("script-env-bad-name", recipe_yaml(extra="script_env: [\"A B\"]\n"), ["goodpkg", "script_env[0]"])
 yaml_case("symbol-extension-malformed", recipe_yaml(extra="symbol_extensions: [m]\n"), ["goodpkg", "symbol_extensions[0]"])
 # A recipe-controlled compile script name must not make libmip copy a file outside the .dir:
