@@ -12,6 +12,7 @@
 #include <mip/error.hpp>
 #include <mip/pipeline.hpp>
 
+#include "detail/build_dir_lock.hpp"
 #include "detail/convert.hpp"
 #include "detail/env.hpp"
 #include "detail/json.hpp"
@@ -140,28 +141,44 @@ IndexReport index_stage(const PipelineOptions& o, Store* shared) {
     return report;
 }
 
+/// One run per build directory while a verb writes into it (a dry run writes nothing).
+std::optional<detail::BuildDirLock> lock_build_dir(const PipelineOptions& o) {
+    if (o.run.dry_run) {
+        return std::nullopt;
+    }
+    return std::optional<detail::BuildDirLock>(std::in_place, o.build_dir);
+}
+
 }  // namespace
 
 StageReport run_prepare(const PipelineOptions& options) {
-    return prepare_stage(options.resolved(), nullptr);
+    const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
+    return prepare_stage(o, nullptr);
 }
 
 StageReport run_compile(const PipelineOptions& options) {
     const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
     return Compiler(o.compile, o.run).compile();
 }
 
 StageReport run_bundle(const PipelineOptions& options) {
     const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
     return Bundler(o.bundle, o.run).bundle_all();
 }
 
 StageReport run_upload(const PipelineOptions& options) {
-    return upload_stage(options.resolved(), nullptr);
+    const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
+    return upload_stage(o, nullptr);
 }
 
 IndexReport run_index(const PipelineOptions& options) {
-    return index_stage(options.resolved(), nullptr);
+    const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
+    return index_stage(o, nullptr);
 }
 
 std::string IndexReport::to_json() const {
@@ -200,6 +217,7 @@ std::string PublishReport::to_json() const {
 
 PublishReport run_publish(const PipelineOptions& options) {
     const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
     PublishReport report;
     auto stage_ok = [&o](const StageReport& s) { return s.ok() || o.run.keep_going; };
     // One store for every stage: its connections stay open, and the upload's check reuses the
