@@ -234,7 +234,8 @@ void read_source_fields(YamlReader& r,
         source.strip_top_level = r.boolean(s["strip_top_level"], f + ".strip_top_level", false);
         if (source.url.rfind("https://", 0) != 0 && source.url.rfind("http://", 0) != 0 &&
             source.url.rfind("file://", 0) != 0) {
-            r.add(f + ".url", "must be an https:// (or file://) URL");
+            r.add(f + ".url",
+                  "must be an https://, http:// (fetched with a warning) or file:// URL");
         }
         if (source.sha256 &&
             (source.sha256->size() != 64 ||
