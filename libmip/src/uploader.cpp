@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -56,6 +57,7 @@ public:
             return std::move(report_);
         }
         skip_published();
+        refuse_name_collisions();
         verify_bundles();
         if (run_.dry_run) {
             plan();
@@ -181,6 +183,9 @@ private:
             read_published_by_listing(gets, got, identical);
         } else {
             got = store_.get_many(gets, batch("upload:check"));
+            for (const auto& info : store_.list("", false)) {
+                note_published(info.key);
+            }
         }
         for (std::size_t i = 0; i < uploads_.size(); ++i) {
             auto& u = uploads_[i];
@@ -192,6 +197,60 @@ private:
                 continue;
             }
             compare_published(u, got[i].data, gets[i].key);
+        }
+    }
+
+    /// Remembers the package name of a published sidecar key (others are ignored).
+    void note_published(const std::string& key) {
+        constexpr std::string_view suffix = ".mhl.mip.json";
+        if (key.size() <= suffix.size() ||
+            key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
+            return;
+        }
+        try {
+            published_names_.insert(WheelName::parse(strip_wheel_suffix(key)).name);
+        } catch (const Error&) {  // not a wheel name: not a package the index would read
+        }
+    }
+
+    /// Names that differ but compare equal lower-cased with `-` as `_` (`dup`, `Dup`) would both
+    /// be published and then break every `index`; a package whose name collides with another of
+    /// this run or with one already in the store fails before anything is uploaded.
+    void refuse_name_collisions() {
+        std::map<std::string, std::set<std::string>> spellings;  // normalised -> names
+        for (const auto& u : uploads_) {
+            spellings[normalize_package_name(u.sidecar.name)].insert(u.sidecar.name);
+        }
+        std::map<std::string, std::set<std::string>> in_store;
+        for (const auto& n : published_names_) {
+            auto key = normalize_package_name(n);
+            if (spellings.count(key) != 0) {
+                in_store[key].insert(n);
+            }
+        }
+        for (auto& u : uploads_) {
+            const auto& name = u.sidecar.name;
+            auto key = normalize_package_name(name);
+            std::vector<Issue> issues;
+            for (const auto& other : spellings[key]) {
+                if (other != name) {
+                    issues.push_back({"name", "'" + name + "' and '" + other +
+                                                  "' (also being uploaded) collide (names "
+                                                  "compare lower-cased with '-' as '_')"});
+                }
+            }
+            for (const auto& other : in_store[key]) {
+                if (other != name) {
+                    issues.push_back({"name", "'" + name + "' and '" + other + "' (already in " +
+                                                  store_.describe() +
+                                                  ") collide (names compare lower-cased with "
+                                                  "'-' as '_'); rename the package or delete "
+                                                  "the other one's objects"});
+                }
+            }
+            if (u.active && !issues.empty()) {
+                fail(u, std::make_exception_ptr(SpecError(u.wheel + ".mhl.mip.json", issues)));
+            }
         }
     }
 
@@ -210,6 +269,7 @@ private:
         auto listed = store_.list_and_get(
             "", false,
             [&](const ObjectInfo& info) -> std::optional<GetRequest> {
+                note_published(info.key);
                 auto it = index_of.find(info.key);
                 if (it == index_of.end()) {
                     return std::nullopt;
@@ -386,6 +446,7 @@ private:
     std::string base_;
     StageReport report_;
     std::vector<Upload> uploads_;
+    std::set<std::string> published_names_;  ///< package names of the store's sidecars
 };
 
 }  // namespace
