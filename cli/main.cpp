@@ -37,7 +37,7 @@ int run(int argc, char** argv) {
         // block, and the process unreadable by the recipe code it runs (docs/ci.md).
         (void)mip::seal_process_credentials();
     } catch (const mip::Error& e) {
-        std::cerr << "mip-build: error: " << e.what() << "\n";
+        std::cerr << "mip-build: error: " << mip::cli::terminal_text(e.what()) << "\n";
         return exit_code_for(e.code());
     }
     // The recipe interpreter's defaults (--python, --python-path override them).
@@ -85,7 +85,8 @@ int run(int argc, char** argv) {
     g.pipeline.run.logger = mip::Logger(
         [&bar](mip::LogLevel lvl, std::string_view message) {
             bar.clear();
-            std::cerr << "mip-build: " << mip::to_string(lvl) << ": " << message << "\n";
+            std::cerr << "mip-build: " << mip::to_string(lvl) << ": " << terminal_text(message)
+                      << "\n";
         },
         level);
     g.pipeline.run.progress = [&bar](const mip::ProgressEvent& e) { bar(e); };
@@ -106,11 +107,11 @@ int run(int argc, char** argv) {
         return code;
     } catch (const mip::Error& e) {
         bar.clear();
-        std::cerr << "mip-build: error: " << e.what() << "\n";
+        std::cerr << "mip-build: error: " << mip::cli::terminal_text(e.what()) << "\n";
         return exit_code_for(e.code());
     } catch (const std::exception& e) {
         bar.clear();
-        std::cerr << "mip-build: internal error: " << e.what() << "\n";
+        std::cerr << "mip-build: internal error: " << mip::cli::terminal_text(e.what()) << "\n";
         return exit_build_failed;
     }
 }
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {
-        std::cerr << "mip-build: internal error: " << e.what() << "\n";
+        std::cerr << "mip-build: internal error: " << mip::cli::terminal_text(e.what()) << "\n";
     } catch (...) {
         std::cerr << "mip-build: internal error: unknown exception\n";
     }
