@@ -94,39 +94,20 @@ void check_key(const std::string& key) {
 /// "put-<host>-<pid>-": the prefix of this process's temporary objects. A run killed
 /// mid-put leaves such a file; the next store opened on the same host removes it once its pid
 /// is gone (files of live runs, of other hosts and of the old "put-<hex>" form stay).
-std::string put_prefix() {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) {
-        host[0] = '\0';
-    }
-    std::string h = host;
-    std::replace_if(
-        h.begin(), h.end(), [](char c) { return c == '-' || c == '/' || c == '.'; }, '_');
-    return "put-" + h + "-" + std::to_string(::getpid()) + "-";
-}
+std::string put_prefix() { return "put-" + detail::process_tag() + "-"; }
 
 /// Removes `put-<host>-<pid>-*` of this host whose pid no longer runs; returns how many.
 std::size_t remove_dead_puts(const fs::path& tmp_dir) {
-    const std::string mine = put_prefix();
-    const std::string host_prefix = mine.substr(0, mine.find('-', 4) + 1);  // "put-<host>-"
     std::size_t removed = 0;
     std::error_code ec;
     for (fs::directory_iterator it(tmp_dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (name.rfind(host_prefix, 0) != 0) {
-            continue;
-        }
-        const auto dash = name.find('-', host_prefix.size());
-        const std::string pid_text = name.substr(host_prefix.size(), dash - host_prefix.size());
-        if (dash == std::string::npos || pid_text.empty() ||
-            !std::all_of(pid_text.begin(), pid_text.end(),
-                         [](char c) { return c >= '0' && c <= '9'; })) {
-            continue;
-        }
-        const auto pid = static_cast<pid_t>(std::stol(pid_text));
-        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+        if (name.rfind("put-", 0) == 0 &&
+            detail::tagged_by_dead_process(std::string_view(name).substr(4))) {
             std::error_code ignore;
-            removed += fs::remove(it->path(), ignore) ? 1 : 0;
+            if (fs::remove(it->path(), ignore)) {
+                ++removed;
+            }
         }
     }
     return removed;

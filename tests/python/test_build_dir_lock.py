@@ -100,8 +100,43 @@ def test_the_lock_of_a_dead_run_is_taken_over(tmp_path, mip_build_exe):
     finally:
         holder.kill()
         holder.wait()
+        holder.stdin.close()
+        holder.stdout.close()
     assert (build / ".mip-build.lock").read_text() == f"{holder.pid}\n"  # stale, names the dead
     r = subprocess.run([mip_build_exe, "bundle", "--build-dir", build], env=env(),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "in use" not in r.stderr
+
+
+def test_temporary_names_are_per_process_and_only_dead_ones_are_cleaned(tmp_path, mip_build_exe):
+    """Temporary files carry "<host>-<pid>": a run cleans the temps of dead writers (and the
+    untagged form of older versions) but never those of a live process writing the same
+    directory, e.g. another build directory's `index --output-dir` into one gh-pages/."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+    import pkgtrees
+
+    build = tmp_path / "build"
+    pkgtrees.make_prepared_dir(build / "prepared", "alpha")
+    for verb in ("bundle", "upload"):
+        r = subprocess.run([mip_build_exe, verb, "--build-dir", build], capture_output=True,
+                           text=True, env=dict(env(), SOURCE_DATE_EPOCH="1700000000"))
+        assert r.returncode == 0, r.stdout + r.stderr
+    host = "".join("_" if c in "-/." else c for c in os.uname().nodename)
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: its pid runs no more
+    site = build / "gh-pages"
+    site.mkdir()
+    live = site / f".index.json.tmp-{host}-{os.getpid()}-aaaaaaaaaaaa"      # this test: alive
+    other_host = site / ".index.json.tmp-elsewhere-1-bbbbbbbbbbbb"            # cannot tell
+    gone = site / f".index.json.tmp-{host}-{dead.pid}-cccccccccccc"          # dead writer
+    old_form = site / ".packages.html.tmp-0123456789ab"                     # older version
+    for p in (live, other_host, gone, old_form):
+        p.write_text("partial")
+    r = subprocess.run([mip_build_exe, "index", "--build-dir", build], capture_output=True,
+                       text=True, env=env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert live.exists() and other_host.exists()
+    assert not gone.exists() and not old_form.exists()
+    assert sorted(p.name for p in site.iterdir() if not p.name.startswith(".")) == \
+        ["feed.json", "feed.xml", "index.json", "packages.html"]
