@@ -232,20 +232,26 @@ private:
             const auto& name = u.sidecar.name;
             auto key = normalize_package_name(name);
             std::vector<Issue> issues;
+            auto collision = [&](const std::string& other, std::string_view where) {
+                std::string m = "'";
+                m += name;
+                m += "' and '";
+                m += other;
+                m += "' ";
+                m += where;
+                m += " collide (names compare lower-cased with '-' as '_')";
+                issues.push_back({"name", std::move(m)});
+            };
             for (const auto& other : spellings[key]) {
                 if (other != name) {
-                    issues.push_back({"name", "'" + name + "' and '" + other +
-                                                  "' (also being uploaded) collide (names "
-                                                  "compare lower-cased with '-' as '_')"});
+                    collision(other, "(also being uploaded)");
                 }
             }
             for (const auto& other : in_store[key]) {
                 if (other != name) {
-                    issues.push_back({"name", "'" + name + "' and '" + other + "' (already in " +
-                                                  store_.describe() +
-                                                  ") collide (names compare lower-cased with "
-                                                  "'-' as '_'); rename the package or delete "
-                                                  "the other one's objects"});
+                    collision(other, "(already in " + store_.describe() + ")");
+                    issues.back().message +=
+                        "; rename the package or delete the other one's objects";
                 }
             }
             if (u.active && !issues.empty()) {
