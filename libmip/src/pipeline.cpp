@@ -17,6 +17,7 @@
 #include "detail/env.hpp"
 #include "detail/json.hpp"
 #include "detail/publish_store.hpp"
+#include "detail/replace_together.hpp"
 
 namespace mip {
 
@@ -121,6 +122,12 @@ void require_existing_local_store(const std::string& url) {
 }
 
 IndexReport index_stage(const PipelineOptions& o, Store* shared) {
+    // A run killed between its site renames: the old set back first, even if this run fails.
+    if (!o.run.dry_run) {
+        if (auto restored = detail::recover_replace(o.index.output_dir); !restored.empty()) {
+            o.run.logger.warning(restored);
+        }
+    }
     if (shared == nullptr) {
         require_existing_local_store(o.store);
     }
