@@ -340,7 +340,7 @@ private:
             }
             packages.push_back(std::move(spec));
         }
-        if (!cache_file.empty()) {
+        if (!cache_file.empty() && !run_.dry_run) {  // a dry run writes nothing
             detail::create_dirs(options_.cache_dir);
             detail::write_file_atomic(cache_file, detail::dump_compact(new_cache), false);
         }

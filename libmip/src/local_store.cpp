@@ -115,10 +115,13 @@ std::size_t remove_dead_puts(const fs::path& tmp_dir) {
 
 }  // namespace
 
-LocalStore::LocalStore(fs::path root, Logger logger)
+LocalStore::LocalStore(fs::path root, Logger logger, bool create)
     : root_(fs::absolute(root).lexically_normal()), logger_(std::move(logger)) {
     if (root_.filename().empty()) {
         root_ = root_.parent_path();
+    }
+    if (!create) {
+        return;
     }
     detail::create_dirs(root_);
     if (auto n = remove_dead_puts(root_ / tmp_dir_name); n > 0) {

@@ -67,6 +67,10 @@ public:
 
     std::vector<std::string> stage_notes() const override { return notes_; }
 
+    bool fetches_to_pin() const override {
+        return recipe_->source.kind == "clone_git" || recipe_->source.kind == "download_zip";
+    }
+
     Json lock_sources() const override {
         Json sources = Json::array();
         if (recipe_->source.kind == "clone_git") {
