@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <optional>
 #include <set>
@@ -183,8 +184,12 @@ private:
             read_published_by_listing(gets, got, identical);
         } else {
             got = store_.get_many(gets, batch("upload:check"));
-            for (const auto& info : store_.list("", false)) {
-                note_published(info.key);
+            try {
+                for (const auto& info : store_.list("", false)) {
+                    note_published(info.key);
+                }
+            } catch (const Error&) {  // each package fails with it, named (collision check)
+                listing_error_ = std::current_exception();
             }
         }
         for (std::size_t i = 0; i < uploads_.size(); ++i) {
@@ -229,6 +234,10 @@ private:
             }
         }
         for (auto& u : uploads_) {
+            if (listing_error_ && u.active) {  // names cannot be checked: nothing is uploaded
+                fail(u, listing_error_);
+                continue;
+            }
             const auto& name = u.sidecar.name;
             auto key = normalize_package_name(name);
             std::vector<Issue> issues;
@@ -453,6 +462,7 @@ private:
     StageReport report_;
     std::vector<Upload> uploads_;
     std::set<std::string> published_names_;  ///< package names of the store's sidecars
+    std::exception_ptr listing_error_;       ///< the listing for the collision check failed
 };
 
 }  // namespace
