@@ -92,7 +92,7 @@ void check_key(const std::string& key) {
 
 }  // namespace
 
-LocalStore::LocalStore(fs::path root, Logger logger)
+LocalStore::LocalStore(const fs::path& root, Logger logger)
     : root_(fs::absolute(root).lexically_normal()), logger_(std::move(logger)) {
     if (root_.filename().empty()) {
         root_ = root_.parent_path();

@@ -138,6 +138,7 @@ struct WorkerOutcome {
 
 WorkerOutcome run_worker(const WorkerSetup& setup,
                          std::vector<std::string> args,
+                         // NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
                          const fs::path& result_path,
                          const fs::path& cwd,
                          std::map<std::string, std::string> env,
@@ -157,7 +158,7 @@ WorkerOutcome run_worker(const WorkerSetup& setup,
     po.env = std::move(env);
     po.timeout = timeout;
     po.log_file = std::move(log_file);
-    po.capture_limit = 64 * 1024;
+    po.capture_limit = std::size_t{64} * 1024;
     po.cancel = cancel;
     WorkerOutcome out;
     out.process = detail::run_process(po);
@@ -326,6 +327,8 @@ public:
     }
     RunMarkers(const RunMarkers&) = delete;
     RunMarkers& operator=(const RunMarkers&) = delete;
+    RunMarkers(RunMarkers&&) = delete;
+    RunMarkers& operator=(RunMarkers&&) = delete;
     ~RunMarkers() {
         if (!ended_) {
             try {
@@ -483,6 +486,7 @@ public:
         const fs::path prepared = ctx.work_dir.parent_path();
         const std::vector<fs::path> watched = {prepared, prepared.parent_path()};
         std::vector<std::set<std::string>> before;
+        before.reserve(watched.size());
         for (const auto& w : watched) {
             before.push_back(foreign_entries(w));
         }
@@ -546,7 +550,9 @@ public:
             throw SpecError(subject, std::move(issues));
         }
         for (const auto& w : wrap_legacy_load_scripts(ctx.dir)) {
-            ctx.logger.info(subject + ": wrote " + w);
+            std::string line = subject + ": wrote ";
+            line += w;
+            ctx.logger.info(line);
         }
         std::error_code ec;
         if (!fs::is_regular_file(ctx.dir / "load_package.m", ec)) {
@@ -673,7 +679,7 @@ public:
             std::string label = attrs.contains("name")
                                     ? attrs["name"].get<std::string>()
                                     : (setup_->file_name == "packages.py"
-                                           ? "packages[" + std::to_string(index) + "]"
+                                           ? "packages[" + std::to_string(index).append("]")
                                            : std::string("Package"));
             const std::string subject = label + ": " + file_subject;
             std::vector<Issue> issues = issues_from(entry.value("issues", Json::array()));

@@ -184,6 +184,7 @@ std::string relative_generic(const fs::path& path, const fs::path& base) {
 }
 
 namespace {
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): `dir` walks below `root`.
 void walk(const fs::path& root, const fs::path& dir, bool skip_git, std::vector<std::string>& out) {
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -242,6 +243,7 @@ std::int64_t newest_mtime(const fs::path& root) {
     return newest;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): from, to, as cp and fs::copy.
 void copy_tree(const fs::path& from, const fs::path& to, bool skip_git) {
     create_dirs(to);
     std::error_code ec;

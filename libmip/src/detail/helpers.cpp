@@ -209,6 +209,7 @@ std::vector<std::string> collect_exposed_symbols(const fs::path& base_dir,
     return {symbols.begin(), symbols.end()};
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the reference helper's signature.
 std::vector<std::string> collect_exposed_symbols_multiple_paths(
     const fs::path& base_dir,
     const std::vector<std::string>& paths,
@@ -277,6 +278,7 @@ void create_load_and_unload_scripts(const fs::path& mhl_dir,
     detail::write_file_atomic(root / "unload_package.m", unload, false);
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the reference helper's signature.
 std::vector<std::string> generate_recursive_subdir_list(
     const fs::path& mhl_dir,
     const fs::path& base_dir,
@@ -286,6 +288,7 @@ std::vector<std::string> generate_recursive_subdir_list(
     std::vector<fs::path> dirs;
     collect_dirs_below(base, exclude_dirs, dirs);
     std::vector<std::string> out;
+    out.reserve(dirs.size());
     for (const auto& d : dirs) {
         out.push_back(d.lexically_relative(root).generic_string());
     }

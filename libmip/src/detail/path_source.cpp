@@ -18,6 +18,7 @@ bool is_excluded(const std::string& rel, const std::vector<std::string>& exclude
     });
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): `from` lies below `root`, then `to`.
 void copy_below(const fs::path& root,
                 const fs::path& from,
                 const fs::path& to,
