@@ -681,7 +681,9 @@ public:
                                     : (setup_->file_name == "packages.py"
                                            ? "packages[" + std::to_string(index).append("]")
                                            : std::string("Package"));
-            const std::string subject = label + ": " + file_subject;
+            std::string subject = label;
+            subject += ": ";
+            subject += file_subject;
             std::vector<Issue> issues = issues_from(entry.value("issues", Json::array()));
             PackageSpec spec;
             std::vector<std::string> script_env =

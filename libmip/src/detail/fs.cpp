@@ -216,9 +216,12 @@ std::vector<std::string> list_tree(const fs::path& root, bool skip_git) {
     return out;
 }
 
-std::string tree_hash(const fs::path& root) {
+std::string tree_hash(const fs::path& root, const std::function<bool(const std::string&)>& skip) {
     Sha256 h;
     for (const auto& rel : list_tree(root, true)) {
+        if (skip && skip(rel)) {
+            continue;
+        }
         auto p = root / rel;
         h.update(rel);
         h.update(std::string_view("\0", 1));

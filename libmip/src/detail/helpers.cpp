@@ -209,9 +209,9 @@ std::vector<std::string> collect_exposed_symbols(const fs::path& base_dir,
     return {symbols.begin(), symbols.end()};
 }
 
-// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the reference helper's signature.
 std::vector<std::string> collect_exposed_symbols_multiple_paths(
     const fs::path& base_dir,
+    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the reference helper's signature.
     const std::vector<std::string>& paths,
     const std::vector<std::string>& extensions) {
     std::set<std::string> symbols;
@@ -278,8 +278,8 @@ void create_load_and_unload_scripts(const fs::path& mhl_dir,
     detail::write_file_atomic(root / "unload_package.m", unload, false);
 }
 
-// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the reference helper's signature.
 std::vector<std::string> generate_recursive_subdir_list(
+    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the reference helper's signature.
     const fs::path& mhl_dir,
     const fs::path& base_dir,
     const std::vector<std::string>& exclude_dirs) {
