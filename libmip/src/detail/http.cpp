@@ -144,8 +144,9 @@ HttpResponse http_get(const std::string& url, const HttpOptions& options) {
             return response;
         }
         if (code != CURLE_OK) {
-            throw NetworkError("GET " + shown + " failed: " + error_text, shown,
-                               static_cast<int>(code));
+            std::string message = "GET " + shown;
+            message += " failed: " + error_text;
+            throw NetworkError(message, shown, static_cast<int>(code));
         }
         return response;
     }
@@ -193,8 +194,9 @@ std::string http_download(const std::string& url,
         }
         if (code != CURLE_OK) {
             std::filesystem::remove(tmp);
-            throw NetworkError("download of " + shown + " failed: " + error_text, shown,
-                               static_cast<int>(code));
+            std::string message = "download of " + shown;
+            message += " failed: " + error_text;
+            throw NetworkError(message, shown, static_cast<int>(code));
         }
         if (status >= 400) {
             std::filesystem::remove(tmp);

@@ -138,6 +138,7 @@ std::string check_entry_name(const std::string& raw) {
     return {};
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): from, to
 void extract_zip(const std::filesystem::path& archive,
                  const std::filesystem::path& destination,
                  bool strip_top_level) {

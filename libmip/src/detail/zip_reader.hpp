@@ -28,7 +28,7 @@ struct ZipEntryInfo {
 
 /// Checks an entry name: relative, `/`-separated (a `\` is read as `/`), no empty, `.` or `..`
 /// component, no drive letter, NUL or control character. Returns "" or the reason.
-[[nodiscard]] std::string check_entry_name(const std::string& name);
+[[nodiscard]] std::string check_entry_name(const std::string& raw);
 
 /// Extracts `archive` into `destination` (created). Every entry is checked before anything is
 /// written: unsafe names, symlink entries → ArchiveError. With `strip_top_level`, a single
