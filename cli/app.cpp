@@ -119,13 +119,39 @@ void add_index_options(CLI::App& sub, GlobalOptions& g) {
     MIP_FIELD_FLAG(sub, p.index, verify, "Re-download every .mhl and check its size and sha256");
 }
 
+std::string terminal_text(std::string_view text) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
+            out += "\\x";
+            out += digits[c >> 4U];
+            out += digits[c & 0xFU];
+        } else if (c == 0xC2 && i + 1 < text.size() &&
+                   static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(text[i + 1]) <= 0x9F) {  // U+0080..U+009F
+            const auto d = static_cast<unsigned char>(text[i + 1]);
+            out += "\\u00";
+            out += digits[d >> 4U];
+            out += digits[d & 0xFU];
+            ++i;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 void print_stage_lines(const StageReport& report) {
     const char* prefix = report.dry_run ? "[dry-run] " : "";
     for (const auto& item : report.items) {
         std::string name = item.wheel.empty() ? item.package : item.wheel;
-        std::cout << prefix << report.stage << ": " << to_string(item.status) << " " << name;
+        std::cout << prefix << report.stage << ": " << to_string(item.status) << " "
+                  << terminal_text(name);
         if (!item.detail.empty()) {
-            std::cout << " — " << item.detail;
+            std::cout << " — " << terminal_text(item.detail);
         }
         std::cout << "\n";
     }
@@ -164,13 +190,15 @@ int print_index(const GlobalOptions& g, const IndexReport& report) {
     std::cout << prefix << "index: " << report.total_packages << " package(s), "
               << report.skipped.size() << " skipped sidecar(s)\n";
     for (const auto& s : report.skipped) {
-        std::cout << prefix << "index: skipped " << s.key << " — " << s.reason << "\n";
+        std::cout << prefix << "index: skipped " << terminal_text(s.key) << " — "
+                  << terminal_text(s.reason) << "\n";
     }
     if (report.written) {
-        std::cout << "index: wrote " << report.index_json.string() << "\n";
-        std::cout << "index: wrote " << report.packages_html.string() << "\n";
+        std::cout << "index: wrote " << terminal_text(report.index_json.string()) << "\n";
+        std::cout << "index: wrote " << terminal_text(report.packages_html.string()) << "\n";
     } else {
-        std::cout << "[dry-run] index: would write " << report.index_json.string() << "\n";
+        std::cout << "[dry-run] index: would write " << terminal_text(report.index_json.string())
+                  << "\n";
     }
     return exit_ok;
 }

@@ -91,6 +91,10 @@ void add_index_options(CLI::App& sub, GlobalOptions& g);    // --strict --verify
 int print_stage(const GlobalOptions& g, const StageReport& report);
 /// Human lines for a stage report (no JSON), to stdout.
 void print_stage_lines(const StageReport& report);
+/// `text` safe to print on a terminal: control characters other than tab and newline (NUL, ESC,
+/// CR, DEL, the C1 controls such as CSI) written as `\xNN`/`\u00NN`, so store keys, sidecar
+/// text and error messages cannot move the cursor, recolour or rewrite what was printed before.
+[[nodiscard]] std::string terminal_text(std::string_view text);
 int print_index(const GlobalOptions& g, const IndexReport& report);
 
 void add_prepare_command(CLI::App& app, GlobalOptions& g);

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <mip/credentials.hpp>
 #include <mip/error.hpp>
 
 #include "app.hpp"
@@ -32,8 +33,11 @@ int run(int argc, char** argv) {
     GlobalOptions g;
     try {
         g.pipeline = mip::PipelineOptions::from_environment();
+        // Credentials now live in the snapshot only: gone from this process's environment
+        // block, and the process unreadable by the recipe code it runs (docs/ci.md).
+        (void)mip::seal_process_credentials();
     } catch (const mip::Error& e) {
-        std::cerr << "mip-build: error: " << e.what() << "\n";
+        std::cerr << "mip-build: error: " << mip::cli::terminal_text(e.what()) << "\n";
         return exit_code_for(e.code());
     }
     // The recipe interpreter's defaults (--python, --python-path override them).
@@ -65,18 +69,33 @@ int run(int argc, char** argv) {
         return app.exit(e) == 0 ? exit_ok : exit_usage;
     }
 
+    // Flags that contradict or do nothing are usage errors, not silently ignored.
+    if (g.quiet && g.verbose > 0) {
+        std::cerr << "mip-build: error: -q/--quiet and -v/--verbose contradict each other\n";
+        return exit_usage;
+    }
+    if (g.pipeline.upload.allow_overwrite && !g.pipeline.run.flat_urls) {
+        std::cerr << "mip-build: error: --allow-overwrite only applies with --flat-urls (the "
+                     "content-addressed sha256/ objects are never overwritten)\n";
+        return exit_usage;
+    }
     bool tty = ::isatty(STDERR_FILENO) != 0;
     ProgressBar bar(tty, !g.quiet);
     auto level = level_for(g.verbose, g.quiet);
     g.pipeline.run.logger = mip::Logger(
         [&bar](mip::LogLevel lvl, std::string_view message) {
             bar.clear();
-            std::cerr << "mip-build: " << mip::to_string(lvl) << ": " << message << "\n";
+            std::cerr << "mip-build: " << mip::to_string(lvl) << ": " << terminal_text(message)
+                      << "\n";
         },
         level);
     g.pipeline.run.progress = [&bar](const mip::ProgressEvent& e) { bar(e); };
     install_interrupt_handler();
     try {
+        if (g.pipeline.run.source_date_epoch) {  // the check SOURCE_DATE_EPOCH gets
+            (void)mip::checked_source_date_epoch(*g.pipeline.run.source_date_epoch,
+                                                 "--source-date-epoch");
+        }
         for (const auto& s : g.shard_text) {
             g.pipeline.run.shard = mip::Shard::parse(s);
         }
@@ -88,11 +107,11 @@ int run(int argc, char** argv) {
         return code;
     } catch (const mip::Error& e) {
         bar.clear();
-        std::cerr << "mip-build: error: " << e.what() << "\n";
+        std::cerr << "mip-build: error: " << mip::cli::terminal_text(e.what()) << "\n";
         return exit_code_for(e.code());
     } catch (const std::exception& e) {
         bar.clear();
-        std::cerr << "mip-build: internal error: " << e.what() << "\n";
+        std::cerr << "mip-build: internal error: " << mip::cli::terminal_text(e.what()) << "\n";
         return exit_build_failed;
     }
 }
@@ -105,7 +124,7 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {
-        std::cerr << "mip-build: internal error: " << e.what() << "\n";
+        std::cerr << "mip-build: internal error: " << mip::cli::terminal_text(e.what()) << "\n";
     } catch (...) {
         std::cerr << "mip-build: internal error: unknown exception\n";
     }

@@ -16,6 +16,7 @@ PACKAGES=(
   gfortran  # Fortran sources in MEX builds and recipes that run make (fmm2d's shape)
   clang clang-format clang-tidy
   chromium fonts-dejavu-core
+  strace  # test_site_replace.py kills index between two renames (syscall fault injection)
 )
 # shellcheck disable=SC2206
 PACKAGES+=(${MIP_SETUP_EXTRA:-})

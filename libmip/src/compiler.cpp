@@ -16,6 +16,7 @@
 #include <mip/error.hpp>
 #include <mip/package_spec.hpp>
 
+#include "detail/credentials.hpp"
 #include "detail/env.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
@@ -548,6 +549,7 @@ StageReport Compiler::compile() {
     }
 
     const Environment source = detail::resolve_environment(o.environment);
+    const detail::NonDumpableWhile sealed(source);  // compile scripts run below
     std::optional<CompileEngine> engine;
     if (!work.empty()) {
         if (o.dry_run) {

@@ -2,6 +2,8 @@
 
 #include <mip/error.hpp>
 
+#include "detail/text.hpp"
+
 namespace mip {
 
 const char* to_string(ErrorCode code) noexcept {
@@ -30,8 +32,10 @@ const char* to_string(ErrorCode code) noexcept {
     return "unknown";
 }
 
+// Every message is valid UTF-8 (bytes of a hostile file name or sidecar are written as \xNN):
+// it goes to terminals, JSON documents and Python str.
 Error::Error(ErrorCode code, const std::string& message)
-    : std::runtime_error(message), code_(code) {}
+    : std::runtime_error(detail::escape_invalid_utf8(message)), code_(code) {}
 
 namespace {
 std::string join_issues(const std::string& subject, const std::vector<Issue>& issues) {
@@ -76,8 +80,13 @@ std::string remote_message(const std::string& message, const RemoteErrorInfo& in
 
 SpecError::SpecError(std::string subject, std::vector<Issue> issues)
     : Error(ErrorCode::invalid_spec, join_issues(subject, issues)),
-      subject_(std::move(subject)),
-      issues_(std::move(issues)) {}
+      subject_(detail::escape_invalid_utf8(subject)),
+      issues_(std::move(issues)) {
+    for (auto& issue : issues_) {  // valid UTF-8 like what(): they become Python str
+        issue.field = detail::escape_invalid_utf8(issue.field);
+        issue.message = detail::escape_invalid_utf8(issue.message);
+    }
+}
 
 SpecError::SpecError(const std::string& message) : Error(ErrorCode::invalid_spec, message) {}
 

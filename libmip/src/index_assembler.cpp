@@ -342,7 +342,7 @@ private:
             }
             packages.push_back(std::move(spec));
         }
-        if (!cache_file_.empty()) {
+        if (!cache_file_.empty() && !run_.dry_run) {  // a dry run writes nothing
             detail::create_dirs(options_.cache_dir);
             detail::write_file_atomic(cache_file_, detail::dump_compact(new_cache), false);
         }

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 
 #include <fcntl.h>
@@ -90,14 +91,43 @@ void check_key(const std::string& key) {
     }
 }
 
+/// "put-<host>-<pid>-": the prefix of this process's temporary objects. A run killed
+/// mid-put leaves such a file; the next store opened on the same host removes it once its pid
+/// is gone (files of live runs, of other hosts and of the old "put-<hex>" form stay).
+std::string put_prefix() { return "put-" + detail::process_tag() + "-"; }
+
+/// Removes `put-<host>-<pid>-*` of this host whose pid no longer runs; returns how many.
+std::size_t remove_dead_puts(const fs::path& tmp_dir) {
+    std::size_t removed = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(tmp_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind("put-", 0) == 0 &&
+            detail::tagged_by_dead_process(std::string_view(name).substr(4))) {
+            std::error_code ignore;
+            if (fs::remove(it->path(), ignore)) {
+                ++removed;
+            }
+        }
+    }
+    return removed;
+}
+
 }  // namespace
 
-LocalStore::LocalStore(const fs::path& root, Logger logger)
+LocalStore::LocalStore(const fs::path& root, Logger logger, bool create)
     : root_(fs::absolute(root).lexically_normal()), logger_(std::move(logger)) {
     if (root_.filename().empty()) {
         root_ = root_.parent_path();
     }
+    if (!create) {
+        return;
+    }
     detail::create_dirs(root_);
+    if (auto n = remove_dead_puts(root_ / tmp_dir_name); n > 0) {
+        logger_.info(describe() + ": removed " + std::to_string(n) +
+                     " temporary object(s) of runs that died mid-put");
+    }
 }
 
 fs::path LocalStore::path_for(const std::string& key) const {
@@ -170,7 +200,7 @@ PutResult LocalStore::put(const PutRequest& request) {
             return result;
         }
     }
-    auto tmp = tmp_dir / ("put-" + detail::random_hex(8));
+    auto tmp = tmp_dir / (put_prefix() + detail::random_hex(8));
     try {
         if (!request.copy_from.empty()) {
             auto source = path_for(request.copy_from);

@@ -2,6 +2,8 @@
 
 #include <mip/log.hpp>
 
+#include "detail/text.hpp"
+
 namespace mip {
 
 const char* to_string(LogLevel level) noexcept {
@@ -38,7 +40,11 @@ void Logger::log(LogLevel level, std::string_view message) const {
     }
     std::lock_guard lock(shared_->mutex);
     try {
-        shared_->sink(level, message);
+        if (detail::is_valid_utf8(message)) {
+            shared_->sink(level, message);
+        } else {  // a hostile file name or sidecar: still one valid UTF-8 line
+            shared_->sink(level, detail::escape_invalid_utf8(message));
+        }
     } catch (...) {  // a sink must not throw; never let logging break the work
     }
 }

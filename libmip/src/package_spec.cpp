@@ -274,6 +274,25 @@ std::vector<Issue> PackageSpec::validate() const {
     if (description.find('\n') != std::string::npos) {
         add("description", "must be one line");
     }
+    // Text fields go into mip.json, sidecars and the channel page as they are: valid UTF-8 only.
+    auto utf8 = [&add](const std::string& field, const std::string& value) {
+        const auto at = detail::invalid_utf8_offset(value);
+        if (at != std::string::npos) {
+            add(field, "is not valid UTF-8 (byte 0x" +
+                           detail::escape_invalid_utf8(value.substr(at, 1)).substr(2) +
+                           " at offset " + std::to_string(at) + ")");
+        }
+    };
+    utf8("description", description);
+    utf8("license", license);
+    utf8("homepage", homepage);
+    utf8("repository", repository);
+    for (std::size_t i = 0; i < usage_examples.size(); ++i) {
+        utf8("usage_examples[" + std::to_string(i) + "]", usage_examples[i]);
+    }
+    for (std::size_t i = 0; i < exposed_symbols.size(); ++i) {
+        utf8("exposed_symbols[" + std::to_string(i) + "]", exposed_symbols[i]);
+    }
     for (std::size_t i = 0; i < exposed_symbols.size(); ++i) {
         if (exposed_symbols[i].empty()) {
             add("exposed_symbols[" + std::to_string(i) + "]", "must not be empty");
@@ -286,6 +305,10 @@ std::vector<Issue> PackageSpec::validate() const {
             add("compile_script", "'" + c + "' must be a file name at the package root");
         } else if (c.size() < 3 || c.substr(c.size() - 2) != ".m") {
             add("compile_script", "'" + c + "' must be a .m file");
+        } else if (c == "load_package.m" || c == "unload_package.m") {
+            add("compile_script", "'" + c +
+                                      "' is the generated loader; name the compile script "
+                                      "otherwise (e.g. compile.m)");
         }
     }
     if (!timestamp.empty() && !valid_timestamp(timestamp)) {

@@ -3,16 +3,21 @@
 // `run` block as they are.
 
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <memory>
 #include <optional>
+#include <system_error>
 
 #include <mip/error.hpp>
 #include <mip/pipeline.hpp>
 
+#include "detail/build_dir_lock.hpp"
 #include "detail/convert.hpp"
 #include "detail/env.hpp"
 #include "detail/json.hpp"
 #include "detail/publish_store.hpp"
+#include "detail/replace_together.hpp"
 
 namespace mip {
 
@@ -42,6 +47,7 @@ PipelineOptions PipelineOptions::from_environment() {
     if (auto v = detail::env_find(env, "MIP_SOURCE_MIRRORS"); v && !v->empty()) {
         o.prepare.source_mirror = parse_source_mirrors(*v);
     }
+    o.run.environment = std::move(env);  // the snapshot: seal_process_credentials() may follow
     return o;
 }
 
@@ -99,7 +105,32 @@ StageReport upload_stage(const PipelineOptions& o, Store* shared) {
     return Uploader(*store, o.upload, o.run).upload();
 }
 
+/// `index` only reads a store: a local one that does not exist is a mistyped path, not an
+/// empty channel (opening it would create it and publish an empty index).
+void require_existing_local_store(const std::string& url) {
+    if (url.empty() || url.rfind("s3://", 0) == 0) {
+        return;
+    }
+    const std::string path = url.rfind("file://", 0) == 0 ? url.substr(7) : url;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+        throw IoError(
+            "--store: the store directory does not exist (index reads a store; upload "
+            "creates one)",
+            path, {ENOENT, std::generic_category()});
+    }
+}
+
 IndexReport index_stage(const PipelineOptions& o, Store* shared) {
+    // A run killed between its site renames: the old set back first, even if this run fails.
+    if (!o.run.dry_run) {
+        if (auto restored = detail::recover_replace(o.index.output_dir); !restored.empty()) {
+            o.run.logger.warning(restored);
+        }
+    }
+    if (shared == nullptr) {
+        require_existing_local_store(o.store);
+    }
     StageStore store(o, shared);
     IndexAssembler assembler(*store, o.index, o.run);
     auto result = assembler.assemble();
@@ -117,28 +148,44 @@ IndexReport index_stage(const PipelineOptions& o, Store* shared) {
     return report;
 }
 
+/// One run per build directory while a verb writes into it (a dry run writes nothing).
+std::optional<detail::BuildDirLock> lock_build_dir(const PipelineOptions& o) {
+    if (o.run.dry_run) {
+        return std::nullopt;
+    }
+    return std::optional<detail::BuildDirLock>(std::in_place, o.build_dir);
+}
+
 }  // namespace
 
 StageReport run_prepare(const PipelineOptions& options) {
-    return prepare_stage(options.resolved(), nullptr);
+    const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
+    return prepare_stage(o, nullptr);
 }
 
 StageReport run_compile(const PipelineOptions& options) {
     const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
     return Compiler(o.compile, o.run).compile();
 }
 
 StageReport run_bundle(const PipelineOptions& options) {
     const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
     return Bundler(o.bundle, o.run).bundle_all();
 }
 
 StageReport run_upload(const PipelineOptions& options) {
-    return upload_stage(options.resolved(), nullptr);
+    const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
+    return upload_stage(o, nullptr);
 }
 
 IndexReport run_index(const PipelineOptions& options) {
-    return index_stage(options.resolved(), nullptr);
+    const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
+    return index_stage(o, nullptr);
 }
 
 std::string IndexReport::to_json() const {
@@ -177,6 +224,7 @@ std::string PublishReport::to_json() const {
 
 PublishReport run_publish(const PipelineOptions& options) {
     const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
     PublishReport report;
     auto stage_ok = [&o](const StageReport& s) { return s.ok() || o.run.keep_going; };
     // One store for every stage: its connections stay open, and the upload's check reuses the

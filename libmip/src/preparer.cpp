@@ -13,6 +13,7 @@
 #include "detail/build_info.hpp"
 #include "detail/build_info_access.hpp"
 #include "detail/convert.hpp"
+#include "detail/credentials.hpp"
 #include "detail/crypto.hpp"
 #include "detail/env.hpp"
 #include "detail/fs.hpp"
@@ -464,6 +465,7 @@ void Preparer::Impl::run_jobs(std::vector<Job>& jobs) {
 StageReport Preparer::prepare() {
     auto& o = impl_->options;
     impl_->start_run();
+    const detail::NonDumpableWhile sealed(impl_->env);  // recipe code runs below
     StageReport report;
     report.stage = "prepare";
     report.dry_run = impl_->run_options.dry_run;

@@ -222,6 +222,8 @@ struct Preparer::Impl {
     /// Runs every stage of one build (prepare-stages §2–§3.12), one function per stage below;
     /// a failure anywhere is recorded in `job.result` (never thrown).
     void run(Job& job);
+    /// A dry run's decision: nothing fetched, no recipe code run, nothing under the build dir.
+    void plan(Job& job);
     void stage_partial(Job& job, BuildRun& r) const;
     void stage_recipe(Job& job, BuildRun& r) const;
     void stage_prescript(Job& job, BuildRun& r) const;

@@ -193,6 +193,10 @@ std::unique_ptr<RecipeBuild> Preparer::Impl::reload(const Job& job,
 }
 
 void Preparer::Impl::run(Job& job) {
+    if (run_options.dry_run) {
+        plan(job);
+        return;
+    }
     BuildRun r;
     r.out_dir = fs::absolute(options.output_dir);
     r.arch = job.build->spec().platform_tag;
@@ -220,6 +224,51 @@ void Preparer::Impl::run(Job& job) {
         }
         stage_lock(job, r);
         stage_rename(job, r);
+    } catch (...) {
+        fail_build(job, r);
+    }
+    job.result.seconds = seconds_since(r.t0);
+}
+
+/// `--dry-run` changes nothing and fetches nothing but metadata: the recipe is copied and
+/// hashed in a private temporary directory (nothing is written under the build directory),
+/// `path` sources are hashed where they are, and the published sidecar is read. A prescript is
+/// recipe code and is not run, and `download_zip`/`clone_git` sources are not fetched: such a
+/// package is planned, with what the real run would pin named.
+void Preparer::Impl::plan(Job& job) {
+    const detail::TempDir tmp(fs::temp_directory_path(), "mip-dry-run-");
+    BuildRun r;
+    r.out_dir = tmp.path();
+    r.arch = job.build->spec().platform_tag;
+    r.package = job.build->spec().name;
+    r.work = r.out_dir / job.partial;
+    try {
+        stage_partial(job, r);
+        stage_recipe(job, r);
+        std::string unpinned;
+        r.staged = dynamic_cast<detail::StagedBuild*>(job.build.get());
+        if (fs::is_regular_file(r.recipe_copy / ("prescript." + r.arch + ".sh"))) {
+            unpinned = "its prescript is not run in a dry run";
+        } else if (r.staged != nullptr && r.staged->fetches_to_pin()) {
+            unpinned = "its sources are not fetched in a dry run";
+        }
+        if (unpinned.empty()) {
+            stage_toolchain(r);
+            stage_sources(job, r);
+            r.log.begin("cache");
+            (void)decide(job);
+        } else {
+            try {
+                job.published = fetch_published(job.wheel, job.cache_note);
+            } catch (const std::exception& e) {
+                job.cache_note = std::string("cache check failed: ") + e.what();
+            }
+            job.result.status = ItemStatus::planned;
+            job.result.detail =
+                job.published ? "would build unless its pinned sources match the published ones (" +
+                                    unpinned + ")"
+                              : "would build (not published; " + unpinned + ")";
+        }
     } catch (...) {
         fail_build(job, r);
     }
@@ -279,6 +328,9 @@ void Preparer::Impl::stage_toolchain(BuildRun& r) {
 void Preparer::Impl::stage_sources(Job& job, BuildRun& r) {
     r.log.begin("sources");
     r.ctx = context_for(job, r.work, r.staged != nullptr);
+    if (run_options.dry_run) {  // only its parent is read (path sources exclude the output dir)
+        r.ctx.work_dir = fs::absolute(options.output_dir) / job.partial;
+    }
     if (r.staged) {
         detail::StageOptions so;
         so.tag_prefix = options.tag_prefix;

@@ -485,7 +485,10 @@ std::unique_ptr<Store> open_s3_store(const std::string& url,
                                      const StoreOptions& options,
                                      const RunOptions& run) {
     const s3::StoreLocation location = s3::parse_store_url(url);
-    R2Config config = R2Config::from_environment(options.endpoint);
+    // The environment the run was given (mip-build's snapshot: its own block is scrubbed).
+    R2Config config = run.environment
+                          ? R2Config::from_environment(*run.environment, options.endpoint)
+                          : R2Config::from_environment(options.endpoint);
     config.bucket = location.bucket;
     config.prefix = location.prefix;
     config.logger = run.logger;

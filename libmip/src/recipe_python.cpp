@@ -131,9 +131,8 @@ std::vector<std::string> apply_attributes(PackageSpec& spec,
         for (auto& name : strings_from(attrs["script_env"])) {
             if (!detail::is_identifier(name, detail::IdentifierRule::c)) {
                 issues.push_back({"script_env", "'" + name + "' is not a variable name"});
-            } else if (detail::is_credential_name(name)) {
-                issues.push_back({"script_env", name + " is a credential and may not be passed "
-                                                       "to a recipe"});
+            } else if (auto why = detail::refused_variable(name)) {
+                issues.push_back({"script_env", "'" + name + "' " + *why});
             } else if (seen.insert(name).second) {
                 script_env.push_back(name);
             }

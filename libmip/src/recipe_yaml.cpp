@@ -71,6 +71,10 @@ public:
 
     [[nodiscard]] std::vector<std::string> stage_notes() const override { return notes_; }
 
+    [[nodiscard]] bool fetches_to_pin() const override {
+        return recipe_->source.kind == "clone_git" || recipe_->source.kind == "download_zip";
+    }
+
     [[nodiscard]] Json lock_sources() const override {
         Json sources = Json::array();
         if (recipe_->source.kind == "clone_git") {

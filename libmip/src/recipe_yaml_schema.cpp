@@ -11,6 +11,7 @@
 #include <mip/error.hpp>
 
 #include "detail/fs.hpp"
+#include "detail/recipe_env.hpp"
 
 namespace mip::detail {
 
@@ -128,10 +129,6 @@ bool relative_path(const std::string& p) {
     return !p.empty() && p.front() != '/' && p.find('\\') == std::string::npos;
 }
 
-const std::set<std::string> credential_names = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",         "AWS_SESSION_TOKEN", "GITHUB_TOKEN",
-    "GH_TOKEN",          "ACTIONS_ID_TOKEN_REQUEST_TOKEN"};
-
 std::optional<std::string> map_platform_tag(const std::string& tag,
                                             const Logger& logger,
                                             const std::string& who) {
@@ -165,7 +162,7 @@ YAML::Node parse_root(const std::string& text, const std::string& subject) {
     return root;
 }
 
-/// `script_env`: valid variable names, never a credential, each once.
+/// `script_env`: valid variable names, never one `detail::refused_variable` refuses, each once.
 std::vector<std::string> read_script_env(YamlReader& r, const YAML::Node& root) {
     auto script_env = r.str_list(root["script_env"], "script_env");
     std::vector<std::string> names;
@@ -179,8 +176,8 @@ std::vector<std::string> read_script_env(YamlReader& r, const YAML::Node& root) 
                      });
         if (!ident) {
             r.add(field, "'" + n + "' is not a valid variable name");
-        } else if (credential_names.count(n) != 0) {
-            r.add(field, "'" + n + "' is a credential and cannot be passed to recipes");
+        } else if (auto why = detail::refused_variable(n)) {  // one rule with --pass-env
+            r.add(field, "'" + n + "' " + *why);
         } else if (std::find(names.begin(), names.end(), n) == names.end()) {
             names.push_back(n);
         }
@@ -223,6 +220,12 @@ void read_metadata(YamlReader& r, const YAML::Node& root, YamlRecipe& out) {
         }
     }
     out.keep_prebuilt = r.str_list(root["keep_prebuilt"], "keep_prebuilt");
+    for (std::size_t i = 0; i < out.keep_prebuilt.size(); ++i) {
+        if (!safe_relative(out.keep_prebuilt[i])) {
+            r.add("keep_prebuilt[" + std::to_string(i) + "]",
+                  "'" + out.keep_prebuilt[i] + "' must be a relative path inside the package");
+        }
+    }
     out.script_env = read_script_env(r, root);
 }
 
@@ -238,7 +241,8 @@ void read_source_fields(YamlReader& r,
         source.strip_top_level = r.boolean(s["strip_top_level"], f + ".strip_top_level", false);
         if (source.url.rfind("https://", 0) != 0 && source.url.rfind("http://", 0) != 0 &&
             source.url.rfind("file://", 0) != 0) {
-            r.add(f + ".url", "must be an https:// (or file://) URL");
+            r.add(f + ".url",
+                  "must be an https://, http:// (fetched with a warning) or file:// URL");
         }
         if (source.sha256 &&
             (source.sha256->size() != 64 ||
@@ -334,6 +338,12 @@ void read_addpaths(YamlReader& r, const YAML::Node& root, YamlRecipe& out) {
             item.path = r.str(ap[i]["path"], f + ".path");
             item.recursive = r.boolean(ap[i]["recursive"], f + ".recursive", false);
             item.exclude = r.str_list(ap[i]["exclude"], f + ".exclude");
+            for (std::size_t k = 0; k < item.exclude.size(); ++k) {
+                if (!safe_relative(item.exclude[k])) {
+                    r.add(f + ".exclude[" + std::to_string(k) + "]",
+                          "'" + item.exclude[k] + "' must be a relative path inside the package");
+                }
+            }
         } else {
             r.add(f, "must be a path or {path, recursive, exclude}");
             continue;

@@ -157,7 +157,7 @@ std::unique_ptr<Store> open_store(const std::string& url,
                 "--store",
                 {{"store", "'" + url + "': a file:// URL needs an absolute path (file:///dir)"}});
         }
-        return std::make_unique<LocalStore>(path, run.logger);
+        return std::make_unique<LocalStore>(path, run.logger, !run.dry_run);
     }
     auto scheme = url.find("://");
     if (scheme != std::string::npos) {
@@ -167,7 +167,7 @@ std::unique_ptr<Store> open_store(const std::string& url,
               "'" + url.substr(0, scheme) +
                   "://' is not supported (use a directory, file:///dir or s3://bucket/prefix)"}});
     }
-    return std::make_unique<LocalStore>(url, run.logger);
+    return std::make_unique<LocalStore>(url, run.logger, !run.dry_run);
 }
 
 }  // namespace mip

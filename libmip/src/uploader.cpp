@@ -3,10 +3,14 @@
 // chain (content-addressed bundle, flat copy, sidecar).
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <mip/bundler.hpp>
@@ -54,6 +58,7 @@ public:
             return std::move(report_);
         }
         skip_published();
+        refuse_name_collisions();
         verify_bundles();
         if (run_.dry_run) {
             plan();
@@ -108,8 +113,10 @@ private:
         std::vector<fs::path> mhls;
         for (const auto& e : fs::directory_iterator(o_.input_dir)) {
             auto n = e.path().filename().string();
-            if (e.is_regular_file() && n.size() > 4 && n.substr(n.size() - 4) == ".mhl" &&
-                n[0] != '.') {
+            // Symlinks are listed too, and refused below: a link named like a bundle is an error,
+            // never followed (it could point at /etc/passwd).
+            if ((e.is_regular_file() || e.is_symlink()) && n.size() > 4 &&
+                n.substr(n.size() - 4) == ".mhl" && n[0] != '.') {
                 mhls.push_back(e.path());
             }
         }
@@ -137,6 +144,12 @@ private:
     /// The sidecar of `mhl`: it must describe this wheel and these bytes, and pass the gate.
     [[nodiscard]] PackageSpec read_sidecar(const fs::path& mhl, const std::string& wheel) const {
         auto sidecar_path = fs::path(mhl.string() + ".mip.json");
+        for (const auto& p : {mhl, sidecar_path}) {
+            if (fs::is_symlink(p)) {
+                throw IoError("is a symbolic link; upload sends regular files only (re-run bundle)",
+                              p.string(), {ELOOP, std::generic_category()});
+            }
+        }
         if (!fs::is_regular_file(sidecar_path)) {
             throw SpecError(mhl.filename().string(),
                             {{"sidecar", "is missing: " + sidecar_path.filename().string()}});
@@ -171,6 +184,13 @@ private:
             read_published_by_listing(gets, got, identical);
         } else {
             got = store_.get_many(gets, batch("upload:check"));
+            try {
+                for (const auto& info : store_.list("", false)) {
+                    note_published(info.key);
+                }
+            } catch (const Error&) {  // each package fails with it, named (collision check)
+                listing_error_ = std::current_exception();
+            }
         }
         for (std::size_t i = 0; i < uploads_.size(); ++i) {
             auto& u = uploads_[i];
@@ -182,6 +202,70 @@ private:
                 continue;
             }
             compare_published(u, got[i].data, gets[i].key);
+        }
+    }
+
+    /// Remembers the package name of a published sidecar key (others are ignored).
+    void note_published(const std::string& key) {
+        constexpr std::string_view suffix = ".mhl.mip.json";
+        if (key.size() <= suffix.size() ||
+            key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
+            return;
+        }
+        try {
+            published_names_.insert(WheelName::parse(strip_wheel_suffix(key)).name);
+        } catch (const Error&) {  // not a wheel name: not a package the index would read
+        }
+    }
+
+    /// Names that differ but compare equal lower-cased with `-` as `_` (`dup`, `Dup`) would both
+    /// be published and then break every `index`; a package whose name collides with another of
+    /// this run or with one already in the store fails before anything is uploaded.
+    void refuse_name_collisions() {
+        std::map<std::string, std::set<std::string>> spellings;  // normalised -> names
+        for (const auto& u : uploads_) {
+            spellings[normalize_package_name(u.sidecar.name)].insert(u.sidecar.name);
+        }
+        std::map<std::string, std::set<std::string>> in_store;
+        for (const auto& n : published_names_) {
+            auto key = normalize_package_name(n);
+            if (spellings.count(key) != 0) {
+                in_store[key].insert(n);
+            }
+        }
+        for (auto& u : uploads_) {
+            if (listing_error_ && u.active) {  // names cannot be checked: nothing is uploaded
+                fail(u, listing_error_);
+                continue;
+            }
+            const auto& name = u.sidecar.name;
+            auto key = normalize_package_name(name);
+            std::vector<Issue> issues;
+            auto collision = [&](const std::string& other, std::string_view where) {
+                std::string m = "'";
+                m += name;
+                m += "' and '";
+                m += other;
+                m += "' ";
+                m += where;
+                m += " collide (names compare lower-cased with '-' as '_')";
+                issues.push_back({"name", std::move(m)});
+            };
+            for (const auto& other : spellings[key]) {
+                if (other != name) {
+                    collision(other, "(also being uploaded)");
+                }
+            }
+            for (const auto& other : in_store[key]) {
+                if (other != name) {
+                    collision(other, "(already in " + store_.describe() + ")");
+                    issues.back().message +=
+                        "; rename the package or delete the other one's objects";
+                }
+            }
+            if (u.active && !issues.empty()) {
+                fail(u, std::make_exception_ptr(SpecError(u.wheel + ".mhl.mip.json", issues)));
+            }
         }
     }
 
@@ -200,6 +284,7 @@ private:
         auto listed = store_.list_and_get(
             "", false,
             [&](const ObjectInfo& info) -> std::optional<GetRequest> {
+                note_published(info.key);
                 auto it = index_of.find(info.key);
                 if (it == index_of.end()) {
                     return std::nullopt;
@@ -229,10 +314,16 @@ private:
                 skip(u);
             } else if (run_.flat_urls && !o_.allow_overwrite && published.mhl_sha256 &&
                        published.mhl_sha256 != u.sidecar.mhl_sha256) {
-                fail(u, std::make_exception_ptr(RemoteError(
-                            u.wheel + ".mhl is already published with other bytes; with "
-                                      "--flat-urls, replacing it needs --allow-overwrite",
-                            RemoteErrorInfo{412, "", "", "", u.wheel + ".mhl", "PutObject"})));
+                const std::string why = u.wheel +
+                                        ".mhl is already published with other bytes; with "
+                                        "--flat-urls, replacing it needs --allow-overwrite";
+                // Refused here, not by a server: a local store says so without an HTTP status.
+                fail(u, detail::is_s3_store(store_)
+                            ? std::make_exception_ptr(RemoteError(
+                                  why,
+                                  RemoteErrorInfo{412, "", "", "", u.wheel + ".mhl", "PutObject"}))
+                            : std::make_exception_ptr(IoError(why, u.wheel + ".mhl",
+                                                              {EEXIST, std::generic_category()})));
             }
         } catch (const std::exception&) {  // an unreadable old sidecar is simply replaced
         }
@@ -370,6 +461,8 @@ private:
     std::string base_;
     StageReport report_;
     std::vector<Upload> uploads_;
+    std::set<std::string> published_names_;  ///< package names of the store's sidecars
+    std::exception_ptr listing_error_;       ///< the listing for the collision check failed
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <mip/error.hpp>
+
 #include "detail/text.hpp"
 
 using mip::detail::IdentifierRule;
@@ -112,4 +114,22 @@ TEST_CASE("is_valid_utf8 accepts well-formed UTF-8 and nothing else", "[text]") 
     CHECK_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));      // U+110000
     CHECK_FALSE(is_valid_utf8("\xF8\x88\x80\x80\x80"));  // 5-byte form
     CHECK_FALSE(is_valid_utf8("\xFF"));
+}
+
+TEST_CASE("escape_invalid_utf8 writes stray bytes as \\xNN and keeps the rest", "[text]") {
+    using mip::detail::escape_invalid_utf8;
+    using mip::detail::invalid_utf8_offset;
+    CHECK(escape_invalid_utf8("caf\xC3\xA9") == "caf\xC3\xA9");
+    CHECK(escape_invalid_utf8("caf\xE9") == "caf\\xe9");
+    CHECK(escape_invalid_utf8("\xED\xA0\x80 ok \xFF") == "\\xed\\xa0\\x80 ok \\xff");
+    CHECK(escape_invalid_utf8("\xE2\x82") == "\\xe2\\x82");  // truncated sequence
+    CHECK(invalid_utf8_offset("caf\xE9") == 3);
+    CHECK(invalid_utf8_offset("caf\xC3\xA9") == std::string_view::npos);
+}
+
+TEST_CASE("messages are valid UTF-8 whatever bytes they quote", "[text]") {
+    const mip::SpecError e("d\xFF/prepare.yaml", {{"name\xFE", "'caf\xE9' is wrong"}});
+    CHECK(std::string(e.what()) == "d\\xff/prepare.yaml: field 'name\\xfe' 'caf\\xe9' is wrong");
+    CHECK(e.issues()[0].message == "'caf\\xe9' is wrong");
+    CHECK(mip::detail::is_valid_utf8(mip::IoError("cannot open", "/tmp/\x80x").what()));
 }

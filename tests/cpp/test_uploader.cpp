@@ -216,7 +216,7 @@ TEST_CASE("with flat URLs, other published bytes need allow_overwrite", "[upload
     const auto refused =
         mip::Uploader(store, {.input_dir = other / "bundled"}, run).upload().items.at(0);
     CHECK(refused.status == ItemStatus::failed);
-    CHECK(refused.error_code == mip::ErrorCode::remote);
+    CHECK(refused.error_code == mip::ErrorCode::io);  // a local store: no HTTP status
     CHECK(refused.detail.find("--allow-overwrite") != std::string::npos);
     const auto replaced =
         mip::Uploader(store, {.input_dir = other / "bundled", .allow_overwrite = true}, run)

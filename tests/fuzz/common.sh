@@ -6,7 +6,7 @@
 # Sets BUILD_DIR, ALL_TARGETS and the sanitizer options; fuzz_build <target...> builds.
 BUILD_DIR="${MIP_FUZZ_BUILD_DIR:-build-fuzz}"
 JOBS="${MIP_FUZZ_JOBS:-2}"
-ALL_TARGETS=(package_spec prepare_yaml wheel_name s3_xml extract_zip)
+ALL_TARGETS=(package_spec prepare_yaml wheel_name s3_xml extract_zip sidecar_index)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # Per-input limits shared by both scripts: a hang or a runaway allocation is a finding.

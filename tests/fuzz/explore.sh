@@ -7,7 +7,7 @@
 #   - a crash, leak, hang or out-of-memory input is copied to tests/fuzz/regressions/<target>/ —
 #     commit it together with the fix (run.sh then fails until the bug is fixed).
 #
-# Usage: tests/fuzz/explore.sh [target ...]   (default: all five)
+# Usage: tests/fuzz/explore.sh [target ...]   (default: all six)
 #   MIP_FUZZ_SECONDS   seconds per target (default 300)
 #   MIP_FUZZ_SEED      seed (default: random, printed)
 #   MIP_FUZZ_BUILD_DIR, MIP_FUZZ_JOBS: see tests/fuzz/common.sh

@@ -11,7 +11,7 @@
 # left in the build directory (commit it to tests/fuzz/regressions/<target>/ with the fix).
 # Exploratory fuzzing (random seeds, wall time) is tests/fuzz/explore.sh.
 #
-# Usage: tests/fuzz/run.sh [target ...]      (default: all five)
+# Usage: tests/fuzz/run.sh [target ...]      (default: all six)
 #   MIP_FUZZ_SEED   libFuzzer -seed (default 1)
 #   MIP_FUZZ_RUNS   executions per target (default: per target below, about 20 s each at the
 #                   rates measured on the 2-core machine under load)
@@ -25,6 +25,7 @@ SEED="${MIP_FUZZ_SEED:-1}"
 # touch the file system; measured 600-10000 executions/s on 2 loaded cores).
 declare -A DEFAULT_RUNS=(
   [package_spec]=100000 [prepare_yaml]=20000 [wheel_name]=200000 [s3_xml]=200000 [extract_zip]=20000
+  [sidecar_index]=50000
 )
 command -v setarch >/dev/null || { echo "run.sh: setarch is missing (util-linux)" >&2; exit 1; }
 TARGETS=("$@")

@@ -158,7 +158,8 @@ def test_flat_urls_refuse_to_overwrite_published_bytes(tmp_path, mip_build_exe):
     index_before = (build / "gh-pages" / "index.json").read_bytes()
     (recipes / "flat001" / "src" / "data.txt").write_text("changed\n")
     r = subprocess.run([mip_build_exe, *map(str, args)], capture_output=True, text=True, env=env_for())
-    assert r.returncode == 5, r.stdout + r.stderr
-    assert "--allow-overwrite" in r.stdout + r.stderr
+    # A local store refuses it locally: exit 4 (local I/O), no made-up HTTP status (issue 13).
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "--allow-overwrite" in r.stdout + r.stderr and "HTTP 412" not in r.stdout + r.stderr
     assert flat.read_bytes() == before
     assert (build / "gh-pages" / "index.json").read_bytes() == index_before

@@ -210,6 +210,33 @@ yaml_case("addpath-missing-dir", recipe_yaml(extra="addpaths: [\"goodpkg/nonexis
           ["goodpkg", "nonexistent"], exit_code=3)
 yaml_case("script-env-credential", recipe_yaml(extra="script_env: [AWS_SECRET_ACCESS_KEY]\n"),
           ["goodpkg", "script_env[0]", "credential"])
+# One rule for script_env (both recipe kinds) and --pass-env: credentials by pattern and by list,
+# and the variables that decide what a process runs or loads (issue 13, item 14).
+yaml_case("script-env-secret-pattern", recipe_yaml(extra="script_env: [R2_SECRET]\n"),
+          ["goodpkg", "script_env[0]", "R2_SECRET", "credential", "SECRET"])
+yaml_case("script-env-password-pattern", recipe_yaml(extra="script_env: [OK_VAR, MY_PASSWORD]\n"),
+          ["goodpkg", "script_env[1]", "MY_PASSWORD", "credential", "PASSWORD"])
+yaml_case("script-env-ld-preload", recipe_yaml(extra="script_env: [LD_PRELOAD]\n"),
+          ["goodpkg", "script_env[0]", "LD_PRELOAD", "LD_"])
+yaml_case("script-env-ld-library-path", recipe_yaml(extra="script_env: [LD_LIBRARY_PATH]\n"),
+          ["goodpkg", "script_env[0]", "LD_LIBRARY_PATH", "LD_"])
+yaml_case("script-env-path", recipe_yaml(extra="script_env: [PATH]\n"),
+          ["goodpkg", "script_env[0]", "PATH", "process-control"])
+yaml_case("description-invalid-utf8",
+          recipe_yaml().encode() + b'description: "caf\xe9 au lait"\n',
+          ["goodpkg", "description", "not valid UTF-8", "0xe9"])
+# Paths a recipe names must stay inside the package; the generated loader is not a compile script
+# (issue 13, item 15).
+yaml_case("keep-prebuilt-dotdot", recipe_yaml(extra="keep_prebuilt: [\"../../outside.mexa64\"]\n"),
+          ["goodpkg", "keep_prebuilt[0]", "inside the package"])
+yaml_case("keep-prebuilt-absolute", recipe_yaml(extra="keep_prebuilt: [ok.mexa64, /etc/passwd]\n"),
+          ["goodpkg", "keep_prebuilt[1]", "/etc/passwd"])
+yaml_case("exclude-dotdot",
+          recipe_yaml(extra="addpaths:\n  - {path: goodpkg, exclude: [\"../../elsewhere\"]}\n"),
+          ["goodpkg", "addpaths[0].exclude[0]", "inside the package"])
+yaml_case("compile-script-is-the-loader",
+          recipe_yaml(extra="builds:\n  - build_type: standard\n    compile_script: load_package.m\n"),
+          ["goodpkg", "compile_script", "load_package.m", "generated loader"])
 yaml_case("script-env-bad-name", recipe_yaml(extra="script_env: [\"A B\"]\n"), ["goodpkg", "script_env[0]"])
 yaml_case("symbol-extension-malformed", recipe_yaml(extra="symbol_extensions: [m]\n"), ["goodpkg", "symbol_extensions[0]"])
 # A recipe-controlled compile script name must not make libmip copy a file outside the .dir:
@@ -340,6 +367,8 @@ py_case("py-recipe-hangs", py_recipe(body="        import time\n        time.sle
 py_case("py-recipe-crashes", py_recipe(body="        os._exit(9)"), ["pyrec"], 1)
 py_case("py-recipe-syntax-error", "class Package:\n    name = 'pyrec'\n    def prepare(self, d)\n",
         ["pyrec", "package.py"], 1)
+py_case("py-script-env-refused", py_recipe(extra_attrs="    script_env = ['R2_SECRET', 'LD_PRELOAD']\n"),
+        ["pyrec", "script_env", "R2_SECRET", "LD_PRELOAD", "credential"], 3)
 py_case("py-dependencies-wrong-type", py_recipe(dependencies="mathutils"), ["pyrec", "dependencies"], 3)
 py_case("py-build-number-wrong-type", py_recipe(build_number="1"), ["pyrec", "build_number"], 3)
 py_case("py-name-with-slash", py_recipe(name="py/rec"), ["py/rec", "name"], 3)
@@ -432,6 +461,29 @@ def _(ctx):
     return []
 
 
+@case("symlinked-mhl-in-bundled", "upload", 4, ["uppkg-1.0.0-any-none-any.mhl", "symbolic link"])
+def _(ctx):
+    """A link named like a bundle, to a file outside, with a sidecar that matches its bytes: upload
+    sends regular files only (issue 13, item 9)."""
+    mhl = bundled(ctx)
+    secret = ctx.build.parent / "not-a-bundle.txt"
+    secret.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    sidecar = pathlib.Path(str(mhl) + ".mip.json")
+    doc = json.loads(sidecar.read_text())
+    doc["mhl_sha256"] = hashlib.sha256(secret.read_bytes()).hexdigest()
+    doc["mhl_size"] = secret.stat().st_size
+    sidecar.write_text(json.dumps(doc))
+    mhl.unlink()
+    mhl.symlink_to(secret)
+    return []
+
+
+@case("index-store-does-not-exist", "index", 4, ["no-such-store", "does not exist"])
+def _(ctx):
+    """index of a mistyped local store path: an error, not an empty index (issue 13, item 10)."""
+    return ["--store", str(ctx.build.parent / "no-such-store")]
+
+
 @case("base-url-plain-http", "upload", 3, ["base_url", "https"])
 def _(ctx):
     bundled(ctx)
@@ -507,6 +559,14 @@ index_case("sidecar-negative-size", 3, ["negsize-1.0.0-any-none-any.mhl.mip.json
            [sidecar("negsize", mhl_size=-8)])
 index_case("sidecar-negative-float-size", 3, ["negfloat-1.0.0-any-none-any.mhl.mip.json", "mhl_size"],
            [sidecar("negfloat", mhl_size=-8.0)])
+# Invalid UTF-8 in a sidecar: skipped with a warning naming its key (an error under --strict);
+# every message stays valid UTF-8 (issue 13, item 2).
+index_case("sidecar-invalid-utf8", 0, ["caf-1.0.0-any-none-any.mhl.mip.json", "skipping", "\\xe9",
+                                       "1 package(s), 1 skipped"],
+           [sidecar("good")], raw={"caf-1.0.0-any-none-any.mhl.mip.json": b'{"name":"caf\xe9"}'},
+           strict=False)
+index_case("sidecar-invalid-utf8-strict", 3, ["caf-1.0.0-any-none-any.mhl.mip.json"],
+           [sidecar("good")], raw={"caf-1.0.0-any-none-any.mhl.mip.json": b'{"name":"caf\xe9"}'})
 index_case("dependency-missing", 3, ["needy", "ghost"], [sidecar("needy", deps=["ghost"])])
 index_case("dependency-cycle", 3, ["cyca", "cycb", "cycle"], [sidecar("cyca", deps=["cycb"]), sidecar("cycb", deps=["cyca"])])
 index_case("names-collide-after-normalising", 3, ["Foo-Bar", "foo_bar", "collide"],
@@ -546,6 +606,35 @@ def _(ctx):
     return ["bundle", "--build-dir", ctx.build]
 
 
+@case("quiet-and-verbose", "cli", 2, ["--quiet", "--verbose", "contradict"], defaults=False)
+def _(ctx):
+    return ["-q", "-v", "bundle", "--build-dir", ctx.build]
+
+
+@case("allow-overwrite-without-flat-urls", "cli", 2, ["--allow-overwrite", "--flat-urls"],
+      defaults=False)
+def _(ctx):
+    return ["upload", "--build-dir", ctx.build, "--allow-overwrite"]
+
+
+@case("source-date-epoch-negative-flag", "cli", 3, ["--source-date-epoch", "-5", "ZIP date range"],
+      defaults=False)
+def _(ctx):
+    return ["bundle", "--build-dir", ctx.build, "--source-date-epoch=-5"]
+
+
+@case("source-date-epoch-huge-flag", "cli", 3, ["--source-date-epoch", "9223372036854775807"],
+      defaults=False)
+def _(ctx):
+    return ["bundle", "--build-dir", ctx.build, "--source-date-epoch", "9223372036854775807"]
+
+
+@case("source-date-epoch-huge-env", "cli", 3, ["SOURCE_DATE_EPOCH", "9223372036854775807"],
+      defaults=False, env={"SOURCE_DATE_EPOCH": "9223372036854775807"})
+def _(ctx):
+    return ["bundle", "--build-dir", ctx.build]
+
+
 # --- real recipe shapes and source mirrors (issue 12) ---------------------------------------------
 
 yaml_case("addpaths-in-both-places",
@@ -578,6 +667,26 @@ def _(ctx):
     write_recipe(ctx.recipes, "goodpkg", recipe_yaml())
     return ["prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build,
             "--pass-env", "AWS_SECRET_ACCESS_KEY"]
+
+
+@case("json-non-utf8-directory-name", "cli", 7, ["d\\xff/prepare.yaml", "name"], defaults=False)
+def _(ctx):
+    """--json with a recipe directory whose name is not UTF-8: the document stays valid."""
+    write_recipe(ctx.recipes, "good", recipe_yaml("good"))
+    bad = pathlib.Path(os.fsdecode(os.fsencode(str(ctx.recipes)) + b"/d\xff"))
+    bad.mkdir()
+    (bad / "prepare.yaml").write_text('version: "1.0"\n')
+    return ["--json", "prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build,
+            "--keep-going", "-j", "1"]
+
+
+@case("pass-env-by-pattern-and-list", "cli", 3,
+      ["--pass-env", "MY_PASSWORD", "LD_PRELOAD", "PATH", "credential", "process-control"],
+      defaults=False)
+def _(ctx):
+    write_recipe(ctx.recipes, "goodpkg", recipe_yaml())
+    return ["prepare", "--recipes", ctx.recipes, "--build-dir", ctx.build, "--pass-env",
+            "MY_PASSWORD", "--pass-env", "LD_PRELOAD", "--pass-env", "PATH", "--pass-env", "MY_OK"]
 
 
 # ---------------------------------------------------------------------------------------------

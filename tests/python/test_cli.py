@@ -135,6 +135,8 @@ def test_exit_codes(tmp_path, run_cli, source_dir, args, code, needle):
     full = list(args)
     if args and args[0] in ("prepare",) and "--recipes" not in args:
         full += ["--recipes", str(recipes)]
+    if args[0] == "index":  # index reads an existing store (a missing one is its own error)
+        (tmp_path / "b" / "store").mkdir(parents=True)
     r = run_cli(*full, "--build-dir", tmp_path / "b") if args[0] != "frobnicate" else run_cli(*full)
     assert r.returncode == code, (r.stdout, r.stderr)
     assert needle in r.stderr

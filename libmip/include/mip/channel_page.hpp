@@ -118,10 +118,10 @@ struct ChannelSite {
 /// `output_dir` (created if missing) **together or not at all**: all four are written to temp
 /// files first; then each is renamed into place (index.json last) with the old file kept as a
 /// hard-linked backup, and a failed rename restores every file already replaced. Other files in
-/// `output_dir` are left alone. Limit: a crash (not an error) between two renames can leave new
-/// and old files side by side until the next run; index.json, renamed last, is then still the
-/// old one. Throws `IoError` naming the file (nothing replaced), or as `render_channel_site`
-/// (nothing written).
+/// `output_dir` are left alone. A crash between two renames leaves a journal
+/// (`.mip-replace.journal`) from which the next call (or `index` run) first restores the old
+/// set; a live writer's journal is an `IoError` ("in use by pid N"). Throws `IoError` naming the
+/// file (nothing replaced), or as `render_channel_site` (nothing written).
 void write_channel_site(std::string_view index_json,
                         const std::filesystem::path& output_dir,
                         const ChannelPageOptions& options = {});

@@ -24,8 +24,9 @@ namespace mip {
 
 class LocalStore final : public Store {
 public:
-    /// Creates `root` if missing. Throws `IoError` when it cannot.
-    explicit LocalStore(const std::filesystem::path& root, Logger logger = {});
+    /// Creates `root` if missing (unless `create` is false: a dry run reads a missing store as
+    /// empty and writes nothing). Throws `IoError` when it cannot.
+    explicit LocalStore(const std::filesystem::path& root, Logger logger = {}, bool create = true);
 
     [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
     /// The file holding `key` (whether or not it exists).

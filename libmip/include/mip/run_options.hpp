@@ -70,4 +70,12 @@ struct RunOptions {
     [[nodiscard]] unsigned effective_jobs() const noexcept;
 };
 
+/// Largest `source_date_epoch`: 2107-12-31T23:59:58Z, the last time a ZIP entry can hold.
+inline constexpr std::int64_t max_source_date_epoch = 4354819198;
+
+/// The one check of a `source_date_epoch` (the `--source-date-epoch` flag and the
+/// SOURCE_DATE_EPOCH variable): 0 ≤ value ≤ `max_source_date_epoch` (times before 1980 are
+/// written as 1980-01-01 in archives). Returns `value`; throws SpecError naming `origin`.
+std::int64_t checked_source_date_epoch(std::int64_t value, const std::string& origin);
+
 }  // namespace mip

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <mip/error.hpp>
+#include <mip/run_options.hpp>
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -48,7 +49,7 @@ std::int64_t parse_epoch(const std::string& text, const std::string& origin) {
                         {{"SOURCE_DATE_EPOCH",
                           "'" + text + "' is not a non-negative integer number of seconds"}});
     }
-    return value;
+    return checked_source_date_epoch(value, origin);
 }
 
 }  // namespace mip::detail

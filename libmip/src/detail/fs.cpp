@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <fstream>
 #include <vector>
 
@@ -33,8 +34,41 @@ std::string read_file(const fs::path& path) {
     return data;
 }
 
+std::string process_tag() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) {
+        host[0] = '\0';
+    }
+    std::string h = host;
+    std::replace_if(
+        h.begin(), h.end(), [](char c) { return c == '-' || c == '/' || c == '.'; }, '_');
+    return h + "-" + std::to_string(::getpid());
+}
+
+bool tagged_by_dead_process(std::string_view tagged) {
+    const std::string mine = process_tag();
+    const std::string host_prefix = mine.substr(0, mine.rfind('-') + 1);  // "<host>-"
+    if (tagged.substr(0, host_prefix.size()) != host_prefix) {
+        return false;
+    }
+    auto rest = tagged.substr(host_prefix.size());
+    const auto dash = rest.find('-');
+    if (dash == std::string_view::npos || dash == 0 || dash > 9) {
+        return false;
+    }
+    long pid = 0;
+    for (char c : rest.substr(0, dash)) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+        pid = pid * 10 + (c - '0');
+    }
+    return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
 fs::path temp_sibling(const fs::path& path) {
-    return path.parent_path() / ("." + path.filename().string() + ".tmp-" + random_hex(6));
+    return path.parent_path() /
+           ("." + path.filename().string() + ".tmp-" + process_tag() + "-" + random_hex(6));
 }
 
 void fsync_path(const fs::path& path) {
@@ -49,7 +83,13 @@ void remove_stale_temps(const fs::path& path) {
     std::error_code ec;
     auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        if (it->path().filename().string().rfind(prefix, 0) == 0) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) != 0) {
+            continue;
+        }
+        const std::string_view rest = std::string_view(name).substr(prefix.size());
+        const bool untagged = rest.find('-') == std::string_view::npos;  // older ".tmp-<hex>"
+        if (untagged || tagged_by_dead_process(rest)) {
             std::error_code ignore;
             fs::remove(it->path(), ignore);
         }

@@ -29,11 +29,21 @@ void write_file_atomic(const fs::path& path,
 /// Appends `data` to `path` (created 0644 if missing) with O_APPEND: for logs, not atomic.
 void append_file(const fs::path& path, std::string_view data);
 
-/// Removes `<dir>/.<name>.tmp-*` files a killed writer of `path` left behind (best effort).
+/// "<host>-<pid>" of this process (the host name with '-', '/' and '.' as '_'): the part of a
+/// temporary name that says whose it is, so a cleanup removes only what a dead process left.
+[[nodiscard]] std::string process_tag();
+/// Whether `tagged` starts with "<host>-<pid>-" of this host and that pid no longer runs
+/// (kill(pid, 0) fails with ESRCH). Other hosts' names and live processes' are false.
+[[nodiscard]] bool tagged_by_dead_process(std::string_view tagged);
+
+/// Removes the `<dir>/.<name>.tmp-*` files of `path` whose writer is gone: this host's with a
+/// pid that no longer runs, and the untagged `.tmp-<hex>` form of older versions (best effort).
+/// A live process's temp (another run writing the same directory) is left alone.
 /// write_file_atomic() calls it, so a rerun cleans up after a crash.
 void remove_stale_temps(const fs::path& path);
 
-/// A unique sibling temp name for `path` ("<dir>/.<name>.tmp-<random>").
+/// A unique sibling temp name for `path`, unique per process and per call
+/// ("<dir>/.<name>.tmp-<host>-<pid>-<random>").
 [[nodiscard]] fs::path temp_sibling(const fs::path& path);
 
 /// fsync a file or directory (best effort for directories on file systems that refuse).

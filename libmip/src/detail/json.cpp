@@ -5,11 +5,11 @@
 namespace mip::detail {
 
 std::string dump_pretty(const Json& value) {
-    return value.dump(2, ' ', false, nlohmann::detail::error_handler_t::strict) + "\n";
+    return value.dump(2, ' ', false, nlohmann::detail::error_handler_t::replace) + "\n";
 }
 
 std::string dump_compact(const Json& value) {
-    return value.dump(-1, ' ', false, nlohmann::detail::error_handler_t::strict);
+    return value.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
 }
 
 // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the text, then where it came from

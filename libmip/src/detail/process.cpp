@@ -14,6 +14,8 @@
 
 #include <mip/error.hpp>
 
+#include "detail/credentials.hpp"
+
 namespace mip::detail {
 
 namespace {
@@ -189,6 +191,7 @@ struct ChildPipes {
     }
     ::dup2(p.out.fds[1], 1);
     ::dup2(options.separate_stderr ? p.err.fds[1] : p.out.fds[1], 2);
+    drop_privileges_before_exec();  // no ptrace of its ancestors, even as root
     ::execve(c.exe.c_str(), c.argv.data(), c.envp.data());
     int e = errno;
     (void)!::write(p.exec_status.fds[1], &e, sizeof e);

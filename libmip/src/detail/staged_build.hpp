@@ -40,6 +40,8 @@ public:
     [[nodiscard]] virtual std::string version_source() const = 0;
     /// Messages worth logging (tag rewrites, nested submodules...).
     [[nodiscard]] virtual std::vector<std::string> stage_notes() const = 0;
+    /// Whether `resolve()` downloads or clones (a dry run does not call it then).
+    [[nodiscard]] virtual bool fetches_to_pin() const { return true; }
 };
 
 }  // namespace mip::detail

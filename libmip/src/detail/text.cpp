@@ -111,45 +111,84 @@ bool is_lower_hex(std::string_view text, std::size_t length) noexcept {
            });
 }
 
-bool is_valid_utf8(std::string_view text) noexcept {
+namespace {
+
+/// Length of the well-formed UTF-8 sequence starting at `text[i]`, 0 if there is none.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
     static constexpr std::uint32_t min_for[] = {0, 0x80, 0x800, 0x10000};
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+        return 1;
+    }
+    std::size_t n = 0;  // continuation bytes
+    std::uint32_t cp = 0;
+    if ((c & 0xE0U) == 0xC0U) {
+        n = 1;
+        cp = c & 0x1FU;
+    } else if ((c & 0xF0U) == 0xE0U) {
+        n = 2;
+        cp = c & 0x0FU;
+    } else if ((c & 0xF8U) == 0xF0U) {
+        n = 3;
+        cp = c & 0x07U;
+    } else {
+        return 0;
+    }
+    if (text.size() - i - 1 < n) {
+        return 0;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+        const auto cc = static_cast<unsigned char>(text[i + k]);
+        if ((cc & 0xC0U) != 0x80U) {
+            return 0;
+        }
+        cp = (cp << 6U) | static_cast<std::uint32_t>(cc & 0x3FU);
+    }
+    if (cp < min_for[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0;
+    }
+    return n + 1;
+}
+
+}  // namespace
+
+std::size_t invalid_utf8_offset(std::string_view text) noexcept {
     std::size_t i = 0;
     while (i < text.size()) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x80) {
-            ++i;
-            continue;
+        const std::size_t n = utf8_sequence_length(text, i);
+        if (n == 0) {
+            return i;
         }
-        std::size_t n = 0;  // continuation bytes
-        std::uint32_t cp = 0;
-        if ((c & 0xE0U) == 0xC0U) {
-            n = 1;
-            cp = c & 0x1FU;
-        } else if ((c & 0xF0U) == 0xE0U) {
-            n = 2;
-            cp = c & 0x0FU;
-        } else if ((c & 0xF8U) == 0xF0U) {
-            n = 3;
-            cp = c & 0x07U;
-        } else {
-            return false;
-        }
-        if (text.size() - i - 1 < n) {
-            return false;
-        }
-        for (std::size_t k = 1; k <= n; ++k) {
-            const auto cc = static_cast<unsigned char>(text[i + k]);
-            if ((cc & 0xC0U) != 0x80U) {
-                return false;
-            }
-            cp = (cp << 6U) | static_cast<std::uint32_t>(cc & 0x3FU);
-        }
-        if (cp < min_for[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        i += n + 1;
+        i += n;
     }
-    return true;
+    return std::string_view::npos;
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+    return invalid_utf8_offset(text) == std::string_view::npos;
+}
+
+std::string escape_invalid_utf8(std::string_view text) {
+    std::size_t i = invalid_utf8_offset(text);
+    if (i == std::string_view::npos) {
+        return std::string(text);
+    }
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(text.substr(0, i));
+    while (i < text.size()) {
+        const std::size_t n = utf8_sequence_length(text, i);
+        if (n == 0) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            out += "\\x";
+            out += digits[c >> 4U];
+            out += digits[c & 0xFU];
+            ++i;
+        } else {
+            out.append(text.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
 }
 
 }  // namespace mip::detail

@@ -47,5 +47,10 @@ enum class IdentifierRule {
 /// Whether `text` is well-formed UTF-8: no stray continuation bytes, no truncated sequences, no
 /// overlong forms, no surrogates (U+D800–U+DFFF), nothing above U+10FFFF.
 [[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
+/// `text` with every byte that is not part of a well-formed UTF-8 sequence written as `\xNN`
+/// (the text itself when it is valid): what goes into messages and JSON documents.
+[[nodiscard]] std::string escape_invalid_utf8(std::string_view text);
+/// Offset of the first byte of `text` that is not well-formed UTF-8, or npos.
+[[nodiscard]] std::size_t invalid_utf8_offset(std::string_view text) noexcept;
 
 }  // namespace mip::detail
