@@ -89,6 +89,21 @@ void add_recipe_options(CLI::App& sub, GlobalOptions& g) {
     MIP_FIELD_OPTION(sub, p.prepare, python_path,
                      "Prepended to the recipe worker's PYTHONPATH (env MIP_PYTHONPATH)")
         ->type_name("DIRS");
+    MIP_FIELD_OPTION(sub, p.prepare, max_download_mib,
+                     "MiB one source download may bring (zip bombs, endless bodies)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    MIP_FIELD_OPTION(sub, p.prepare, max_extract_mib,
+                     "Total uncompressed MiB of one source archive")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    MIP_FIELD_OPTION(sub, p.prepare, max_archive_entries, "Entries in one source archive")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    MIP_FIELD_OPTION(sub, p.prepare, max_compression_ratio,
+                     "Uncompressed:compressed size of one archive entry of 1 MiB or more")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     // --source-mirror fills prepare.source_mirror: its text is parsed (SourceMirror::parse)
     // after CLI11 and after MIP_SOURCE_MIRRORS, in main().
     sub.add_option(flag_name("source_mirror"), g.source_mirror_text,

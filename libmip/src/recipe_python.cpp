@@ -74,7 +74,8 @@ struct WorkerEnvironment {
     std::vector<std::string> script_env;
     std::vector<std::string> pass_env;  ///< --pass-env (checked by the Preparer)
     std::vector<SourceMirror> mirrors;
-    fs::path tmp_dir;  ///< "" = the caller's TMPDIR
+    fs::path tmp_dir;              ///< "" = the caller's TMPDIR
+    ArchiveLimits archive_limits;  ///< for the helpers' downloads (MIP_ARCHIVE_LIMITS)
 };
 
 /// The recipe process's environment: a pass-through subset of `env`, the `--pass-env` names,
@@ -123,6 +124,12 @@ std::map<std::string, std::string> worker_environment(const WorkerSetup& setup,
     if (!w.mirrors.empty()) {
         out["MIP_SOURCE_MIRRORS"] = format_source_mirrors(w.mirrors);
     }
+    // download_and_extract_zip() applies the run's archive limits (--max-download-mib...).
+    const auto& l = w.archive_limits;
+    out["MIP_ARCHIVE_LIMITS"] = "max_download_mib=" + std::to_string(l.max_download_mib) +
+                                " max_extract_mib=" + std::to_string(l.max_extract_mib) +
+                                " max_archive_entries=" + std::to_string(l.max_archive_entries) +
+                                " max_compression_ratio=" + std::to_string(l.max_compression_ratio);
     for (const auto& name : w.script_env) {
         if (auto v = detail::env_find(env, name)) {
             out[name] = *v;
@@ -475,8 +482,9 @@ public:
             detail::remove_tree(d);
             detail::create_dirs(d);
         }
-        WorkerEnvironment wenv{ctx.build_type, ctx.recipe_dir,     script_env_,
-                               ctx.pass_env,   ctx.source_mirrors, tmp};
+        WorkerEnvironment wenv{ctx.build_type,    ctx.recipe_dir,     script_env_,
+                               ctx.pass_env,      ctx.source_mirrors, tmp,
+                               ctx.archive_limits};
         // Writes that escape the package directory (through absolute or `..` paths) land in
         // directories every recipe process can reach: compared before and after.
         const fs::path prepared = ctx.work_dir.parent_path();
@@ -648,7 +656,7 @@ public:
         // Loading runs the recipe's module-level code: in a private, empty cwd too.
         detail::TempDir tmp;
         detail::create_dirs(tmp.path() / "cwd");
-        WorkerEnvironment wenv{ctx.build_type, ctx.recipe_dir, {}, ctx.pass_env, {}, {}};
+        WorkerEnvironment wenv{ctx.build_type, ctx.recipe_dir, {}, ctx.pass_env, {}, {}, {}};
         WorkerOutcome outcome = run_worker(*setup_, {"load", "--recipe", recipe_file.string()},
                                            tmp.path() / "load.json", tmp.path() / "cwd",
                                            worker_environment(*setup_, ctx.environment, wenv),

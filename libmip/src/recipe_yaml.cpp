@@ -172,7 +172,8 @@ public:
                                      dest, path_excluded_);
         } else if (recipe_->source.kind == "download_zip") {
             detail::extract_zip(ctx.work_dir / "downloads" / archive_name_, dest,
-                                recipe_->source.strip_top_level);
+                                recipe_->source.strip_top_level, ctx.archive_limits,
+                                detail::redact_url(recipe_->source.url));
         } else if (recipe_->source.kind == "clone_git") {
             auto repos = ctx.work_dir / "git-repos";
             auto clone = repos / clone_key_;
@@ -309,6 +310,7 @@ private:
         http.total_timeout = timeout;
         http.logger = ctx.logger;
         http.ca_file = ctx.ca_file;
+        http.max_bytes = ctx.archive_limits.max_download_bytes();
         std::string fetch = recipe_->source.url;
         if (auto mirrored = mirror_url(recipe_->source.url, ctx.source_mirrors)) {
             fetch = *mirrored;

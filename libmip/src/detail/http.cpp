@@ -1,5 +1,7 @@
 #include "detail/http.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <random>
@@ -48,11 +50,19 @@ struct Sink {
     std::FILE* file = nullptr;
     Sha256* hash = nullptr;
     bool failed = false;
+    std::uint64_t received = 0;
+    std::uint64_t limit = 0;  ///< 0 = none
+    bool too_large = false;
 };
 
 size_t write_cb(char* data, size_t size, size_t nmemb, void* userdata) noexcept {
     auto* sink = static_cast<Sink*>(userdata);
     size_t n = size * nmemb;
+    sink->received += n;
+    if (sink->limit != 0 && sink->received > sink->limit) {
+        sink->too_large = true;
+        return 0;
+    }
     try {
         if (sink->memory != nullptr) {
             sink->memory->append(data, n);
@@ -105,6 +115,12 @@ long perform(const std::string& url,
     curl_easy_setopt(c, CURLOPT_USERAGENT, "libmip/" MIP_VERSION);
     if (!options.ca_file.empty()) {
         curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+    }
+    if (options.max_bytes != 0) {
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                         static_cast<curl_off_t>(std::min<std::uint64_t>(
+                             options.max_bytes, static_cast<std::uint64_t>(INT64_MAX))));
+        sink.limit = options.max_bytes;
     }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
@@ -179,6 +195,13 @@ std::string http_download(const std::string& url,
         if (sink.failed || !close_ok) {
             std::filesystem::remove(tmp);
             throw IoError("cannot write download", destination.string());
+        }
+        if (sink.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+            std::filesystem::remove(tmp);
+            throw ArchiveError("download of " + shown +
+                               " refused: it is larger than the limit of " +
+                               std::to_string(options.max_bytes >> 20) +
+                               " MiB (raise it with --max-download-mib)");
         }
         bool transient = (code != CURLE_OK && retryable(code)) ||
                          (code == CURLE_OK && (status == 429 || status >= 500));
