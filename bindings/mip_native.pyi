@@ -419,6 +419,7 @@ class PrepareOptions:
     max_extract_mib: int
     max_archive_entries: int
     max_compression_ratio: int
+    require_https: bool
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> PrepareOptions: ...
 

@@ -65,6 +65,8 @@ void bind_preparer(py::module_& m) {
                  "--max-archive-entries: entries in one source archive.");
     MIP_PY_FIELD(options, PrepareOptions, max_compression_ratio,
                  "--max-compression-ratio: uncompressed:compressed size of an entry >= 1 MiB.");
+    MIP_PY_FIELD(options, PrepareOptions, require_https,
+                 "--require-https: refuse plain http:// source URLs.");
     add_kwargs_init(options);
 
     py::class_<PyPreparer>(m, "Preparer",

@@ -104,6 +104,8 @@ void add_recipe_options(CLI::App& sub, GlobalOptions& g) {
                      "Uncompressed:compressed size of one archive entry of 1 MiB or more")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    MIP_FIELD_FLAG(sub, p.prepare, require_https,
+                   "Refuse plain http:// source URLs (fetched with a warning otherwise)");
     // --source-mirror fills prepare.source_mirror: its text is parsed (SourceMirror::parse)
     // after CLI11 and after MIP_SOURCE_MIRRORS, in main().
     sub.add_option(flag_name("source_mirror"), g.source_mirror_text,

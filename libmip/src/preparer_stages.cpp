@@ -516,6 +516,7 @@ BuildContext Preparer::Impl::context_for(const Job& job, const fs::path& work, b
     ctx.original_recipe_dir = job.recipe_dir;
     ctx.archive_limits = {options.max_download_mib, options.max_extract_mib,
                           options.max_archive_entries, options.max_compression_ratio};
+    ctx.require_https = options.require_https;
     return ctx;
 }
 

@@ -44,9 +44,14 @@ def _str_list(values, what):
 
 
 def _fetch_url(url):
-    """The URL to fetch ``url`` from: rewritten by the source mirrors (MIP_SOURCE_MIRRORS)."""
+    """The URL to fetch ``url`` from: rewritten by the source mirrors (MIP_SOURCE_MIRRORS).
+    A plain http:// one is refused when the run has --require-https (MIP_REQUIRE_HTTPS=1)."""
     mirrors = mip_native.parse_source_mirrors(os.environ.get("MIP_SOURCE_MIRRORS", ""))
     fetched = mip_native.mirror_url(url, mirrors)
+    target = url if fetched is None else fetched
+    if target.startswith("http://") and os.environ.get("MIP_REQUIRE_HTTPS") == "1":
+        shown = target.split("?", 1)[0]
+        raise SpecError(f"{shown}: plain http:// is refused under --require-https")
     if fetched is None:
         return url
     _record.mirrored(url, fetched)

@@ -77,6 +77,10 @@ struct PrepareOptions {
     /// `--max-compression-ratio`: uncompressed : compressed size of one archive entry of
     /// 1 MiB or more.
     std::uint64_t max_compression_ratio = ArchiveLimits{}.max_compression_ratio;
+    /// `--require-https`: refuse plain `http://` source URLs (download_zip, clone_git and the
+    /// Python helpers), which are otherwise fetched with a warning and pinned by their sha256 in
+    /// the lock.
+    bool require_https = false;
 };
 
 /// **Example**

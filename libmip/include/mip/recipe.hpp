@@ -70,6 +70,8 @@ struct BuildContext {
     std::filesystem::path original_recipe_dir;
     /// How much a source download and its extraction may take (`--max-download-mib`...).
     ArchiveLimits archive_limits;
+    /// `--require-https`: a plain `http://` source URL (as written or from a mirror) is refused.
+    bool require_https = false;
 };
 
 /// One package build of a recipe.
