@@ -84,13 +84,40 @@ size_t write_cb(char* data, size_t size, size_t nmemb, void* userdata) noexcept 
 /// Downloads share the S3 client's retry rules: the same transient curl errors, full jitter.
 bool retryable(CURLcode code) { return s3::retryable_curl_code(static_cast<int>(code)); }
 
-void backoff(unsigned attempt) {
+using Clock = std::chrono::steady_clock;
+
+/// One deadline for a whole request, retries and backoff included (`total_timeout`).
+struct Deadline {
+    Clock::time_point at;
+    explicit Deadline(const HttpOptions& o) : at(Clock::now() + o.total_timeout) {}
+    [[nodiscard]] std::chrono::milliseconds left() const {
+        return std::max(std::chrono::milliseconds(1),
+                        std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now()));
+    }
+    [[nodiscard]] bool passed() const { return Clock::now() >= at; }
+};
+
+/// Sleeps before retry `attempt`; false (no sleep) when the deadline would pass meanwhile.
+bool backoff(unsigned attempt, const Deadline& deadline) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::this_thread::sleep_for(s3::full_jitter(s3::RetryPolicy{}, attempt, rng));
+    auto delay = s3::full_jitter(s3::RetryPolicy{}, attempt, rng);
+    if (Clock::now() + delay >= deadline.at) {
+        return false;
+    }
+    std::this_thread::sleep_for(delay);
+    return true;
+}
+
+/// " (the deadline of N s … passed after K attempts)".
+std::string deadline_note(const HttpOptions& options, unsigned attempts) {
+    return " (the deadline of " + std::to_string(options.total_timeout.count()) +
+           " s for the whole request, retries included, passed after " + std::to_string(attempts) +
+           (attempts == 1 ? " attempt)" : " attempts)");
 }
 
 long perform(const std::string& url,
              const HttpOptions& options,
+             const Deadline& deadline,
              Sink& sink,
              CURLcode& code,
              std::string& error_text) {
@@ -106,8 +133,12 @@ long perform(const std::string& url,
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options.connect_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options.total_timeout.count()));
+    const auto left = deadline.left();
+    curl_easy_setopt(
+        c, CURLOPT_CONNECTTIMEOUT_MS,
+        static_cast<long>(
+            std::min<std::chrono::milliseconds>(options.connect_timeout, left).count()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.stall_timeout.count()));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -137,22 +168,26 @@ long perform(const std::string& url,
 
 HttpResponse http_get(const std::string& url, const HttpOptions& options) {
     std::string shown = redact_url(url);
+    const Deadline deadline(options);
     for (unsigned attempt = 0;; ++attempt) {
         HttpResponse response;
         Sink sink;
         sink.memory = &response.body;
         CURLcode code = CURLE_OK;
         std::string error_text;
-        response.status = perform(url, options, sink, code, error_text);
+        response.status = perform(url, options, deadline, sink, code, error_text);
         bool transient = (code != CURLE_OK && retryable(code)) ||
                          (code == CURLE_OK && (response.status == 429 || response.status >= 500));
-        if (transient && attempt < options.retries) {
+        bool out_of_time = deadline.passed();
+        if (transient && attempt < options.retries && !out_of_time) {
             options.logger.info(
                 "GET " + shown + ": " +
                 (code != CURLE_OK ? error_text : "HTTP " + std::to_string(response.status)) +
                 "; retry " + std::to_string(attempt + 1) + "/" + std::to_string(options.retries));
-            backoff(attempt);
-            continue;
+            if (backoff(attempt, deadline)) {
+                continue;
+            }
+            out_of_time = true;
         }
         if (code == CURLE_FILE_COULDNT_READ_FILE) {
             response.status = 404;
@@ -160,8 +195,9 @@ HttpResponse http_get(const std::string& url, const HttpOptions& options) {
             return response;
         }
         if (code != CURLE_OK) {
-            throw NetworkError("GET " + shown + " failed: " + error_text, shown,
-                               static_cast<int>(code));
+            throw NetworkError("GET " + shown + " failed: " + error_text +
+                                   (out_of_time ? deadline_note(options, attempt + 1) : ""),
+                               shown, static_cast<int>(code));
         }
         return response;
     }
@@ -171,6 +207,7 @@ std::string http_download(const std::string& url,
                           const std::filesystem::path& destination,
                           const HttpOptions& options) {
     std::string shown = redact_url(url);
+    const Deadline deadline(options);
     for (unsigned attempt = 0;; ++attempt) {
         auto tmp = temp_sibling(destination);
         std::FILE* f = std::fopen(tmp.c_str(), "wb");
@@ -185,7 +222,7 @@ std::string http_download(const std::string& url,
         std::string error_text;
         long status = 0;
         try {
-            status = perform(url, options, sink, code, error_text);
+            status = perform(url, options, deadline, sink, code, error_text);
         } catch (...) {
             std::fclose(f);
             std::filesystem::remove(tmp);
@@ -205,19 +242,23 @@ std::string http_download(const std::string& url,
         }
         bool transient = (code != CURLE_OK && retryable(code)) ||
                          (code == CURLE_OK && (status == 429 || status >= 500));
-        if (transient && attempt < options.retries) {
+        bool out_of_time = deadline.passed();
+        if (transient && attempt < options.retries && !out_of_time) {
             std::filesystem::remove(tmp);
             options.logger.info("download " + shown + ": " +
                                 (code != CURLE_OK ? error_text : "HTTP " + std::to_string(status)) +
                                 "; retry " + std::to_string(attempt + 1) + "/" +
                                 std::to_string(options.retries));
-            backoff(attempt);
-            continue;
+            if (backoff(attempt, deadline)) {
+                continue;
+            }
+            out_of_time = true;
         }
         if (code != CURLE_OK) {
             std::filesystem::remove(tmp);
-            throw NetworkError("download of " + shown + " failed: " + error_text, shown,
-                               static_cast<int>(code));
+            throw NetworkError("download of " + shown + " failed: " + error_text +
+                                   (out_of_time ? deadline_note(options, attempt + 1) : ""),
+                               shown, static_cast<int>(code));
         }
         if (status >= 400) {
             std::filesystem::remove(tmp);
