@@ -316,6 +316,7 @@ class R2Config:
     connect_timeout: datetime.timedelta
     stall_timeout: datetime.timedelta
     request_timeout: datetime.timedelta
+    request_deadline: datetime.timedelta
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> R2Config: ...
     @staticmethod
@@ -547,6 +548,7 @@ def write_channel_site(index_json: str | bytes, output_dir: _Path,
 class StoreOptions:
     endpoint: str
     allow_insecure_loopback: bool
+    request_deadline: int
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> StoreOptions: ...
 

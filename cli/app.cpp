@@ -61,6 +61,9 @@ void add_store_options(CLI::App& sub, GlobalOptions& g) {
         ->type_name("URL");
     MIP_FIELD_FLAG(sub, p.store_options, allow_insecure_loopback,
                    "Allow a plain http:// S3 endpoint on 127.0.0.1/localhost (tests only)");
+    MIP_FIELD_OPTION(sub, p.store_options, request_deadline,
+                     "Seconds one S3 request may take, all retries included (0 = none)")
+        ->capture_default_str();
     MIP_FIELD_OPTION(sub, p.run, ca_file, "CA bundle for TLS verification")->type_name("FILE");
     MIP_FIELD_OPTION(sub, p.run, max_in_flight, "Requests in flight at once (1-256)")
         ->capture_default_str()

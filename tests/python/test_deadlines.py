@@ -46,3 +46,24 @@ def test_the_python_helper_has_one_deadline(tmp_path):
     assert "the deadline of 2 s for the whole request, retries included, passed after 1 " \
            "attempt" in message, message
     assert accepted == 1
+
+
+def test_a_hanging_s3_server_fails_within_the_request_deadline(run_cli, tmp_path):
+    """An S3 endpoint that accepts and never answers: 60 s stall × 6 attempts took 6 minutes per
+    request. With --request-deadline 3 the listing fails after the one attempt that fits."""
+    with servers.HangingServer() as hang:
+        env = {"AWS_ACCESS_KEY_ID": "testkey", "AWS_SECRET_ACCESS_KEY": "testsecret",
+               "AWS_ENDPOINT_URL": hang.url}
+        r = run_cli("index", "--build-dir", tmp_path / "build", "--store", "s3://bucket/prefix",
+                    "--endpoint", hang.url, "--allow-insecure-loopback",
+                    "--base-url", "https://example.invalid/prefix",
+                    "--request-deadline", "3", env=env, cwd=tmp_path, timeout=120)
+        accepted = hang.accepted
+    out = r.stdout + r.stderr
+    assert r.returncode == 5, out
+    assert "s3://bucket" in out, out
+    assert "[after 1 attempt; the deadline of 3 s for the whole request, retries included " \
+           "(--request-deadline), passed]" in out, out
+    assert accepted == 1, f"{accepted} connections: the request was retried past its deadline"
+    assert not (tmp_path / "build" / "gh-pages" / "index.json").exists()
+    assert "testsecret" not in out
