@@ -71,11 +71,16 @@ void set_verb_fields(py::object& target, const std::string& verb, const py::kwar
         if (owners.size() > 1) {
             std::string list;
             for (const auto& o : owners) {
-                list += (list.empty() ? "" : ", ") + o;
+                list += list.empty() ? "" : ", ";
+                list += o;
             }
             std::string message = verb;
-            message += ": '" + name + "' is a field of " + list;
-            message += "; set it on one of them (options." + owners.front() + "." + name + ")";
+            message.append(": '").append(name).append("' is a field of ").append(list);
+            message.append("; set it on one of them (options.")
+                .append(owners.front())
+                .append(".")
+                .append(name)
+                .append(")");
             throw py::type_error(message);
         }
         set_field(target.attr(owners.front().c_str()), name, item.second, verb);

@@ -102,6 +102,7 @@ IoError::IoError(const std::string& message, std::string path, std::error_code e
 
 ArchiveError::ArchiveError(const std::string& message) : Error(ErrorCode::archive, message) {}
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
 NetworkError::NetworkError(const std::string& message, std::string url, int curl_code)
     : Error(ErrorCode::network, message), url_(std::move(url)), curl_code_(curl_code) {}
 

@@ -167,7 +167,7 @@ public:
         : store_(store), options_(options), run_(run) {}
 
     IndexResult assemble() {
-        base = detail::resolve_base_url(run_.base_url, store_, "index");
+        base_ = detail::resolve_base_url(run_.base_url, store_, "index");
         load_cache();
         list_sidecars();
         auto packages = parse_sidecars();
@@ -176,16 +176,16 @@ public:
             verify_bundles(packages);
         }
         std::sort(packages.begin(), packages.end(), index_order_less);
-        result.packages = std::move(packages);
+        result_.packages = std::move(packages);
         std::int64_t now = run_.source_date_epoch
                                ? *run_.source_date_epoch
                                : std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
-        result.last_updated = detail::iso8601_utc(now);
-        run_.logger.info("index: " + std::to_string(result.packages.size()) + " package(s), " +
-                         std::to_string(result.skipped.size()) + " skipped");
-        return std::move(result);
+        result_.last_updated = detail::iso8601_utc(now);
+        run_.logger.info("index: " + std::to_string(result_.packages.size()) + " package(s), " +
+                         std::to_string(result_.skipped.size()) + " skipped");
+        return std::move(result_);
     }
 
 private:
@@ -198,16 +198,16 @@ private:
     /// The ETag cache of an earlier run: key -> {etag, data}.
     void load_cache() {
         if (!options_.cache_dir.empty()) {
-            cache_file = options_.cache_dir / "index-etag-cache.json";
-            if (fs::is_regular_file(cache_file)) {
+            cache_file_ = options_.cache_dir / "index-etag-cache.json";
+            if (fs::is_regular_file(cache_file_)) {
                 try {
-                    cache = Json::parse(detail::read_file(cache_file));
-                    if (!cache.is_object()) {
-                        cache = Json::object();
+                    cache_ = Json::parse(detail::read_file(cache_file_));
+                    if (!cache_.is_object()) {
+                        cache_ = Json::object();
                     }
                 } catch (const std::exception&) {
-                    run_.logger.warning("ignoring unreadable index cache " + cache_file.string());
-                    cache = Json::object();
+                    run_.logger.warning("ignoring unreadable index cache " + cache_file_.string());
+                    cache_ = Json::object();
                 }
             }
         }
@@ -226,8 +226,8 @@ private:
             }
             std::string cached_etag;
             bool cached = false;
-            if (auto it = cache.find(s.key); it != cache.end() && it->is_object() &&
-                                             it->contains("data") && (*it)["data"].is_string()) {
+            if (auto it = cache_.find(s.key); it != cache_.end() && it->is_object() &&
+                                              it->contains("data") && (*it)["data"].is_string()) {
                 cached = true;
                 if (it->contains("etag") && (*it)["etag"].is_string()) {
                     cached_etag = (*it)["etag"].get<std::string>();
@@ -253,19 +253,19 @@ private:
                 continue;
             }
             if (o.got) {
-                got.push_back(std::move(*o.got));
+                got_.push_back(std::move(*o.got));
             } else {  // served from the cache
                 GetResult r;
                 r.key = o.info.key;
                 r.found = true;
                 r.not_modified = true;
                 r.etag = o.info.etag;
-                got.push_back(std::move(r));
+                got_.push_back(std::move(r));
             }
-            sidecars.push_back(std::move(o.info));
+            sidecars_.push_back(std::move(o.info));
         }
-        result.sidecars_listed = sidecars.size();
-        run_.logger.info("listed " + std::to_string(sidecars.size()) + " sidecar(s) in " +
+        result_.sidecars_listed = sidecars_.size();
+        run_.logger.info("listed " + std::to_string(sidecars_.size()) + " sidecar(s) in " +
                          store_.describe());
     }
 
@@ -274,16 +274,16 @@ private:
             throw SpecError(key, {{"", reason}});
         }
         run_.logger.warning("skipping " + key + ": " + reason);
-        result.skipped.push_back({key, reason});
+        result_.skipped.push_back({key, reason});
     }
 
     /// Each fetched sidecar validated into a package (or skipped); the new cache written.
     std::vector<PackageSpec> parse_sidecars() {
         Json new_cache = Json::object();
         std::vector<PackageSpec> packages;
-        for (std::size_t i = 0; i < got.size(); ++i) {
-            auto& g = got[i];
-            const auto& key = sidecars[i].key;
+        for (std::size_t i = 0; i < got_.size(); ++i) {
+            auto& g = got_[i];
+            const auto& key = sidecars_[i].key;
             if (g.error) {
                 try {
                     std::rethrow_exception(g.error);
@@ -301,13 +301,13 @@ private:
             }
             std::string data;
             if (g.not_modified) {
-                data = cache[key].value("data", "");
+                data = cache_[key].value("data", "");
             } else {
                 data = std::move(g.data);
-                ++result.sidecars_downloaded;
+                ++result_.sidecars_downloaded;
             }
-            if (!g.etag.empty() || !sidecars[i].etag.empty()) {
-                new_cache[key] = {{"etag", g.etag.empty() ? sidecars[i].etag : g.etag},
+            if (!g.etag.empty() || !sidecars_[i].etag.empty()) {
+                new_cache[key] = {{"etag", g.etag.empty() ? sidecars_[i].etag : g.etag},
                                   {"data", data}};
             }
             PackageSpec spec;
@@ -326,13 +326,15 @@ private:
                 key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
             auto expected = spec.wheel_name() + std::string(sidecar_suffix);
             if (basename != expected) {
-                skip(key, "its fields describe " + expected + ", not " + basename);
+                std::string why = "its fields describe " + expected;
+                why += ", not " + basename;
+                skip(key, why);
                 continue;
             }
             if (!spec.mhl_url) {
-                spec.mhl_url = base + "/" + spec.wheel_name() + ".mhl";  // legacy sidecars
+                spec.mhl_url = base_ + "/" + spec.wheel_name() + ".mhl";  // legacy sidecars
             }
-            spec.mip_json_url = base + "/" + key;
+            spec.mip_json_url = base_ + "/" + key;
             auto issues = spec.validate();
             if (!issues.empty()) {
                 skip(key, SpecError(key, issues).what());
@@ -340,9 +342,9 @@ private:
             }
             packages.push_back(std::move(spec));
         }
-        if (!cache_file.empty()) {
+        if (!cache_file_.empty()) {
             detail::create_dirs(options_.cache_dir);
-            detail::write_file_atomic(cache_file, detail::dump_compact(new_cache), false);
+            detail::write_file_atomic(cache_file_, detail::dump_compact(new_cache), false);
         }
 
         return packages;
@@ -374,7 +376,7 @@ private:
                         throw SpecError("index", {{"dependencies", w}});
                     }
                     run_.logger.warning(w);
-                    result.warnings.push_back(w);
+                    result_.warnings.push_back(w);
                 }
             }
         }
@@ -386,7 +388,7 @@ private:
                 throw SpecError("index", {{"dependencies", w}});
             }
             run_.logger.warning(w);
-            result.warnings.push_back(w);
+            result_.warnings.push_back(w);
         }
     }
 
@@ -394,11 +396,11 @@ private:
     void verify_bundles(const std::vector<PackageSpec>& packages) {
         for (const auto& p : packages) {
             const auto& url = *p.mhl_url;
-            if (url.rfind(base + "/", 0) != 0) {
+            if (url.rfind(base_ + "/", 0) != 0) {
                 throw SpecError(p.wheel_name(),
                                 {{"mhl_url", "'" + url + "' is outside the store; cannot verify"}});
             }
-            auto data = store_.get(url.substr(base.size() + 1));
+            auto data = store_.get(url.substr(base_.size() + 1));
             if (!data) {
                 throw SpecError(p.wheel_name(),
                                 {{"mhl_url", "'" + url + "' does not exist in the store"}});
@@ -415,12 +417,12 @@ private:
     Store& store_;
     const IndexOptions& options_;
     const RunOptions& run_;
-    std::string base;
-    IndexResult result;
-    Json cache = Json::object();
-    fs::path cache_file;
-    std::vector<ObjectInfo> sidecars;
-    std::vector<GetResult> got;
+    std::string base_;
+    IndexResult result_;
+    Json cache_ = Json::object();
+    fs::path cache_file_;
+    std::vector<ObjectInfo> sidecars_;
+    std::vector<GetResult> got_;
 };
 
 }  // namespace

@@ -134,7 +134,7 @@ std::size_t remove_dead_puts(const fs::path& tmp_dir) {
 
 }  // namespace
 
-LocalStore::LocalStore(fs::path root, Logger logger)
+LocalStore::LocalStore(const fs::path& root, Logger logger)
     : root_(fs::absolute(root).lexically_normal()), logger_(std::move(logger)) {
     if (root_.filename().empty()) {
         root_ = root_.parent_path();

@@ -31,6 +31,7 @@ std::string shown_char(char c) {
 }
 
 /// Problems common to every wheel-name part; "" when none.
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the text, then what it is
 std::string common_part_problem(std::string_view s, std::string_view what) {
     if (s.empty()) {
         return "must not be empty";
@@ -254,7 +255,8 @@ std::vector<Issue> PackageSpec::validate() const {
         }
         auto p = check_package_name(d);
         if (!p.empty()) {
-            add(field, "'" + d + "' " + p);
+            p.insert(0, "'" + d + "' ");
+            add(field, p);
             continue;
         }
         if (!seen.insert(normalize_package_name(d)).second) {

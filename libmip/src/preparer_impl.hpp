@@ -134,6 +134,7 @@ struct BuildRun {
 };
 
 /// Where a run's recipes are: `--recipes`, or the one recipe directory of `--from-lock`.
+// NOLINTNEXTLINE(bugprone-exception-escape): its implicit moves; nlohmann's asserts, not throws.
 struct RecipeDirs {
     fs::path recipes_dir;
     std::vector<fs::path> dirs;  ///< sorted
@@ -200,22 +201,23 @@ struct Preparer::Impl {
     void run_jobs(std::vector<Job>& jobs);
 
     const detail::Toolchain& probed_toolchain();
-    std::optional<std::int64_t> explicit_epoch() const;
-    Json ci_run_url(const std::string& build_type) const;
+    [[nodiscard]] std::optional<std::int64_t> explicit_epoch() const;
+    [[nodiscard]] Json ci_run_url(const std::string& build_type) const;
     /// The environment recipe code sees (§3.9): pass-through names, fixed values, script_env.
-    detail::Environment minimal_environment(const std::string& arch,
-                                            std::optional<std::int64_t> epoch) const;
+    [[nodiscard]] detail::Environment minimal_environment(const std::string& arch,
+                                                          std::optional<std::int64_t> epoch) const;
     std::optional<PackageSpec> fetch_published(const std::string& wheel, std::string& note) const;
     /// What a recipe kind knows when it loads the recipe in `recipe_dir`.
     [[nodiscard]] RecipeContext recipe_context(const fs::path& recipe_dir) const;
     /// The lock's value for `key`, or null.
-    Json lock_value(const std::string& key) const;
+    [[nodiscard]] Json lock_value(const std::string& key) const;
     void run_prescript(const fs::path& work,
                        const std::string& arch,
                        StageLog& log,
                        Json& prescript_entry) const;
     /// Re-reads the recipe from the work area's copy (after a prescript) and picks this build.
-    std::unique_ptr<RecipeBuild> reload(const Job& job, const fs::path& recipe_copy) const;
+    [[nodiscard]] std::unique_ptr<RecipeBuild> reload(const Job& job,
+                                                      const fs::path& recipe_copy) const;
 
     /// Runs every stage of one build (prepare-stages §2–§3.12), one function per stage below;
     /// a failure anywhere is recorded in `job.result` (never thrown).

@@ -62,6 +62,7 @@ double prepare::seconds_since(std::chrono::steady_clock::time_point t0) {
 
 /// Byte copy of a recipe directory, modes kept; `.git` skipped; a symlink or special file is a
 /// SpecError naming the package and path.
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): from, to
 void prepare::copy_recipe(const fs::path& from,
                           const fs::path& to,
                           const fs::path& root,
@@ -585,16 +586,18 @@ void Preparer::Impl::fill_build_info(Job& job,
     spec.build_info = detail::BuildInfoAccess::make(std::move(bi));
 }
 
-Json Preparer::Impl::lock_document(const Job& job,
-                                   detail::StagedBuild* staged,
-                                   const std::vector<std::string>& set_names,
-                                   const Json& script_env,
-                                   std::int64_t epoch,
-                                   const std::string& epoch_source,
-                                   const detail::Toolchain& tc,
-                                   const Json& prescript_entry,
-                                   const Json& input_files,
-                                   const Json& recipe_files) const {
+Json Preparer::Impl::lock_document(
+    const Job& job,
+    detail::StagedBuild* staged,
+    const std::vector<std::string>& set_names,
+    const Json& script_env,
+    std::int64_t epoch,
+    const std::string& epoch_source,
+    const detail::Toolchain& tc,
+    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the lock's three parts
+    const Json& prescript_entry,
+    const Json& input_files,
+    const Json& recipe_files) const {
     const auto& spec = job.build->spec();
     Json doc = Json::object();
     doc["lock_version"] = 1;
@@ -669,7 +672,9 @@ void Preparer::Impl::compare_with_lock(const Json& doc, const std::string& packa
         if (options.strict_toolchain) {
             diffs.push_back(d);
         } else {
-            run_options.logger.warning(package + ": toolchain differs from the lock: " + d);
+            std::string message = package;
+            message += ": toolchain differs from the lock: " + d;
+            run_options.logger.warning(message);
         }
     }
     if (!diffs.empty()) {

@@ -257,12 +257,17 @@ bool R2Client::get_to_file(const std::string& key, const std::filesystem::path& 
     struct Unlink {
         const std::filesystem::path& path;
         bool keep = false;
+        explicit Unlink(const std::filesystem::path& p) : path(p) {}
+        Unlink(const Unlink&) = delete;
+        Unlink& operator=(const Unlink&) = delete;
+        Unlink(Unlink&&) = delete;
+        Unlink& operator=(Unlink&&) = delete;
         ~Unlink() {
             if (!keep) {
                 ::unlink(path.c_str());
             }
         }
-    } cleanup{tmp};
+    } cleanup(tmp);
     auto c = s3::get_call(*impl_, key, "");
     c->accepted = {404};
     c->sink_fd = fd.get();
@@ -453,6 +458,7 @@ std::vector<MultipartUploadInfo> R2Client::list_multipart_uploads(const std::str
     return out;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): S3's AbortMultipartUpload order
 void R2Client::abort_multipart_upload(const std::string& key, const std::string& upload_id) {
     std::lock_guard lock(impl_->operation_mutex);
     auto c = s3::make_call("AbortMultipartUpload", "DELETE", impl_->full_key(key));

@@ -50,24 +50,28 @@ public:
     YamlBuild(PackageSpec spec, std::shared_ptr<const detail::YamlRecipe> recipe)
         : spec_(std::move(spec)), recipe_(std::move(recipe)) {}
 
-    const PackageSpec& spec() const override { return spec_; }
-    PackageSpec& mutable_spec() override { return spec_; }
-    std::vector<std::string> script_env() const override { return recipe_->script_env; }
-    std::optional<std::int64_t> source_epoch() const override { return source_epoch_; }
-    std::vector<MirroredFetch> mirrored_fetches() const override { return mirrored_; }
+    [[nodiscard]] const PackageSpec& spec() const override { return spec_; }
+    [[nodiscard]] PackageSpec& mutable_spec() override { return spec_; }
+    [[nodiscard]] std::vector<std::string> script_env() const override {
+        return recipe_->script_env;
+    }
+    [[nodiscard]] std::optional<std::int64_t> source_epoch() const override {
+        return source_epoch_;
+    }
+    [[nodiscard]] std::vector<MirroredFetch> mirrored_fetches() const override { return mirrored_; }
 
     void set_stage_options(const detail::StageOptions& options) override { stage_ = options; }
 
-    std::string version_source() const override {
+    [[nodiscard]] std::string version_source() const override {
         if (derived_) {
             return "git";
         }
         return spec_.version == "unspecified" ? "unspecified" : "recipe";
     }
 
-    std::vector<std::string> stage_notes() const override { return notes_; }
+    [[nodiscard]] std::vector<std::string> stage_notes() const override { return notes_; }
 
-    Json lock_sources() const override {
+    [[nodiscard]] Json lock_sources() const override {
         Json sources = Json::array();
         if (recipe_->source.kind == "clone_git") {
             Json tags = Json::object();
@@ -118,7 +122,7 @@ public:
         return sources;
     }
 
-    Json resolved_recipe(const std::vector<std::string>& set_names) const override {
+    [[nodiscard]] Json resolved_recipe(const std::vector<std::string>& set_names) const override {
         // Structural edits on the parsed recipe, never text substitution.
         Json r = detail::parse_lock(recipe_->text, spec_.name + ": prepare.yaml");
         r["version"] = spec_.version;
@@ -139,7 +143,7 @@ public:
     }
 
     /// The lock's entry for this source (from `--from-lock`), if any.
-    std::optional<Json> locked_source() const {
+    [[nodiscard]] std::optional<Json> locked_source() const {
         if (!stage_.locked_sources || !stage_.locked_sources->is_array() ||
             stage_.locked_sources->empty()) {
             return std::nullopt;
@@ -446,9 +450,10 @@ private:
 
 class YamlRecipeKind final : public RecipeKind {
 public:
-    std::string file_name() const override { return "prepare.yaml"; }
+    [[nodiscard]] std::string file_name() const override { return "prepare.yaml"; }
 
-    std::vector<std::unique_ptr<RecipeBuild>> load(const RecipeContext& ctx) const override {
+    [[nodiscard]] std::vector<std::unique_ptr<RecipeBuild>> load(
+        const RecipeContext& ctx) const override {
         auto recipe = std::make_shared<const detail::YamlRecipe>(detail::read_prepare_yaml(ctx));
         std::vector<std::unique_ptr<RecipeBuild>> out;
         for (const auto& bs : recipe->builds) {

@@ -25,9 +25,10 @@ class YamlReader {
 public:
     explicit YamlReader(std::vector<Issue>& issues) : issues_(issues) {}
 
-    bool is_set(const YAML::Node& n) const { return n.IsDefined() && !n.IsNull(); }
+    [[nodiscard]] bool is_set(const YAML::Node& n) const { return n.IsDefined() && !n.IsNull(); }
 
     std::string str(const YAML::Node& n,
+                    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
                     const std::string& field,
                     const std::string& fallback = {}) {
         if (!is_set(n)) {
@@ -93,11 +94,16 @@ public:
         for (const auto& k : keys) {
             known += (known.empty() ? "" : ", ") + k;
         }
+        const std::string problem = "is not a known key (expected: " + known + ")";
         for (const auto& kv : map) {
             auto k = kv.first.Scalar();
             if (keys.count(k) == 0) {
-                issues_.push_back({where.empty() ? k : where + "." + k,
-                                   "is not a known key (expected: " + known + ")"});
+                std::string field = where;
+                if (!field.empty()) {
+                    field += '.';
+                }
+                field += k;
+                issues_.push_back({field, problem});
             }
         }
     }
@@ -143,6 +149,7 @@ std::optional<std::string> map_platform_tag(const std::string& tag,
     return std::nullopt;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the text, then what it is
 YAML::Node parse_root(const std::string& text, const std::string& subject) {
     YAML::Node root;
     try {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include <mip/report.hpp>
 
@@ -51,7 +52,7 @@ Json report_to_json(const StageReport& report) {
             o["error"] = to_string(item.error_code);
         }
         o["path"] = item.path;
-        o["seconds"] = static_cast<double>(static_cast<long long>(item.seconds * 100 + 0.5)) / 100;
+        o["seconds"] = static_cast<double>(std::llround(item.seconds * 100)) / 100;
         if (item.attempts != 0) {
             o["attempts"] = item.attempts;
         }

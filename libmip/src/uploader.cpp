@@ -88,7 +88,7 @@ private:
         return batch;
     }
 
-    void fail(Upload& u, std::exception_ptr e) {
+    void fail(Upload& u, const std::exception_ptr& e) {
         auto& item = report_.items[u.item];
         detail::mark_failed(item, e);
         u.active = false;

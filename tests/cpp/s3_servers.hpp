@@ -37,11 +37,11 @@ inline std::string read_text(const std::filesystem::path& p) {
 
 /// tests/servers/s3_stack.py as a child process: reads its one JSON line, stops it by PID.
 class S3Servers {
-    using json = nlohmann::json;
-    using path = std::filesystem::path;
+    using Json = nlohmann::json;
+    using Path = std::filesystem::path;
 
 public:
-    explicit S3Servers(const path& workdir) {
+    explicit S3Servers(const Path& workdir) {
         const std::string script = std::string(MIP_SOURCE_DIR) + "/tests/servers/s3_stack.py";
         int in_pipe[2];
         int out_pipe[2];
@@ -53,6 +53,7 @@ public:
         posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
         std::vector<std::string> args{MIP_TEST_PYTHON, script, "--workdir", workdir.string()};
         std::vector<char*> argv;
+        argv.reserve(args.size() + 1);
         for (auto& a : args) {
             argv.push_back(a.data());
         }
@@ -76,7 +77,7 @@ public:
             REQUIRE(n > 0);  // the launcher died before printing
             line.append(buf, static_cast<std::size_t>(n));
         }
-        info = json::parse(line.substr(0, line.find('\n')));
+        info = Json::parse(line.substr(0, line.find('\n')));
         if (info.contains("error")) {
             FAIL("S3 test servers did not start: " << info["error"].get<std::string>());
         }
@@ -111,19 +112,19 @@ public:
     }
 
     /// The proxy's log: one record per request it handled.
-    [[nodiscard]] std::vector<json> records() const {
-        std::vector<json> out;
+    [[nodiscard]] std::vector<Json> records() const {
+        std::vector<Json> out;
         std::istringstream in(read_text(info["log"].get<std::string>()));
         std::string line;
         while (std::getline(in, line)) {
             if (!line.empty()) {
-                out.push_back(json::parse(line));
+                out.push_back(Json::parse(line));
             }
         }
         return out;
     }
 
-    void fault(const json& faults) const { control("POST", faults.dump()); }
+    void fault(const Json& faults) const { control("POST", faults.dump()); }
     void clear_faults() const { control("DELETE", ""); }
 
     /// The aws CLI through the proxy.
@@ -161,7 +162,7 @@ private:
     int stdout_fd_ = -1;
 
 public:
-    json info;
+    Json info;
 };
 
 /// Every request the proxy saw passed its signature check (injected faults aside) and none

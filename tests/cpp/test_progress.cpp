@@ -55,6 +55,7 @@ TEST_CASE("workers count on their threads; events come from the owning thread", 
     ProgressEmitter progress(callback, "compile", 400);
     progress.started();
     std::vector<std::thread> workers;
+    workers.reserve(4);
     for (int w = 0; w < 4; ++w) {
         workers.emplace_back([&progress, w] {
             for (int i = 0; i < 100; ++i) {

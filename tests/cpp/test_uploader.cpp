@@ -34,7 +34,7 @@ const std::string base = "https://pkgs.example.org/core/packages";
 /// Prepared dirs for `names` (version 1.0.0), bundled into `<tmp>/bundled`; the bundled dir.
 fs::path bundle_packages(const TempDir& tmp, const std::vector<std::string>& names) {
     const auto prepared = tmp / "prepared";
-    const auto bundled = tmp / "bundled";
+    auto bundled = tmp / "bundled";
     for (const auto& name : names) {
         mip::test::make_prepared_dir(prepared, name);
     }
@@ -95,14 +95,17 @@ TEST_CASE("upload publishes bundle, flat copy and sidecar per package into a loc
         const auto mhl = bundled / (item.wheel + ".mhl");
         const auto digest = mip::detail::sha256_file_hex(mhl);
         const auto cas = "sha256/" + digest + "/" + item.wheel + ".mhl";
-        CHECK(item.path == base + "/" + cas);
+        std::string cas_url = base;
+        cas_url += "/";
+        cas_url += cas;
+        CHECK(item.path == cas_url);
         // A reader gets exactly the bundle's bytes under both names.
         CHECK(store.get(cas) == mip::test::read_file(mhl));
         CHECK(store.get(item.wheel + ".mhl") == mip::test::read_file(mhl));
         // The published sidecar names the content-addressed URL; the local one matches it.
         const auto published =
             mip::PackageSpec::from_json(*store.get(item.wheel + ".mhl.mip.json"), "sidecar");
-        CHECK(published.mhl_url == base + "/" + cas);
+        CHECK(published.mhl_url == cas_url);
         CHECK(published.mhl_sha256 == digest);
         CHECK(mip::test::read_file(fs::path(mhl.string() + ".mip.json")) ==
               *store.get(item.wheel + ".mhl.mip.json"));
@@ -227,6 +230,7 @@ TEST_CASE("with flat URLs, other published bytes need allow_overwrite", "[upload
 TEST_CASE("above 32 packages the published check is one listing", "[uploader]") {
     TempDir tmp;
     std::vector<std::string> names;
+    names.reserve(40);
     for (int i = 0; i < 40; ++i) {
         names.push_back("pkg" + std::to_string(100 + i));
     }
@@ -272,6 +276,7 @@ TEST_CASE(
     "[uploader][integration]") {
     TempDir tmp;
     std::vector<std::string> names;
+    names.reserve(34);
     for (int i = 0; i < 34; ++i) {  // above the listing threshold
         names.push_back("s3pkg" + std::to_string(10 + i));
     }

@@ -53,6 +53,8 @@ import time
 import urllib.parse
 from xml.sax.saxutils import escape
 
+from http_body import read_request_body
+
 ALL_KINDS = ("500", "503", "429", "reset", "truncate", "stall")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection",
               "te", "trailer", "upgrade"}
@@ -183,21 +185,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Like R2: no interim 100 (the client must not wait for one); read the body when it comes.
         return True
 
-    def _read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
     def _reset(self):
         """Drops the connection with a TCP RST."""
         try:
@@ -278,7 +265,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self):
         state = self.state
-        body = self._read_body()
+        body = read_request_body(self)
         if self.path.startswith("/__faults__/"):
             return self._control(body)
         raw_path = self.path.split("?", 1)[0]

@@ -51,6 +51,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from http_body import read_request_body
+
 MAX_SKEW_SECONDS = 15 * 60
 ALLOWED_REGIONS = ("auto", "us-east-1")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server",
@@ -242,21 +244,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return super().handle_expect_100()
         return True
 
-    def _read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
     def _send(self, status, headers, body, request_id=None):
         self.send_response(status)
         for name, value in headers:
@@ -286,7 +273,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         raw_target = self.path
         raw_path, _, raw_query = raw_target.partition("?")
         expect = self.headers.get("Expect")
-        body = self._read_body()
+        body = read_request_body(self)
         if raw_path.startswith("/__proxy__/"):
             return self._control(body)
         self.fault_injected = False

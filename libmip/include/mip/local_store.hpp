@@ -25,7 +25,7 @@ namespace mip {
 class LocalStore final : public Store {
 public:
     /// Creates `root` if missing. Throws `IoError` when it cannot.
-    explicit LocalStore(std::filesystem::path root, Logger logger = {});
+    explicit LocalStore(const std::filesystem::path& root, Logger logger = {});
 
     [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
     /// The file holding `key` (whether or not it exists).

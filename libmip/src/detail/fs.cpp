@@ -184,6 +184,7 @@ std::string relative_generic(const fs::path& path, const fs::path& base) {
 }
 
 namespace {
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): `dir` walks below `root`.
 void walk(const fs::path& root, const fs::path& dir, bool skip_git, std::vector<std::string>& out) {
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -215,9 +216,12 @@ std::vector<std::string> list_tree(const fs::path& root, bool skip_git) {
     return out;
 }
 
-std::string tree_hash(const fs::path& root) {
+std::string tree_hash(const fs::path& root, const std::function<bool(const std::string&)>& skip) {
     Sha256 h;
     for (const auto& rel : list_tree(root, true)) {
+        if (skip && skip(rel)) {
+            continue;
+        }
         auto p = root / rel;
         h.update(rel);
         h.update(std::string_view("\0", 1));
@@ -242,6 +246,7 @@ std::int64_t newest_mtime(const fs::path& root) {
     return newest;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): from, to, as cp and fs::copy.
 void copy_tree(const fs::path& from, const fs::path& to, bool skip_git) {
     create_dirs(to);
     std::error_code ec;

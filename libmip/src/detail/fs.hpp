@@ -2,6 +2,7 @@
 // Private file-system helpers: atomic writes, temp dirs, tree hashes. Errors are mip::IoError.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -55,8 +56,10 @@ void create_dirs(const fs::path& path);
 [[nodiscard]] std::vector<std::string> list_tree(const fs::path& root, bool skip_git = true);
 
 /// Tree hash (§6): sha256 over `<path>\0<hex sha256>\n` per file and `<path>\0link:<target>\n`
-/// per symlink, bytewise order of relative paths, `.git` excluded. OS-independent.
-[[nodiscard]] std::string tree_hash(const fs::path& root);
+/// per symlink, bytewise order of relative paths, `.git` excluded. OS-independent. With `skip`,
+/// the relative paths it returns true for are left out.
+[[nodiscard]] std::string tree_hash(const fs::path& root,
+                                    const std::function<bool(const std::string&)>& skip = {});
 
 /// Newest mtime (seconds since the epoch) of any file under `root`; 0 when empty.
 [[nodiscard]] std::int64_t newest_mtime(const fs::path& root);

@@ -81,6 +81,8 @@ ResolvedRev resolve_rev(const fs::path& clone, const std::string& rev, const Env
         if (r.commit.empty()) {
             r.commit = try_ref("HEAD");
         }
+        // A full id wins over tags and branches; an abbreviated one (below) only after them.
+        // NOLINTBEGIN(bugprone-branch-clone)
     } else if (is_full_commit_id(rev)) {
         r.rev_kind = "commit";
         r.commit = try_ref(rev);
@@ -96,6 +98,7 @@ ResolvedRev resolve_rev(const fs::path& clone, const std::string& rev, const Env
         r.rev_kind = "commit";
         r.commit = try_ref(rev);
     }
+    // NOLINTEND(bugprone-branch-clone)
     if (r.commit.empty()) {
         throw SpecError(
             "git source",
@@ -170,8 +173,10 @@ fs::path clone_full(const std::string& url,
     create_dirs(clone.parent_path());
     std::vector<std::string> args = {"clone", "--quiet", "--no-checkout"};
     for (const auto& [setting, value] : mirror_git_config(mirrors)) {
-        args.push_back("--config");
-        args.push_back(setting + "=" + value);
+        args.emplace_back("--config");
+        args.push_back(setting);
+        args.back() += '=';
+        args.back() += value;
     }
     if (auto fetched = mirror_url(url, mirrors)) {
         shown += " (through " + redact_url(*fetched) + ")";
@@ -363,8 +368,10 @@ std::vector<std::string> checkout_commit(const fs::path& clone,
     if (submodules && fs::exists(checkout / ".gitmodules")) {
         std::vector<std::string> args = {"-c", "protocol.file.allow=always"};
         for (const auto& [setting, value] : mirror_git_config(mirrors)) {
-            args.push_back("-c");
-            args.push_back(setting + "=" + value);
+            args.emplace_back("-c");
+            args.push_back(setting);
+            args.back() += '=';
+            args.back() += value;
         }
         args.insert(args.end(), {"submodule", "--quiet", "update", "--init"});
         (void)git_checked(args, checkout, env, "submodule update", timeout);

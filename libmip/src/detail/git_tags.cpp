@@ -104,13 +104,13 @@ public:
     TagRewriter(fs::path clone, const Environment& env, const TagRewriteOptions& options)
         : clone_(std::move(clone)), env_(env), options_(options) {}
 
-    std::string git(const std::vector<std::string>& args,
-                    const std::string& what,
-                    const Environment& extra = {}) const {
+    [[nodiscard]] std::string git(const std::vector<std::string>& args,
+                                  const std::string& what,
+                                  const Environment& extra = {}) const {
         return git_checked(args, clone_, env_, what, options_.timeout, extra);
     }
 
-    std::vector<TagRef> list_tags() const {
+    [[nodiscard]] std::vector<TagRef> list_tags() const {
         auto out =
             git({"for-each-ref", "--format=%(refname)%09%(objecttype)%09%(tag)", "refs/tags"},
                 "listing tags");
@@ -162,7 +162,7 @@ public:
         }
     }
 
-    std::string commit_time(const std::string& commit) const {
+    [[nodiscard]] std::string commit_time(const std::string& commit) const {
         return git({"show", "-s", "--format=%ct", commit}, "reading the commit time of " + commit);
     }
 
@@ -175,7 +175,7 @@ public:
                   "creating tag " + name, extra);
     }
 
-    std::optional<std::string> tag_commit(const std::string& name) const {
+    [[nodiscard]] std::optional<std::string> tag_commit(const std::string& name) const {
         auto r = run_git({"rev-parse", "--verify", "--quiet", "refs/tags/" + name + "^{commit}"},
                          clone_, env_, options_.timeout);
         if (!r.ok()) {
@@ -192,9 +192,7 @@ public:
         //    to a commit go. (Non-version tags are deleted in step 2 anyway.)
         std::vector<std::string> doomed;
         for (const auto& t : list_tags()) {
-            if (t.commit.empty()) {
-                doomed.push_back(t.name);
-            } else if (!version_part(t.name)) {
+            if (t.commit.empty() || !version_part(t.name)) {
                 doomed.push_back(t.name);  // 2. every non-version tag, in one update-ref
             } else if (t.annotated && t.stored_name != t.name) {
                 create_tag(t.name, t.commit);
@@ -335,6 +333,7 @@ std::string describe_commit(const fs::path& clone,
         "describing " + commit);
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): documented order, tested.
 std::string describe_to_version(const std::string& describe, const std::string& prefix) {
     auto v = describe;
     if (!prefix.empty() && v.rfind(prefix, 0) == 0) {

@@ -212,6 +212,7 @@ std::vector<std::string> collect_exposed_symbols(const fs::path& base_dir,
 
 std::vector<std::string> collect_exposed_symbols_multiple_paths(
     const fs::path& base_dir,
+    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the reference helper's signature.
     const std::vector<std::string>& paths,
     const std::vector<std::string>& extensions) {
     std::set<std::string> symbols;
@@ -279,6 +280,7 @@ void create_load_and_unload_scripts(const fs::path& mhl_dir,
 }
 
 std::vector<std::string> generate_recursive_subdir_list(
+    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the reference helper's signature.
     const fs::path& mhl_dir,
     const fs::path& base_dir,
     const std::vector<std::string>& exclude_dirs) {
@@ -287,6 +289,7 @@ std::vector<std::string> generate_recursive_subdir_list(
     std::vector<fs::path> dirs;
     collect_dirs_below(base, exclude_dirs, dirs);
     std::vector<std::string> out;
+    out.reserve(dirs.size());
     for (const auto& d : dirs) {
         out.push_back(d.lexically_relative(root).generic_string());
     }

@@ -195,9 +195,12 @@ HttpResponse http_get(const std::string& url, const HttpOptions& options) {
             return response;
         }
         if (code != CURLE_OK) {
-            throw NetworkError("GET " + shown + " failed: " + error_text +
-                                   (out_of_time ? deadline_note(options, attempt + 1) : ""),
-                               shown, static_cast<int>(code));
+            std::string message = "GET " + shown;
+            message += " failed: " + error_text;
+            if (out_of_time) {
+                message += deadline_note(options, attempt + 1);
+            }
+            throw NetworkError(message, shown, static_cast<int>(code));
         }
         return response;
     }
@@ -256,9 +259,12 @@ std::string http_download(const std::string& url,
         }
         if (code != CURLE_OK) {
             std::filesystem::remove(tmp);
-            throw NetworkError("download of " + shown + " failed: " + error_text +
-                                   (out_of_time ? deadline_note(options, attempt + 1) : ""),
-                               shown, static_cast<int>(code));
+            std::string message = "download of " + shown;
+            message += " failed: " + error_text;
+            if (out_of_time) {
+                message += deadline_note(options, attempt + 1);
+            }
+            throw NetworkError(message, shown, static_cast<int>(code));
         }
         if (status >= 400) {
             std::filesystem::remove(tmp);

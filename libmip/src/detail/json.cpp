@@ -12,6 +12,7 @@ std::string dump_compact(const Json& value) {
     return value.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the text, then where it came from
 Json parse_json(std::string_view text, std::string_view origin) {
     try {
         return Json::parse(text.begin(), text.end());

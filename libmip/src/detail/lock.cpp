@@ -252,6 +252,7 @@ std::string render_lock(const Json& doc, const std::string& mip_build_version) {
     return lock_header(mip_build_version) + to_yaml(doc);
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the text, then where it came from
 Json parse_lock(const std::string& text, const std::string& origin) {
     YAML::Node root;
     try {

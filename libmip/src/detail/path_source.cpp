@@ -4,7 +4,6 @@
 
 #include <mip/error.hpp>
 
-#include "detail/crypto.hpp"
 #include "detail/fs.hpp"
 
 namespace mip::detail {
@@ -18,6 +17,7 @@ bool is_excluded(const std::string& rel, const std::vector<std::string>& exclude
     });
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): `from` lies below `root`, then `to`.
 void copy_below(const fs::path& root,
                 const fs::path& from,
                 const fs::path& to,
@@ -91,22 +91,7 @@ std::string path_source_hash(const fs::path& root, const std::vector<std::string
     if (excluded.empty()) {
         return tree_hash(root);
     }
-    Sha256 h;
-    for (const auto& rel : list_tree(root, true)) {
-        if (is_excluded(rel, excluded)) {
-            continue;
-        }
-        auto p = root / rel;
-        h.update(rel);
-        h.update(std::string_view("\0", 1));
-        if (fs::is_symlink(p)) {
-            h.update("link:" + fs::read_symlink(p).generic_string());
-        } else {
-            h.update(sha256_file_hex(p));
-        }
-        h.update("\n");
-    }
-    return h.hex_digest();
+    return tree_hash(root, [&](const std::string& rel) { return is_excluded(rel, excluded); });
 }
 
 void copy_path_source(const fs::path& root,

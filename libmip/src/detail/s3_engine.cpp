@@ -304,6 +304,7 @@ void Engine::begin_cancel() {
 }
 
 void Engine::retry(const CallPtr& c,
+                   // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): what failed, then why
                    const std::string& what,
                    const std::string& reason,
                    const std::optional<milliseconds>& retry_after) {

@@ -95,9 +95,11 @@ ListPage parse_page(const ClientState& impl, const Call& c) {
     }
 }
 
-CallPtr get_call(const ClientState& impl,
-                 const std::string& key,
-                 const std::string& if_none_match) {
+CallPtr get_call(
+    const ClientState& impl,
+    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the key, then its expected ETag
+    const std::string& key,
+    const std::string& if_none_match) {
     auto c = make_call("GetObject", "GET", impl.full_key(key));
     c->accepted = {404, 304};
     if (!if_none_match.empty()) {

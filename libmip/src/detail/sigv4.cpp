@@ -178,6 +178,7 @@ std::string canonical_request(const Request& request) {
     return out;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): SigV4's order (AWS vectors)
 std::string credential_scope(std::string_view date8,
                              std::string_view region,
                              std::string_view service) {
@@ -190,9 +191,11 @@ std::string credential_scope(std::string_view date8,
     return scope;
 }
 
-std::string string_to_sign(std::string_view amz_date,
-                           std::string_view scope,
-                           std::string_view canonical_request_text) {
+std::string string_to_sign(
+    std::string_view amz_date,
+    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): SigV4's order (AWS vectors)
+    std::string_view scope,
+    std::string_view canonical_request_text) {
     std::string out(algorithm);
     out += '\n';
     out += amz_date;
@@ -203,6 +206,7 @@ std::string string_to_sign(std::string_view amz_date,
     return out;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): SigV4's order (AWS vectors)
 std::string derive_signing_key(std::string_view secret_access_key,
                                std::string_view date8,
                                std::string_view region,
@@ -215,6 +219,7 @@ std::string derive_signing_key(std::string_view secret_access_key,
     return hmac_sha256(k_service, "aws4_request");
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): SigV4's order (AWS vectors)
 std::string SigningKeyCache::get(std::string_view access_key_id,
                                  std::string_view secret_access_key,
                                  std::string_view date8,
@@ -249,6 +254,7 @@ std::size_t SigningKeyCache::size() const {
 
 Signature sign(const Credentials& credentials,
                const Request& request,
+               // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): SigV4's order (AWS vectors)
                std::string_view amz_date,
                std::string_view region,
                std::string_view service,

@@ -24,7 +24,12 @@ struct StageOptions {
 
 class StagedBuild {
 public:
+    StagedBuild() = default;
     virtual ~StagedBuild() = default;
+    StagedBuild(const StagedBuild&) = delete;  // polymorphic: held by pointer, never sliced
+    StagedBuild& operator=(const StagedBuild&) = delete;
+    StagedBuild(StagedBuild&&) = delete;
+    StagedBuild& operator=(StagedBuild&&) = delete;
     virtual void set_stage_options(const StageOptions& options) = 0;
     /// `sources` entries of the lock (after `resolve()`; submodules after `build()`).
     [[nodiscard]] virtual Json lock_sources() const = 0;

@@ -223,6 +223,7 @@ void check_archive_limits(const std::vector<ZipEntryInfo>& entries,
     }
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): from, to
 void extract_zip(const std::filesystem::path& archive,
                  const std::filesystem::path& destination,
                  bool strip_top_level,

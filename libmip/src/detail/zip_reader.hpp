@@ -30,7 +30,7 @@ struct ZipEntryInfo {
 
 /// Checks an entry name: relative, `/`-separated (a `\` is read as `/`), no empty, `.` or `..`
 /// component, no drive letter, NUL or control character. Returns "" or the reason.
-[[nodiscard]] std::string check_entry_name(const std::string& name);
+[[nodiscard]] std::string check_entry_name(const std::string& raw);
 
 /// Checks `entries` of the archive `label` against `limits` (entry count, total uncompressed
 /// size, per-entry compression ratio). ArchiveError naming the archive, the limit and its flag.

@@ -47,6 +47,8 @@ struct Mapping {
     Mapping() = default;
     Mapping(const Mapping&) = delete;
     Mapping& operator=(const Mapping&) = delete;
+    Mapping(Mapping&&) = delete;
+    Mapping& operator=(Mapping&&) = delete;
     ~Mapping() {
         if (addr != MAP_FAILED) {
             ::munmap(addr, size);
@@ -311,10 +313,12 @@ void append_central_header(std::string& central,
     central.append(e.name);
 }
 
-void write_end_record(Sink& sink,
-                      std::size_t entries,
-                      std::size_t central_size,
-                      std::uint64_t cd_offset) {
+void write_end_record(
+    Sink& sink,
+    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the record's field order
+    std::size_t entries,
+    std::size_t central_size,
+    std::uint64_t cd_offset) {
     unsigned char end[zip_end_record_size];
     put32(end + 0, 0x06054b50);
     put16(end + 4, 0);  // this disk
