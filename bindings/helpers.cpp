@@ -47,8 +47,12 @@ void bind_helpers(py::module_& m) {
         [](const std::string& url, const std::filesystem::path& extract_dir,
            std::optional<std::string> sha256, bool strip_top_level,
            std::uint32_t timeout,  // NOLINT(bugprone-easily-swappable-parameters)
-           unsigned retries, const std::optional<std::filesystem::path>& cache_dir) {
+           unsigned retries, const std::optional<std::filesystem::path>& cache_dir,
+           std::uint64_t max_download_mib, std::uint64_t max_extract_mib,
+           std::uint64_t max_archive_entries, std::uint64_t max_compression_ratio) {
             DownloadOptions o;
+            o.limits = {max_download_mib, max_extract_mib, max_archive_entries,
+                        max_compression_ratio};
             o.sha256 = std::move(sha256);
             o.strip_top_level = strip_top_level;
             o.timeout_seconds = timeout;
@@ -63,10 +67,15 @@ void bind_helpers(py::module_& m) {
         py::arg("strip_top_level") = DownloadOptions{}.strip_top_level,
         py::arg("timeout") = DownloadOptions{}.timeout_seconds,
         py::arg("retries") = DownloadOptions{}.retries, py::arg("cache_dir") = py::none(),
+        py::arg("max_download_mib") = ArchiveLimits{}.max_download_mib,
+        py::arg("max_extract_mib") = ArchiveLimits{}.max_extract_mib,
+        py::arg("max_archive_entries") = ArchiveLimits{}.max_archive_entries,
+        py::arg("max_compression_ratio") = ArchiveLimits{}.max_compression_ratio,
         "Downloads a zip (https://, file://; http:// warns) into a private temp dir, checks "
-        "sha256, refuses unsafe entries before writing anything, extracts. Returns the "
-        "archive's hex sha256. cache_dir keeps the archive (None = a private temp dir, removed "
-        "afterwards). Raises NetworkError, RemoteError, ArchiveError, IoError.");
+        "sha256, refuses unsafe entries and archives over the limits (download MiB, extracted "
+        "MiB, entries, per-entry compression ratio) before writing anything, extracts. Returns "
+        "the archive's hex sha256. cache_dir keeps the archive (None = a private temp dir, "
+        "removed afterwards). Raises NetworkError, RemoteError, ArchiveError, IoError.");
 
     m.def("collect_exposed_symbols", &collect_exposed_symbols, py::arg("base_dir"),
           py::arg("extensions") = std::vector<std::string>{".m"},

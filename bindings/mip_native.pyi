@@ -316,6 +316,7 @@ class R2Config:
     connect_timeout: datetime.timedelta
     stall_timeout: datetime.timedelta
     request_timeout: datetime.timedelta
+    request_deadline: datetime.timedelta
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> R2Config: ...
     @staticmethod
@@ -415,6 +416,11 @@ class PrepareOptions:
     recipe_dir: Path
     strict_toolchain: bool
     source_mirror: list[SourceMirror]  # also accepts "FROM=TO" strings
+    max_download_mib: int
+    max_extract_mib: int
+    max_archive_entries: int
+    max_compression_ratio: int
+    require_https: bool
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> PrepareOptions: ...
 
@@ -542,6 +548,7 @@ def write_channel_site(index_json: str | bytes, output_dir: _Path,
 class StoreOptions:
     endpoint: str
     allow_insecure_loopback: bool
+    request_deadline: int
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> StoreOptions: ...
 
@@ -602,7 +609,9 @@ def clone_repository_and_remove_git(repository_url: str, clone_dir: _Path, *,
                                     ref: str | None = None, timeout: int = 900) -> CloneResult: ...
 def download_and_extract_zip(url: str, extract_dir: _Path = ".", *, sha256: str | None = None,
                              strip_top_level: bool = False, timeout: int = 900, retries: int = 3,
-                             cache_dir: _Path | None = None) -> str: ...
+                             cache_dir: _Path | None = None, max_download_mib: int = 2048,
+                             max_extract_mib: int = 8192, max_archive_entries: int = 100000,
+                             max_compression_ratio: int = 200) -> str: ...
 def collect_exposed_symbols(base_dir: _Path, extensions: Sequence[str] = [".m"]) -> list[str]: ...
 def collect_exposed_symbols_multiple_paths(base_dir: _Path, paths: Sequence[str],
                                            extensions: Sequence[str] = [".m"]) -> list[str]: ...

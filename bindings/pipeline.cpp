@@ -122,6 +122,8 @@ void bind_pipeline(py::module_& m) {
                  "--endpoint: S3 endpoint ('' = env AWS_ENDPOINT_URL).");
     MIP_PY_FIELD(store_options, StoreOptions, allow_insecure_loopback,
                  "--allow-insecure-loopback: plain http to a loopback S3 endpoint (tests).");
+    MIP_PY_FIELD(store_options, StoreOptions, request_deadline,
+                 "--request-deadline: seconds one S3 request may take, retries included.");
     add_kwargs_init(store_options);
 
     py::class_<PipelineOptions> options(

@@ -57,6 +57,16 @@ void bind_preparer(py::module_& m) {
     MIP_PY_FIELD(options, PrepareOptions, source_mirror,
                  "--source-mirror: SourceMirror list (or 'FROM=TO' strings), prefix rewrites of "
                  "the URLs recipes fetch from; the longest prefix wins.");
+    MIP_PY_FIELD(options, PrepareOptions, max_download_mib,
+                 "--max-download-mib: MiB one source download may bring.");
+    MIP_PY_FIELD(options, PrepareOptions, max_extract_mib,
+                 "--max-extract-mib: total uncompressed MiB of one source archive.");
+    MIP_PY_FIELD(options, PrepareOptions, max_archive_entries,
+                 "--max-archive-entries: entries in one source archive.");
+    MIP_PY_FIELD(options, PrepareOptions, max_compression_ratio,
+                 "--max-compression-ratio: uncompressed:compressed size of an entry >= 1 MiB.");
+    MIP_PY_FIELD(options, PrepareOptions, require_https,
+                 "--require-https: refuse plain http:// source URLs.");
     add_kwargs_init(options);
 
     py::class_<PyPreparer>(m, "Preparer",

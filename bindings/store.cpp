@@ -80,6 +80,7 @@ void bind_r2_client(py::module_& m) {
         .def_readwrite("connect_timeout", &R2Config::connect_timeout)
         .def_readwrite("stall_timeout", &R2Config::stall_timeout)
         .def_readwrite("request_timeout", &R2Config::request_timeout)
+        .def_readwrite("request_deadline", &R2Config::request_deadline)
         .def_static(
             "from_environment",
             [](const py::object& environment, const std::string& endpoint) {

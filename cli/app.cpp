@@ -61,6 +61,9 @@ void add_store_options(CLI::App& sub, GlobalOptions& g) {
         ->type_name("URL");
     MIP_FIELD_FLAG(sub, p.store_options, allow_insecure_loopback,
                    "Allow a plain http:// S3 endpoint on 127.0.0.1/localhost (tests only)");
+    MIP_FIELD_OPTION(sub, p.store_options, request_deadline,
+                     "Seconds one S3 request may take, all retries included (0 = none)")
+        ->capture_default_str();
     MIP_FIELD_OPTION(sub, p.run, ca_file, "CA bundle for TLS verification")->type_name("FILE");
     MIP_FIELD_OPTION(sub, p.run, max_in_flight, "Requests in flight at once (1-256)")
         ->capture_default_str()
@@ -89,6 +92,23 @@ void add_recipe_options(CLI::App& sub, GlobalOptions& g) {
     MIP_FIELD_OPTION(sub, p.prepare, python_path,
                      "Prepended to the recipe worker's PYTHONPATH (env MIP_PYTHONPATH)")
         ->type_name("DIRS");
+    MIP_FIELD_OPTION(sub, p.prepare, max_download_mib,
+                     "MiB one source download may bring (zip bombs, endless bodies)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    MIP_FIELD_OPTION(sub, p.prepare, max_extract_mib,
+                     "Total uncompressed MiB of one source archive")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    MIP_FIELD_OPTION(sub, p.prepare, max_archive_entries, "Entries in one source archive")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    MIP_FIELD_OPTION(sub, p.prepare, max_compression_ratio,
+                     "Uncompressed:compressed size of one archive entry of 1 MiB or more")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    MIP_FIELD_FLAG(sub, p.prepare, require_https,
+                   "Refuse plain http:// source URLs (fetched with a warning otherwise)");
     // --source-mirror fills prepare.source_mirror: its text is parsed (SourceMirror::parse)
     // after CLI11 and after MIP_SOURCE_MIRRORS, in main().
     sub.add_option(flag_name("source_mirror"), g.source_mirror_text,

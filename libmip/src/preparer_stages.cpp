@@ -567,6 +567,9 @@ BuildContext Preparer::Impl::context_for(const Job& job, const fs::path& work, b
     ctx.source_mirrors = options.source_mirror;
     ctx.pass_env = run_options.pass_env;
     ctx.original_recipe_dir = job.recipe_dir;
+    ctx.archive_limits = {options.max_download_mib, options.max_extract_mib,
+                          options.max_archive_entries, options.max_compression_ratio};
+    ctx.require_https = options.require_https;
     return ctx;
 }
 

@@ -495,6 +495,7 @@ std::unique_ptr<Store> open_s3_store(const std::string& url,
     config.allow_insecure_loopback = options.allow_insecure_loopback;
     config.ca_file = run.ca_file;
     config.max_in_flight = std::clamp<std::size_t>(run.max_in_flight, 1, 256);
+    config.request_deadline = std::chrono::seconds(options.request_deadline);
     return std::make_unique<R2Client>(std::move(config));
 }
 

@@ -31,6 +31,7 @@
 
 #include "detail/env.hpp"
 #include "detail/fs.hpp"
+#include "detail/http.hpp"
 #include "detail/json.hpp"
 #include "detail/process.hpp"
 #include "detail/recipe_env.hpp"
@@ -330,8 +331,9 @@ public:
             detail::remove_tree(d);
             detail::create_dirs(d);
         }
-        WorkerEnvironment wenv{ctx.build_type, ctx.recipe_dir,     script_env_,
-                               ctx.pass_env,   ctx.source_mirrors, tmp};
+        WorkerEnvironment wenv{ctx.build_type,     ctx.recipe_dir,     script_env_,
+                               ctx.pass_env,       ctx.source_mirrors, tmp,
+                               ctx.archive_limits, ctx.require_https};
         // Writes that escape the package directory (through absolute or `..` paths) land in
         // directories every recipe process can reach: compared before and after.
         const fs::path prepared = ctx.work_dir.parent_path();
@@ -391,6 +393,7 @@ public:
         symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
         after.exposed_symbols = std::move(symbols);
         after.source_json = source_json(result.value("sources", Json::array()));
+        warn_plain_http(ctx, subject, result.value("sources", Json::array()));
         if (const Json epoch = result.value("source_epoch", Json()); epoch.is_number_integer()) {
             source_epoch_ = epoch.get<std::int64_t>();
         }
@@ -466,6 +469,28 @@ public:
     }
 
 private:
+    /// The helpers' fetches over plain http:// (their warning went to the recipe log): one
+    /// warning each for the run's output, with the sha256 the lock pins.
+    static void warn_plain_http(const BuildContext& ctx,
+                                const std::string& subject,
+                                const Json& sources) {
+        for (const auto& s : sources) {
+            if (!s.is_object() || !s.contains("url") || !s["url"].is_string()) {
+                continue;
+            }
+            const auto url = s["url"].get<std::string>();
+            if (url.rfind("http://", 0) != 0) {
+                continue;
+            }
+            std::string pinned =
+                s.contains("sha256") && s["sha256"].is_string()
+                    ? " (sha256 " + s["sha256"].get<std::string>() + ", recorded in the lock)"
+                    : "";
+            ctx.logger.warning(subject + ": downloaded over plain http: " +
+                               detail::redact_url(url) + pinned + "; --require-https refuses it");
+        }
+    }
+
     [[nodiscard]] std::string method_name() const { return has_prepare_ ? "prepare()" : "build()"; }
 
     static std::string source_json(const Json& sources) {
@@ -506,7 +531,7 @@ public:
         // Loading runs the recipe's module-level code: in a private, empty cwd too.
         detail::TempDir tmp;
         detail::create_dirs(tmp.path() / "cwd");
-        WorkerEnvironment wenv{ctx.build_type, ctx.recipe_dir, {}, ctx.pass_env, {}, {}};
+        WorkerEnvironment wenv{ctx.build_type, ctx.recipe_dir, {}, ctx.pass_env, {}, {}, {}, false};
         WorkerOutcome outcome = run_worker(*setup_, {"load", "--recipe", recipe_file.string()},
                                            tmp.path() / "load.json", tmp.path() / "cwd",
                                            worker_environment(*setup_, ctx.environment, wenv),

@@ -71,6 +71,15 @@ std::map<std::string, std::string> worker_environment(const WorkerSetup& setup,
     if (!w.mirrors.empty()) {
         out["MIP_SOURCE_MIRRORS"] = format_source_mirrors(w.mirrors);
     }
+    // download_and_extract_zip() applies the run's archive limits (--max-download-mib...).
+    const auto& l = w.archive_limits;
+    out["MIP_ARCHIVE_LIMITS"] = "max_download_mib=" + std::to_string(l.max_download_mib) +
+                                " max_extract_mib=" + std::to_string(l.max_extract_mib) +
+                                " max_archive_entries=" + std::to_string(l.max_archive_entries) +
+                                " max_compression_ratio=" + std::to_string(l.max_compression_ratio);
+    if (w.require_https) {
+        out["MIP_REQUIRE_HTTPS"] = "1";
+    }
     for (const auto& name : w.script_env) {
         if (auto v = env_find(env, name)) {
             out[name] = *v;

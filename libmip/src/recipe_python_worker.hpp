@@ -32,7 +32,9 @@ struct WorkerEnvironment {
     std::vector<std::string> script_env;
     std::vector<std::string> pass_env;  ///< --pass-env (checked by the Preparer)
     std::vector<SourceMirror> mirrors;
-    fs::path tmp_dir;  ///< "" = the caller's TMPDIR
+    fs::path tmp_dir;              ///< "" = the caller's TMPDIR
+    ArchiveLimits archive_limits;  ///< for the helpers' downloads (MIP_ARCHIVE_LIMITS)
+    bool require_https = false;    ///< the helpers refuse http:// (MIP_REQUIRE_HTTPS)
 };
 
 struct WorkerOutcome {

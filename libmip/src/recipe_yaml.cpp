@@ -180,7 +180,8 @@ public:
                                      dest, path_excluded_);
         } else if (recipe_->source.kind == "download_zip") {
             detail::extract_zip(ctx.work_dir / "downloads" / archive_name_, dest,
-                                recipe_->source.strip_top_level);
+                                recipe_->source.strip_top_level, ctx.archive_limits,
+                                detail::redact_url(recipe_->source.url));
         } else if (recipe_->source.kind == "clone_git") {
             auto repos = ctx.work_dir / "git-repos";
             auto clone = repos / clone_key_;
@@ -272,6 +273,27 @@ public:
     }
 
 private:
+    /// A plain `http://` source: refused under `--require-https`, else fetched with a warning
+    /// (the lock pins its bytes: the archive's sha256, the commit).
+    void check_plain_http(const BuildContext& ctx,
+                          const std::string& fetch,
+                          const std::string& field,
+                          const std::string& verb) const {
+        if (fetch.rfind("http://", 0) != 0) {
+            return;
+        }
+        std::string shown = detail::redact_url(fetch);
+        std::string via = fetch == recipe_->source.url ? "" : " (from --source-mirror)";
+        if (ctx.require_https) {
+            throw SpecError(spec_.name + ": prepare.yaml",
+                            {{field, "'" + shown + "'" + via +
+                                         " is plain http://, refused under --require-https"}});
+        }
+        ctx.logger.warning(spec_.name + ": " + verb + " over plain http: " + shown + via +
+                           " (anyone on the path can change the bytes; the lock records what "
+                           "was fetched, --require-https refuses it)");
+    }
+
     /// `prepare.path`: the directory hashed (its `source` entry).
     Json resolve_path(const BuildContext& ctx) {
         Json src;
@@ -317,6 +339,7 @@ private:
         http.total_timeout = timeout;
         http.logger = ctx.logger;
         http.ca_file = ctx.ca_file;
+        http.max_bytes = ctx.archive_limits.max_download_bytes();
         std::string fetch = recipe_->source.url;
         if (auto mirrored = mirror_url(recipe_->source.url, ctx.source_mirrors)) {
             fetch = *mirrored;
@@ -324,14 +347,12 @@ private:
             ctx.logger.info(spec_.name + ": fetching " + detail::redact_url(recipe_->source.url) +
                             " from the mirror " + detail::redact_url(fetch));
         }
-        if (fetch.rfind("http://", 0) == 0) {
-            ctx.logger.warning(spec_.name +
-                               ": downloading over plain http: " + detail::redact_url(fetch));
-        }
+        check_plain_http(ctx, fetch, "prepare.download_zip.url", "downloading");
         auto digest = detail::http_download(fetch, archive, http);
         if (locked && locked->value("sha256", std::string()) != digest) {
-            throw LockMismatch({"sources[0].sha256: lock " +
-                                locked->value("sha256", std::string()) + ", downloaded " + digest});
+            throw LockMismatch({"sources[0].sha256: the bytes of " + detail::redact_url(fetch) +
+                                " changed: lock " + locked->value("sha256", std::string()) +
+                                ", downloaded " + digest});
         }
         if (recipe_->source.sha256 && *recipe_->source.sha256 != digest) {
             throw SpecError(
@@ -357,11 +378,14 @@ private:
         Json src;
         // Clone fully first, then resolve inside the clone (never resolve-then-clone).
         clone_key_ = detail::git_url_key(recipe_->source.url);
-        if (auto mirrored = mirror_url(recipe_->source.url, ctx.source_mirrors)) {
+        auto mirrored = mirror_url(recipe_->source.url, ctx.source_mirrors);
+        if (mirrored) {
             mirrored_.push_back({recipe_->source.url, *mirrored});
             ctx.logger.info(spec_.name + ": cloning " + detail::redact_url(recipe_->source.url) +
                             " from the mirror " + detail::redact_url(*mirrored));
         }
+        check_plain_http(ctx, mirrored.value_or(recipe_->source.url), "prepare.clone_git.url",
+                         "cloning");
         auto clone = detail::clone_full(recipe_->source.url, ctx.work_dir / "git-repos", env,
                                         timeout, ctx.source_mirrors);
         if (stage_.on_cloned) {

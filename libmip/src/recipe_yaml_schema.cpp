@@ -12,6 +12,7 @@
 
 #include "detail/fs.hpp"
 #include "detail/recipe_env.hpp"
+#include "detail/yaml_expansion.hpp"
 
 namespace mip::detail {
 
@@ -159,6 +160,7 @@ YAML::Node parse_root(const std::string& text, const std::string& subject) {
     if (!root.IsMap()) {
         throw SpecError(subject, {{"", "must be a mapping of recipe keys"}});
     }
+    check_yaml_expansion(root, subject);  // the readers copy every alias
     return root;
 }
 

@@ -4,6 +4,7 @@ import functools
 import http.server
 import os
 import pathlib
+import socket
 import subprocess
 import threading
 
@@ -32,6 +33,96 @@ class StaticHttpServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join()
+
+
+class GeneratedHttpServer:
+    """Serves generated bodies on 127.0.0.1:<free port>. `routes` maps a path ("/bomb.zip") to
+    a function returning (content_length or None, iterable of byte chunks); without a length the
+    body ends when the connection closes. Chunks are produced while sending, so a large body never
+    exists in memory or on disk. `sent[path]` counts the bytes that reached the socket."""
+
+    def __init__(self, routes):
+        self.routes = dict(routes)
+        self.sent = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                route = outer.routes.get(self.path)
+                if route is None:
+                    self.send_error(404)
+                    return
+                length, chunks = route()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/zip")
+                if length is not None:
+                    self.send_header("Content-Length", str(length))
+                self.end_headers()
+                outer.sent.setdefault(self.path, 0)
+                try:
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
+                        outer.sent[self.path] += len(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading: what the limits are for
+
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+class HangingServer:
+    """A TCP server on 127.0.0.1 that accepts every connection and never answers (it reads
+    nothing and writes nothing; connections stay open until the server closes). `accepted`
+    counts the connections; `url` is its http:// base."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.accepted = 0
+        self.conns = []
+        self.closed = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self.conns.append(conn)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.closed.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join()
+        for c in self.conns:
+            c.close()
 
 
 GIT_ENV_BASE = {

@@ -44,9 +44,14 @@ def _str_list(values, what):
 
 
 def _fetch_url(url):
-    """The URL to fetch ``url`` from: rewritten by the source mirrors (MIP_SOURCE_MIRRORS)."""
+    """The URL to fetch ``url`` from: rewritten by the source mirrors (MIP_SOURCE_MIRRORS).
+    A plain http:// one is refused when the run has --require-https (MIP_REQUIRE_HTTPS=1)."""
     mirrors = mip_native.parse_source_mirrors(os.environ.get("MIP_SOURCE_MIRRORS", ""))
     fetched = mip_native.mirror_url(url, mirrors)
+    target = url if fetched is None else fetched
+    if target.startswith("http://") and os.environ.get("MIP_REQUIRE_HTTPS") == "1":
+        shown = target.split("?", 1)[0]
+        raise SpecError(f"{shown}: plain http:// is refused under --require-https")
     if fetched is None:
         return url
     _record.mirrored(url, fetched)
@@ -64,14 +69,28 @@ def clone_repository_and_remove_git(repository_url, clone_dir, *, ref=None, time
     return result.commit
 
 
+def _archive_limits():
+    """The run's archive limits (``MIP_ARCHIVE_LIMITS``, set by libmip from --max-download-mib,
+    --max-extract-mib, --max-archive-entries, --max-compression-ratio); {} = the defaults."""
+    limits = {}
+    for item in os.environ.get("MIP_ARCHIVE_LIMITS", "").split():
+        key, _, value = item.partition("=")
+        if key in ("max_download_mib", "max_extract_mib", "max_archive_entries",
+                   "max_compression_ratio") and value.isdigit():
+            limits[key] = int(value)
+    return limits
+
+
 def download_and_extract_zip(url, extract_dir=".", *, sha256=None, strip_top_level=False,
                              timeout=900, retries=3):
     """Downloads a zip into a private temp dir (never the cwd), checks ``sha256`` if given,
-    refuses unsafe entries and extracts into ``extract_dir``. Returns the archive's sha256."""
+    refuses unsafe entries and archives over the run's limits (zip bombs) and extracts into
+    ``extract_dir``. Returns the archive's sha256."""
     url = os.fspath(url)
     digest = mip_native.download_and_extract_zip(_fetch_url(url), extract_dir, sha256=sha256,
                                                  strip_top_level=bool(strip_top_level),
-                                                 timeout=int(timeout), retries=int(retries))
+                                                 timeout=int(timeout), retries=int(retries),
+                                                 **_archive_limits())
     _record.add({"type": "zip", "url": url, "sha256": digest})
     return digest
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include <mip/archive_limits.hpp>
 #include <mip/log.hpp>
 
 namespace mip {
@@ -48,6 +49,7 @@ struct DownloadOptions {
     std::uint32_t timeout_seconds = 900;
     unsigned retries = 3;
     std::filesystem::path cache_dir;  ///< where the archive is kept ("" = a private temp dir)
+    ArchiveLimits limits;             ///< download size, extracted size, entries, ratio
     Logger logger;
 };
 

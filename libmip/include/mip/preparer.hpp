@@ -68,6 +68,19 @@ struct PrepareOptions {
     /// recipes, their own git clones and `requests` calls); the longest prefix wins. Recorded in
     /// the lock and `build_info.json`; `source` and the cache check keep the original URLs.
     std::vector<SourceMirror> source_mirror;
+    /// `--max-download-mib`: MiB one source download may bring (zip bombs, endless bodies).
+    std::uint64_t max_download_mib = ArchiveLimits{}.max_download_mib;
+    /// `--max-extract-mib`: total uncompressed MiB of one source archive's entries.
+    std::uint64_t max_extract_mib = ArchiveLimits{}.max_extract_mib;
+    /// `--max-archive-entries`: entries in one source archive.
+    std::uint64_t max_archive_entries = ArchiveLimits{}.max_archive_entries;
+    /// `--max-compression-ratio`: uncompressed : compressed size of one archive entry of
+    /// 1 MiB or more.
+    std::uint64_t max_compression_ratio = ArchiveLimits{}.max_compression_ratio;
+    /// `--require-https`: refuse plain `http://` source URLs (download_zip, clone_git and the
+    /// Python helpers), which are otherwise fetched with a warning and pinned by their sha256 in
+    /// the lock.
+    bool require_https = false;
 };
 
 /// **Example**

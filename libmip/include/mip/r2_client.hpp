@@ -52,7 +52,10 @@ struct R2Config {
     std::string ca_file;  ///< CA bundle for TLS verification ("" = system default)
     std::chrono::milliseconds connect_timeout{10000};
     std::chrono::milliseconds stall_timeout{60000};  ///< abort a transfer stuck below 1 B/s
-    std::chrono::milliseconds request_timeout{0};    ///< 0 = no overall limit per request
+    std::chrono::milliseconds request_timeout{0};    ///< 0 = no overall limit per attempt
+    /// One deadline per request across all its attempts and backoffs (0 = none): each attempt
+    /// gets what is left, no retry starts past it, the error names it.
+    std::chrono::milliseconds request_deadline{120000};
     Logger logger;
 
     /// Credentials from the environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (required),

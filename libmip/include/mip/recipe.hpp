@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include <mip/archive_limits.hpp>
 #include <mip/log.hpp>
 #include <mip/package_spec.hpp>
 #include <mip/source_mirror.hpp>
@@ -67,6 +68,10 @@ struct BuildContext {
     /// The recipe directory as found under `--recipes` (`recipe_dir` may be its copy in the work
     /// area); a `prepare.path` source that leaves the recipe directory resolves against it.
     std::filesystem::path original_recipe_dir;
+    /// How much a source download and its extraction may take (`--max-download-mib`...).
+    ArchiveLimits archive_limits;
+    /// `--require-https`: a plain `http://` source URL (as written or from a mirror) is refused.
+    bool require_https = false;
 };
 
 /// One package build of a recipe.

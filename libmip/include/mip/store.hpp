@@ -174,6 +174,9 @@ struct StoreOptions {
     /// `--allow-insecure-loopback`, S3 only: allow `http://` endpoints on loopback addresses
     /// (tests).
     bool allow_insecure_loopback = false;
+    /// `--request-deadline`, S3 only: seconds one request may take, every retry and backoff
+    /// included (0 = none); a server that accepts and never answers fails within it.
+    std::uint32_t request_deadline = 120;
 };
 
 /// Opens a store from a URL: a path or `file:///…` (local directory, created if missing), or

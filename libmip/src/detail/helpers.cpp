@@ -169,6 +169,7 @@ std::string download_and_extract_zip(const std::string& url,
     http.total_timeout = std::chrono::seconds(options.timeout_seconds);
     http.retries = options.retries;
     http.logger = options.logger;
+    http.max_bytes = options.limits.max_download_bytes();
     options.logger.info("downloading " + shown);
     auto digest = detail::http_download(url, archive, http);
     if (options.sha256 && ascii_lower(*options.sha256) != digest) {
@@ -176,7 +177,7 @@ std::string download_and_extract_zip(const std::string& url,
         throw SpecError(shown,
                         {{"sha256", "mismatch: expected " + *options.sha256 + ", got " + digest}});
     }
-    detail::extract_zip(archive, extract_dir, options.strip_top_level);
+    detail::extract_zip(archive, extract_dir, options.strip_top_level, options.limits, shown);
     return digest;
 }
 

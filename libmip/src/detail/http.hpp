@@ -3,6 +3,7 @@
 // through the R2 client instead.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,8 +18,12 @@ void ensure_curl_global_init();
 struct HttpOptions {
     std::chrono::seconds connect_timeout{30};
     std::chrono::seconds stall_timeout{60};  ///< abort when no byte arrives for this long
+    /// One deadline for the whole request: every attempt, retry and backoff (never more).
     std::chrono::seconds total_timeout{900};
     unsigned retries = 3;  ///< on connection errors and 5xx/429, with backoff
+    /// http_download: bytes the body may have (0 = no limit). A larger Content-Length is refused
+    /// before the body, a longer body stops there: ArchiveError naming the URL and the limit.
+    std::uint64_t max_bytes = 0;
     std::string ca_file;
     Logger logger;
 };

@@ -7,6 +7,8 @@
 
 #include <mip/error.hpp>
 
+#include "detail/yaml_expansion.hpp"
+
 namespace mip::detail {
 
 namespace {
@@ -261,6 +263,7 @@ Json parse_lock(const std::string& text, const std::string& origin) {
     if (!root.IsMap()) {
         throw SpecError(origin, {{"", "must be a mapping"}});
     }
+    check_yaml_expansion(root, origin);  // from_node() copies every alias
     return from_node(root);
 }
 

@@ -105,6 +105,10 @@ void Engine::run(const std::function<void()>& tick, milliseconds interval) {
 
 void Engine::start(const CallPtr& c) {
     try {
+        const auto deadline = impl_.config.request_deadline;
+        if (c->attempts == 0 && deadline.count() > 0) {
+            c->deadline = Clock::now() + deadline;
+        }
         ++c->attempts;
         if (c->payload_hash.empty()) {
             hash_body(*c);
@@ -151,6 +155,12 @@ void Engine::start(const CallPtr& c) {
         }
         ex.sink_fd = c->sink_fd;
         ex.fresh_connection = c->fresh_connection;
+        ex.timeout = milliseconds(0);
+        if (c->deadline != Clock::time_point{}) {
+            ex.timeout =
+                std::max(milliseconds(1),
+                         std::chrono::duration_cast<milliseconds>(c->deadline - Clock::now()));
+        }
         ex.owner = c.get();
         impl_.count_request();
         impl_.transport.start(ex);
@@ -302,9 +312,23 @@ void Engine::retry(const CallPtr& c,
         complete(*c, failure_);
         return;
     }
+    const auto delay = retry_delay(impl_.policy, c->attempts - 1, retry_after, impl_.rng);
+    if (c->deadline != Clock::time_point{} && Clock::now() + delay >= c->deadline) {
+        impl_.count(false, reason);
+        const auto seconds =
+            std::chrono::duration_cast<std::chrono::seconds>(impl_.config.request_deadline);
+        complete(*c, std::make_exception_ptr(NetworkError(
+                         c->operation + " " + impl_.target(*c) + ": " + what + " [after " +
+                             std::to_string(c->attempts) +
+                             (c->attempts == 1 ? " attempt" : " attempts") + "; the deadline of " +
+                             std::to_string(seconds.count()) +
+                             " s for the whole request, retries included (--request-deadline), "
+                             "passed]",
+                         detail::redact_url(c->exchange.url), c->exchange.curl_code)));
+        return;
+    }
     impl_.count(true, reason);
     ++retries_;
-    const auto delay = retry_delay(impl_.policy, c->attempts - 1, retry_after, impl_.rng);
     impl_.config.logger.info("retry " + std::to_string(c->attempts) + "/" +
                              std::to_string(impl_.policy.max_retries) + " " + c->operation + " " +
                              impl_.target(*c) + ": " + what + "; next attempt in " +

@@ -59,6 +59,8 @@ struct Call {
     int sink_fd = -1;
 
     unsigned attempts = 0;
+    /// Set at the first attempt from `R2Config::request_deadline` (epoch = none).
+    std::chrono::steady_clock::time_point deadline{};
     bool fresh_connection = false;
     bool ambiguous = false;  ///< an earlier attempt got no answer (it may have landed)
     Exchange exchange;

@@ -256,8 +256,16 @@ void Transport::start(Exchange& ex) {
     check(curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex), "WRITEDATA");
     check(curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb), "HEADERFUNCTION");
     check(curl_easy_setopt(h, CURLOPT_HEADERDATA, &ex), "HEADERDATA");
-    check(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                           static_cast<long>(o.connect_timeout.count())),
+    // The attempt's own limit (what is left of its request's deadline) caps both timeouts.
+    auto limit = o.request_timeout;
+    if (ex.timeout.count() > 0 && (limit.count() == 0 || ex.timeout < limit)) {
+        limit = ex.timeout;
+    }
+    auto connect = o.connect_timeout;
+    if (limit.count() > 0 && limit < connect) {
+        connect = limit;
+    }
+    check(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect.count())),
           "CONNECTTIMEOUT_MS");
     if (o.stall_timeout.count() > 0) {
         check(curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L), "LOW_SPEED_LIMIT");
@@ -266,8 +274,8 @@ void Transport::start(Exchange& ex) {
                              std::max<long>(1, static_cast<long>(o.stall_timeout.count() / 1000))),
             "LOW_SPEED_TIME");
     }
-    if (o.request_timeout.count() > 0) {
-        check(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(o.request_timeout.count())),
+    if (limit.count() > 0) {
+        check(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(limit.count())),
               "TIMEOUT_MS");
     }
     check(curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L), "TCP_KEEPALIVE");

@@ -36,7 +36,8 @@ struct Exchange {
     bool has_body = false;  ///< PUT/POST: send a body (possibly empty) with Content-Length
     int sink_fd = -1;       ///< 2xx bodies go here when >= 0, else to `response_body`
     bool fresh_connection = false;
-    void* owner = nullptr;  ///< for the caller
+    std::chrono::milliseconds timeout{0};  ///< this attempt's limit (0 = request_timeout's)
+    void* owner = nullptr;                 ///< for the caller
 
     // Response.
     long status = 0;

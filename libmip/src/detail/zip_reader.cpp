@@ -1,5 +1,8 @@
 #include "detail/zip_reader.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <set>
 
 #include <sys/stat.h>
@@ -44,6 +47,51 @@ std::string read_entry(zip_t* z, zip_uint64_t index, const std::string& name, st
         throw ArchiveError("cannot read zip entry '" + name + "' (corrupt archive?)");
     }
     return data;
+}
+
+/// Streams entry `index` into a temp sibling of `target` and renames it into place: at most
+/// `size` bytes (the declared size, already checked against the limits), in 1 MiB chunks.
+void extract_entry(zip_t* z,
+                   zip_uint64_t index,
+                   const ZipEntryInfo& e,
+                   const std::filesystem::path& target,
+                   unsigned mode) {
+    std::unique_ptr<zip_file_t, ZipFileClose> f(zip_fopen_index(z, index, 0));
+    if (!f) {
+        throw ArchiveError("cannot open zip entry '" + e.name + "': " + zip_strerror(z));
+    }
+    auto tmp = temp_sibling(target);
+    std::FILE* out = std::fopen(tmp.c_str(), "wb");
+    if (out == nullptr) {
+        throw IoError("cannot create", tmp.string());
+    }
+    auto fail = [&](auto error) {
+        std::fclose(out);
+        std::error_code ignore;
+        std::filesystem::remove(tmp, ignore);
+        throw error;
+    };
+    std::string buffer(std::size_t{1} << 20, '\0');
+    std::uint64_t left = e.size;
+    while (left > 0) {
+        auto want = static_cast<zip_uint64_t>(std::min<std::uint64_t>(left, buffer.size()));
+        zip_int64_t got = zip_fread(f.get(), buffer.data(), want);
+        if (got <= 0) {
+            fail(ArchiveError("cannot read zip entry '" + e.name + "' (corrupt archive?)"));
+        }
+        auto n = static_cast<std::size_t>(got);
+        if (std::fwrite(buffer.data(), 1, n, out) != n) {
+            fail(IoError("cannot write", target.string()));
+        }
+        left -= n;
+    }
+    if (std::fclose(out) != 0) {
+        std::error_code ignore;
+        std::filesystem::remove(tmp, ignore);
+        throw IoError("cannot write", target.string());
+    }
+    std::filesystem::permissions(tmp, static_cast<std::filesystem::perms>(mode));
+    rename_path(tmp, target);
 }
 
 bool is_symlink_entry(const ZipEntryInfo& e) {
@@ -138,11 +186,51 @@ std::string check_entry_name(const std::string& raw) {
     return {};
 }
 
+void check_archive_limits(const std::vector<ZipEntryInfo>& entries,
+                          const ArchiveLimits& limits,
+                          const std::string& label) {
+    constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+    auto refuse = [&label](const std::string& why, const std::string& flag) {
+        return ArchiveError("refusing the archive " + label + ": " + why +
+                            " (a zip bomb? raise the limit with " + flag + ")");
+    };
+    if (entries.size() > limits.max_archive_entries) {
+        throw refuse(std::to_string(entries.size()) + " entries, more than the limit of " +
+                         std::to_string(limits.max_archive_entries),
+                     "--max-archive-entries");
+    }
+    std::uint64_t total = 0;
+    for (const auto& e : entries) {
+        // Wraps only past 16 EiB; a sum that small cannot pass the check below anyway.
+        total = e.size > UINT64_MAX - total ? UINT64_MAX : total + e.size;
+        if (e.size >= mib && (e.compressed_size == 0 ||
+                              e.size / e.compressed_size >= limits.max_compression_ratio + 1)) {
+            std::string ratio = e.compressed_size == 0
+                                    ? "from 0 bytes"
+                                    : std::to_string(e.size / e.compressed_size) + ":1";
+            throw refuse("entry '" + e.name + "' expands " + std::to_string(e.compressed_size) +
+                             " bytes to " + std::to_string(e.size) + " (" + ratio +
+                             "), more than the limit of " +
+                             std::to_string(limits.max_compression_ratio) + ":1",
+                         "--max-compression-ratio");
+        }
+    }
+    if (total > limits.max_extract_bytes()) {
+        throw refuse("its entries expand to " + std::to_string(total / mib) +
+                         " MiB, more than the limit of " + std::to_string(limits.max_extract_mib) +
+                         " MiB",
+                     "--max-extract-mib");
+    }
+}
+
 // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): from, to
 void extract_zip(const std::filesystem::path& archive,
                  const std::filesystem::path& destination,
-                 bool strip_top_level) {
+                 bool strip_top_level,
+                 const ArchiveLimits& limits,
+                 const std::string& label) {
     auto entries = read_zip_entries(archive);
+    check_archive_limits(entries, limits, label.empty() ? archive.filename().string() : label);
     // libzip returns names as C strings: "a/ev\0il" would arrive as "a/ev". Check the stored
     // bytes of every central-directory name too.
     for (const auto& raw : read_raw_zip(archive).entries) {
@@ -219,9 +307,8 @@ void extract_zip(const std::filesystem::path& archive,
             continue;
         }
         create_dirs(target.parent_path());
-        auto data = read_entry(z.get(), i, e.name, e.size);
         bool exec = e.opsys == ZIP_OPSYS_UNIX && ((e.external_attributes >> 16) & 0111) != 0;
-        write_file_atomic(target, data, false, exec ? 0755 : 0644);
+        extract_entry(z.get(), i, e, target, exec ? 0755 : 0644);
     }
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <mip/archive_limits.hpp>
+
 namespace mip::detail {
 
 struct ZipEntryInfo {
@@ -30,12 +32,22 @@ struct ZipEntryInfo {
 /// component, no drive letter, NUL or control character. Returns "" or the reason.
 [[nodiscard]] std::string check_entry_name(const std::string& raw);
 
+/// Checks `entries` of the archive `label` against `limits` (entry count, total uncompressed
+/// size, per-entry compression ratio). ArchiveError naming the archive, the limit and its flag.
+void check_archive_limits(const std::vector<ZipEntryInfo>& entries,
+                          const ArchiveLimits& limits,
+                          const std::string& label);
+
 /// Extracts `archive` into `destination` (created). Every entry is checked before anything is
-/// written: unsafe names, symlink entries → ArchiveError. With `strip_top_level`, a single
-/// top-level folder is removed. Modes 0644, or 0755 with a stored exec bit.
+/// written: the `limits`, unsafe names, symlink entries → ArchiveError (`label` names the
+/// archive in the limits' messages; "" = its file name). With `strip_top_level`, a single
+/// top-level folder is removed. Entries are streamed to disk, never more than their declared
+/// size. Modes 0644, or 0755 with a stored exec bit.
 void extract_zip(const std::filesystem::path& archive,
                  const std::filesystem::path& destination,
-                 bool strip_top_level);
+                 bool strip_top_level,
+                 const ArchiveLimits& limits = {},
+                 const std::string& label = {});
 
 }  // namespace mip::detail
 
