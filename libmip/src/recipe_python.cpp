@@ -486,8 +486,11 @@ private:
                 s.contains("sha256") && s["sha256"].is_string()
                     ? " (sha256 " + s["sha256"].get<std::string>() + ", recorded in the lock)"
                     : "";
-            ctx.logger.warning(subject + ": downloaded over plain http: " +
-                               detail::redact_url(url) + pinned + "; --require-https refuses it");
+            std::string message = subject + ": downloaded over plain http: ";
+            message += detail::redact_url(url);
+            message += pinned;
+            message += "; --require-https refuses it";
+            ctx.logger.warning(message);
         }
     }
 
