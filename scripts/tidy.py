@@ -5,9 +5,9 @@ per file and per check, and the elapsed time. Exit 1 when a diagnostic remains o
 fails on a file.
 
 Results are cached in <build>/tidy-cache/, keyed by the sha256 of the clang-tidy version, every
-.clang-tidy file, the compile command and the translation unit as clang preprocesses it (every
-header's text and path): the same input gives the same diagnostics, so a cached result is exact,
-never stale.
+.clang-tidy file, the compile command and the translation unit as clang preprocesses it with its
+comments kept (`-E -C`: every header's text and path, and every NOLINT): the same input gives the
+same diagnostics, so a cached result is exact, never stale.
 """
 import argparse
 import concurrent.futures
@@ -56,7 +56,7 @@ def preprocess_args(entry):
 def check_file(rel, entry, tidy, clang, build_dir, salt, cache_dir):
     """(rel, output text, ok, cached)."""
     args = preprocess_args(entry)
-    pre = subprocess.run([clang, "-E", *args], cwd=entry["directory"], capture_output=True)
+    pre = subprocess.run([clang, "-E", "-C", *args], cwd=entry["directory"], capture_output=True)
     key = None
     if pre.returncode == 0:
         h = hashlib.sha256(salt)
