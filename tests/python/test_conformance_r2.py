@@ -243,7 +243,8 @@ def stray_entries(channel):
                 if not (p.name.endswith(".dir") or p.name.endswith(".work")
                         or p.name == ".mip-recipe-runs")]  # libmip's own bookkeeping
         out += [f"{build.name}/{p.name}" for p in build.iterdir()
-                if p.name not in ("prepared", "bundled", "gh-pages", "cache")]
+                if p.name not in ("prepared", "bundled", "gh-pages", "cache",
+                                  ".mip-build.lock")]  # the run's lock (kept: flock on its inode)
         out += [f"{w.name}/{s}" for w in (build / "prepared").glob("*.work")
                 for s in ("cwd", "tmp") if (w / s).exists()]
     return out
