@@ -10,7 +10,6 @@ import io
 import os
 import pathlib
 import sys
-import threading
 import zipfile
 
 import pytest
@@ -34,7 +33,7 @@ prepare:
 """
 
 
-class CountingServer:
+class CountingServer(servers.BackgroundHttpServer):
     """A static HTTP server on 127.0.0.1 that records the path of every request."""
 
     def __init__(self, root):
@@ -53,19 +52,8 @@ class CountingServer:
                 outer.requests.append("HEAD " + self.path)
                 super().do_HEAD()
 
-        self.httpd = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        self._serve(http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(root))))
 
 
 @pytest.fixture

@@ -14,16 +14,15 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class StaticHttpServer:
-    """Serves `root` on 127.0.0.1:<free port> in a background thread."""
+class BackgroundHttpServer:
+    """An http.server on 127.0.0.1:<free port> served by a background thread while the `with`
+    block runs; subclasses build the server and call `_serve(httpd)`."""
 
-    def __init__(self, root):
-        self.root = pathlib.Path(root)
-        handler = functools.partial(_QuietHandler, directory=str(self.root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.port = self.httpd.server_address[1]
+    def _serve(self, httpd):
+        self.httpd = httpd
+        self.port = httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=httpd.serve_forever, daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -35,7 +34,16 @@ class StaticHttpServer:
         self.thread.join()
 
 
-class GeneratedHttpServer:
+class StaticHttpServer(BackgroundHttpServer):
+    """Serves `root` on 127.0.0.1:<free port> in a background thread."""
+
+    def __init__(self, root):
+        self.root = pathlib.Path(root)
+        handler = functools.partial(_QuietHandler, directory=str(self.root))
+        self._serve(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler))
+
+
+class GeneratedHttpServer(BackgroundHttpServer):
     """Serves generated bodies on 127.0.0.1:<free port>. `routes` maps a path ("/bomb.zip") to
     a function returning (content_length or None, iterable of byte chunks); without a length the
     body ends when the connection closes. Chunks are produced while sending, so a large body never
@@ -69,19 +77,9 @@ class GeneratedHttpServer:
             def log_message(self, format, *args):  # noqa: A002
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.daemon_threads = True
+        self._serve(httpd)
 
 
 class HangingServer:
