@@ -78,7 +78,7 @@ std::string remote_message(const std::string& message, const RemoteErrorInfo& in
 }
 }  // namespace
 
-SpecError::SpecError(std::string subject, std::vector<Issue> issues)
+SpecError::SpecError(const std::string& subject, std::vector<Issue> issues)
     : Error(ErrorCode::invalid_spec, join_issues(subject, issues)),
       subject_(detail::escape_invalid_utf8(subject)),
       issues_(std::move(issues)) {

@@ -275,8 +275,8 @@ public:
 private:
     /// A plain `http://` source: refused under `--require-https`, else fetched with a warning
     /// (the lock pins its bytes: the archive's sha256, the commit).
-    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): URL, recipe field, log verb
     void check_plain_http(const BuildContext& ctx,
+                          // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): URL, field, verb
                           const std::string& fetch,
                           const std::string& field,
                           const std::string& verb) const {

@@ -64,7 +64,7 @@ private:
 class SpecError : public Error {
 public:
     /// `subject` names the package and/or file ("mathutils: prepare.yaml").
-    SpecError(std::string subject, std::vector<Issue> issues);
+    SpecError(const std::string& subject, std::vector<Issue> issues);
     explicit SpecError(const std::string& message);
     [[nodiscard]] const std::string& subject() const noexcept { return subject_; }
     [[nodiscard]] const std::vector<Issue>& issues() const noexcept { return issues_; }
