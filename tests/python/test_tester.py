@@ -106,6 +106,40 @@ RECIPES = {
         prepare:
           path: {path: src}
         """, {"src/tneeded_hello.m": "function tneeded_hello()\nend\n"}),
+    # The sandbox: no compiler, no write outside the temporary root, no process left behind.
+    "tcc": ("""
+        name: tcc
+        version: "1.0.0"
+        prepare:
+          path: {path: src}
+        builds:
+          - build_type: standard
+            test_script: test_tcc.m
+        """, {"src/tcc_x.m": "function tcc_x()\nend\n",
+              "test_tcc.m": "[s, out] = system('gcc --version');\nprintf('gcc: %d\\n', s);\n"
+                            "mkoctfile('--version');\n"}),
+    "twrite": ("""
+        name: twrite
+        version: "1.0.0"
+        prepare:
+          path: {path: src}
+        builds:
+          - build_type: standard
+            test_script: test_twrite.m
+        """, {"src/twrite_x.m": "function twrite_x()\nend\n",
+              "test_twrite.m": "fid = fopen('@OUTSIDE@', 'w');\n"
+                               "if fid < 0\n  error('twrite:ro', 'no write to %s', '@OUTSIDE@');\n"
+                               "end\nfprintf(fid, 'escaped');\nfclose(fid);\n"}),
+    "tleft": ("""
+        name: tleft
+        version: "1.0.0"
+        prepare:
+          path: {path: src}
+        builds:
+          - build_type: standard
+            test_script: test_tleft.m
+        """, {"src/tleft_x.m": "function tleft_x()\nend\n",
+              "test_tleft.m": "system('sleep 317.25 &');\ndisp('left a sleep behind');\n"}),
 }
 
 # Bundled after the publish, tested one at a time with `mip-build test`.
@@ -123,14 +157,14 @@ LATER = {
 }
 
 
-def write_recipes(root, recipes):
+def write_recipes(root, recipes, outside=""):
     for name, (yaml_text, files) in recipes.items():
         d = root / name
         d.mkdir(parents=True)
         (d / "prepare.yaml").write_text(textwrap.dedent(yaml_text))
         for rel, content in files.items():
             (d / rel).parent.mkdir(parents=True, exist_ok=True)
-            (d / rel).write_text(content)
+            (d / rel).write_text(content.replace("@OUTSIDE@", str(outside)))
 
 
 def build_elf_fixtures(recipes, tmp):
@@ -163,7 +197,7 @@ def run(tmp_path_factory, mip_build_exe):
     tools.require_tool("octave-cli")
     tmp = tmp_path_factory.mktemp("tester")
     recipes = tmp / "recipes"
-    write_recipes(recipes, RECIPES)
+    write_recipes(recipes, RECIPES, outside=tmp / "escaped.txt")
     build_elf_fixtures(recipes, tmp)
     build = tmp / "build"
 
@@ -227,7 +261,7 @@ def test_failed_packages_are_not_uploaded_and_the_others_are(run):
     uploaded = {w.split("-")[0] for w in wheels}
     assert uploaded == {"tdep", "tpass", "tsmoke", "tmex"}, wheels
     refused = items(run.report, "upload")
-    for name in ("tfail", "tmex2", "tglibc", "tneeded"):
+    for name in ("tfail", "tmex2", "tglibc", "tneeded", "tcc", "twrite", "tleft"):
         assert refused[name]["status"] == "failed"
         assert "its test failed" in refused[name]["detail"]
     assert run.report["index"] is None  # a failed stage: the old index stays
@@ -283,3 +317,29 @@ def test_a_hanging_test_times_out_and_leaves_no_temporary_root(run):
     assert item["status"] == "failed"
     assert "timed out after 3 s (--test-timeout)" in item["detail"]
     assert set(pathlib.Path("/tmp").glob("mip-test-*")) <= before
+
+
+def test_a_test_cannot_run_a_compiler(run):
+    item = items(run.report, "test")["tcc"]
+    assert item["status"] == "failed"
+    assert "test_tcc.m: mkoctfile" in item["detail"].splitlines()[0]
+    log = next((run.build / "prepared").glob("tcc-*.work/test.log")).read_text()
+    assert "gcc: Permission denied" in log and "gcc: 127" in log
+
+
+def test_a_test_cannot_write_outside_its_root(run):
+    item = items(run.report, "test")["twrite"]
+    assert item["status"] == "failed"
+    assert "no write to" in item["detail"].splitlines()[0]
+    assert not (run.tmp / "escaped.txt").exists()
+
+
+def test_a_test_that_leaves_a_process_behind_fails_and_the_process_is_gone(run):
+    item = items(run.report, "test")["tleft"]
+    assert item["status"] == "failed"
+    assert "left processes behind" in item["detail"]
+    assert "left a sleep behind" in next(
+        (run.build / "prepared").glob("tleft-*.work/test.log")).read_text()
+    # The orphan was killed with the namespace (a unique duration names it).
+    left = subprocess.run(["pgrep", "-f", "sleep 317.25"], capture_output=True, text=True)
+    assert left.stdout.strip() == ""
