@@ -70,7 +70,7 @@ def test_publish_examples_fills_store_and_index(published):
         assert not [m for m in z.namelist() if m.endswith(".mexa64")]
     assert "wrote" in r.stdout and "index.json" in r.stdout
     # The test stage installed, loaded and tested every example before its upload.
-    tested = set(re.findall(r"^test\s+done\s+(\S+?)-\d", r.stdout, re.M))
+    tested = set(re.findall(r"^test: done (\S+?)-\d", r.stdout, re.M))
     assert tested == names, r.stdout
 
 
