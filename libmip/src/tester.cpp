@@ -62,6 +62,8 @@ constexpr std::array<std::string_view, 6> pass_through_names = {
 constexpr std::size_t failure_tail_lines = 20;
 constexpr std::chrono::milliseconds min_tick_interval{20};
 const char* const not_run_detail = "not run: an earlier package failed";
+/// In the root: the objects the engine mapped, one path a line (the audit library appends).
+const char* const loaded_objects_file = "loaded-objects.txt";
 
 struct Candidate {
     fs::path mhl;
@@ -139,7 +141,7 @@ fs::path find_audit_library(const TestOptions& o) {
 }
 
 /// The engine's environment: pass-through names, HOME/TMPDIR inside the root, the audit hook.
-Environment test_environment(const Context& ctx, const fs::path& root, const fs::path& loaded) {
+Environment test_environment(const Context& ctx, const fs::path& root) {
     Environment env;
     auto pass = [&](const std::string& name) {
         if (auto value = detail::env_find(ctx.source, name)) {
@@ -156,7 +158,7 @@ Environment test_environment(const Context& ctx, const fs::path& root, const fs:
     env["TMPDIR"] = (root / "tmp").string();
     env["TZ"] = "UTC";
     env["LD_AUDIT"] = ctx.audit.string();
-    env["MIP_TEST_LOADED_OBJECTS"] = loaded.string();
+    env["MIP_TEST_LOADED_OBJECTS"] = (root / loaded_objects_file).string();
     return env;
 }
 
@@ -170,7 +172,7 @@ std::string declared_test_script(const detail::InstalledPackage& p) {
     if (!it->is_string()) {
         throw SpecError(p.name + "/mip.json", {{"test_script", "must be a string"}});
     }
-    const auto name = it->get<std::string>();
+    auto name = it->get<std::string>();
     if (name.empty() || name.find('/') != std::string::npos || name.size() < 3 ||
         name.substr(name.size() - 2) != ".m") {
         throw SpecError(p.name + "/mip.json",
@@ -198,14 +200,19 @@ void set_marker(const Candidate& c, const std::string* reason, const Logger& log
     }
 }
 
-/// Installs the package and its dependencies under `root`; returns the plan (loads filled).
-detail::TestPlan install_all(const Candidate& c,
-                             const Context& ctx,
-                             const fs::path& root,
-                             detail::InstalledPackage& pkg) {
+/// A package installed under the root with its dependencies, and what its test runs.
+struct Installed {
+    detail::InstalledPackage package;
+    detail::TestPlan plan;
+};
+
+/// Installs the package and its dependencies under `root` (dependencies first).
+Installed install_all(const Candidate& c, const Context& ctx, const fs::path& root) {
+    Installed out;
+    auto& pkg = out.package;
+    auto& plan = out.plan;
     pkg = detail::install_package(c.mhl, root, c.package);
     const auto spec = PackageSpec::from_json_unchecked(pkg.mip_json, c.package + "/mip.json");
-    detail::TestPlan plan;
     plan.package = c.package;
     for (const auto& dep : detail::resolve_dependencies(spec.dependencies, ctx.options.input_dir,
                                                         ctx.host_tag, c.package)) {
@@ -219,9 +226,10 @@ detail::TestPlan install_all(const Candidate& c,
         plan.test_script = (pkg.dir / plan.test_script_name).string();
     }
     plan.examples = spec.usage_examples;
-    return plan;
+    return out;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the message, then what it quotes
 std::string with_tail(std::string reason, const std::string& output) {
     const std::string tail = detail::tail_lines(output, failure_tail_lines);
     if (!tail.empty()) {
@@ -233,16 +241,21 @@ std::string with_tail(std::string reason, const std::string& output) {
     return reason;
 }
 
-/// Runs the engine on the harness and judges the result; returns "" or the failure reason.
-std::string run_engine(const Candidate& c,
-                       const Context& ctx,
-                       const fs::path& root,
-                       const fs::path& log_path,
-                       const std::string& what,
-                       double& seconds) {
-    const fs::path loaded = root / "loaded-objects.txt";
+/// What one engine run gave: "" or why the package fails, and how long it ran.
+struct EngineRun {
+    std::string failure;
+    double seconds = 0;
+};
+
+/// Runs the engine on the harness and judges the result.
+EngineRun run_engine(const Candidate& c,
+                     const Context& ctx,
+                     const fs::path& root,
+                     const fs::path& log_path,
+                     const std::string& what) {
+    const fs::path loaded = root / loaded_objects_file;
     detail::ProcessOptions run;
-    run.env = test_environment(ctx, root, loaded);
+    run.env = test_environment(ctx, root);
     run.argv = ctx.engine.command(root / "work", "mip_test_harness");
     run.cwd = root / "work";
     run.timeout = std::chrono::seconds(ctx.options.test_timeout);
@@ -257,26 +270,30 @@ std::string run_engine(const Candidate& c,
     detail::append_file(log_path, "# engine: " + ctx.engine.description() +
                                       "\n# root: " + root.string() + "\n# runs: " + what + "\n");
     const auto result = detail::run_process(run);
-    seconds = result.seconds;
+    EngineRun out;
+    out.seconds = result.seconds;
     detail::append_file(log_path, "\n# " + result.status_text() + "\n");
     const std::string label = c.package + ": test (" + what + ")";
     if (result.timed_out) {
-        return with_tail(label + " timed out after " + std::to_string(ctx.options.test_timeout) +
-                             " s (--test-timeout); the engine was killed; full log in " +
-                             log_path.string(),
-                         result.output);
+        out.failure = with_tail(
+            label + " timed out after " + std::to_string(ctx.options.test_timeout) +
+                " s (--test-timeout); the engine was killed; full log in " + log_path.string(),
+            result.output);
+        return out;
     }
     if (result.exit_code == detail::leftover_exit_code && sandbox) {
-        return with_tail(
-            label + " left processes behind (killed); full log in " + log_path.string(),
-            result.output);
+        out.failure =
+            with_tail(label + " left processes behind (killed); full log in " + log_path.string(),
+                      result.output);
+        return out;
     }
     if (!result.ok()) {
         std::string first = detail::first_error_line(result.output);
-        return with_tail(label + " failed (" + result.status_text() + ")" +
-                             (first.empty() ? "" : ": " + first) + "; full log in " +
-                             log_path.string(),
-                         result.output);
+        out.failure = with_tail(label + " failed (" + result.status_text() + ")" +
+                                    (first.empty() ? "" : ": " + first) + "; full log in " +
+                                    log_path.string(),
+                                result.output);
+        return out;
     }
     const bool octave = ctx.engine.kind == EngineKind::octave;
     const fs::path pkg_dir = root / "packages" / c.package;
@@ -288,12 +305,13 @@ std::string run_engine(const Candidate& c,
         for (const auto& n : untouched) {
             names += (names.empty() ? "" : ", ") + n;
         }
-        return label + ": shipped MEX file" + (untouched.size() == 1 ? " " : "s ") + names +
-               (untouched.size() == 1 ? " was" : " were") +
-               " never loaded by the test (every MEX file must be exercised); full log in " +
-               log_path.string();
+        out.failure = label + ": shipped MEX file" + (untouched.size() == 1 ? " " : "s ") + names +
+                      (untouched.size() == 1 ? " was" : " were") +
+                      " never loaded by the test (every MEX file must be exercised); full log in " +
+                      log_path.string();
+        return out;
     }
-    return "";
+    return out;
 }
 
 /// Tests one package; never throws.
@@ -323,9 +341,8 @@ ItemResult test_one(const Candidate& c, const Context& ctx) {
         for (const char* sub : {"home", "tmp", "work"}) {
             detail::create_dirs(root.path() / sub);
         }
-        detail::InstalledPackage pkg;
-        auto plan = install_all(c, ctx, root.path(), pkg);
-        const auto problems = detail::check_binaries(pkg.dir, ctx.floor);
+        const Installed installed = install_all(c, ctx, root.path());
+        const auto problems = detail::check_binaries(installed.package.dir, ctx.floor);
         if (!problems.empty()) {
             std::string reason = label + ": binary check failed: " + problems.front();
             for (std::size_t i = 1; i < problems.size(); ++i) {
@@ -334,13 +351,13 @@ ItemResult test_one(const Candidate& c, const Context& ctx) {
             detail::append_file(log_path, reason + "\n");
             return fail(ErrorCode::build_failed, reason);
         }
-        const std::string what = detail::write_harness(plan, root.path() / "work");
+        const std::string what = detail::write_harness(installed.plan, root.path() / "work");
         ctx.logger.info(c.wheel + ": testing (" + what + ") with " + ctx.engine.description());
-        double seconds = 0;
-        const std::string reason = run_engine(c, ctx, root.path(), log_path, what, seconds);
+        const EngineRun ran = run_engine(c, ctx, root.path(), log_path, what);
+        const double seconds = ran.seconds;
         r.seconds = seconds;
-        if (!reason.empty()) {
-            return fail(ErrorCode::build_failed, reason);
+        if (!ran.failure.empty()) {
+            return fail(ErrorCode::build_failed, ran.failure);
         }
         set_marker(c, nullptr, ctx.logger);
         r.status = ItemStatus::done;

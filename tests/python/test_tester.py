@@ -201,9 +201,10 @@ def run(tmp_path_factory, mip_build_exe):
     build_elf_fixtures(recipes, tmp)
     build = tmp / "build"
 
-    def mip(verb, *args, timeout=600):
+    def mip(verb, *args, timeout=600, extra_env=None):
         env = dict(os.environ)
         env.update(BASE_ENV)
+        env.update(extra_env or {})
         return subprocess.run([mip_build_exe, verb, "--build-dir", build, *args], cwd=tmp,
                               env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -309,14 +310,15 @@ def test_a_hanging_test_times_out_and_leaves_no_temporary_root(run):
     assert r.returncode == 0, r.stderr
     r = run.mip("bundle", "--package", "thang")
     assert r.returncode == 0, r.stderr
-    before = set(pathlib.Path("/tmp").glob("mip-test-*"))
+    private_tmp = run.tmp / "private-tmp"
+    private_tmp.mkdir()
     r = run.mip("test", "--package", "thang", "--test-timeout", "3", "--test-engine", "octave",
-                "--json")
+                "--json", extra_env={"TMPDIR": str(private_tmp)})
     assert r.returncode == 1, r.stderr
     item = json.loads(r.stdout)["items"][0]
     assert item["status"] == "failed"
     assert "timed out after 3 s (--test-timeout)" in item["detail"]
-    assert set(pathlib.Path("/tmp").glob("mip-test-*")) <= before
+    assert list(private_tmp.iterdir()) == []  # the killed test's root is gone too
 
 
 def test_a_test_cannot_run_a_compiler(run):
@@ -343,3 +345,16 @@ def test_a_test_that_leaves_a_process_behind_fails_and_the_process_is_gone(run):
     # The orphan was killed with the namespace (a unique duration names it).
     left = subprocess.run(["pgrep", "-f", "sleep 317.25"], capture_output=True, text=True)
     assert left.stdout.strip() == ""
+
+
+def test_the_python_binding_runs_the_same_stage(run):
+    import mip_native
+    report = mip_native.test(build_dir=run.build, package=["tpass", "tfail"], test_engine="octave",
+                             keep_going=True, jobs=2)
+    by_name = {i.package: i for i in report.items}
+    assert report.stage == "test"
+    assert by_name["tpass"].status == mip_native.ItemStatus.done
+    assert by_name["tfail"].status == mip_native.ItemStatus.failed
+    assert "boom number 1" in by_name["tfail"].detail
+    marker = mip_native.Tester.failure_marker(run.build / "bundled" / "x.mhl")
+    assert marker.name == "x.mhl.test-failed"

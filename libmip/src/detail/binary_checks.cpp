@@ -78,9 +78,10 @@ std::vector<std::string> check_binaries(const fs::path& dir, std::pair<int, int>
         }
         for (const auto& lib : info.needed) {
             if (shipped_names.count(lib) == 0 && !is_provided_library(lib)) {
-                problems.push_back(rel + ": needs library " + lib +
-                                   ", which is neither in the package nor provided by a "
-                                   "MATLAB/Octave install");
+                std::string msg = rel;
+                msg += ": needs library " + lib;
+                msg += ", which is neither in the package nor provided by a MATLAB/Octave install";
+                problems.push_back(std::move(msg));
             }
         }
     }

@@ -151,6 +151,7 @@ int exit_code_of(int status) noexcept {
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): documented order, one is a PATH
 Sandbox make_sandbox(const std::string& writable, const std::string& path_value) {
     Sandbox s;
     s.writable = writable;

@@ -41,6 +41,7 @@ ArchiveFormat detect_format(const fs::path& mhl) {
                        ": not an installable archive (no mip.json and load_package.m at its root)");
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the archive, then where it goes
 InstalledPackage install_r2(const fs::path& mhl, const fs::path& root, const std::string& name) {
     InstalledPackage p;
     p.name = name;
@@ -133,6 +134,7 @@ struct Resolver {
 
 std::vector<fs::path> resolve_dependencies(const std::vector<std::string>& dependencies,
                                            const fs::path& input_dir,
+                                           // NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
                                            const std::string& host_tag,
                                            const std::string& needed_by) {
     const BundleMap bundles = list_bundles(input_dir);
