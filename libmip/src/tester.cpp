@@ -130,8 +130,13 @@ fs::path find_audit_library(const TestOptions& o) {
         }
         return fs::absolute(o.audit_library);
     }
-    for (const char* p : {MIP_LDAUDIT_INSTALLED, MIP_LDAUDIT_BUILD}) {
-        if (fs::is_regular_file(p)) {
+    std::error_code ec;
+    const fs::path program = fs::read_symlink("/proc/self/exe", ec);
+    const fs::path relocated =
+        ec ? fs::path() : program.parent_path().parent_path() / MIP_LDAUDIT_RELATIVE;
+    for (const fs::path& p :
+         {fs::path(MIP_LDAUDIT_INSTALLED), relocated, fs::path(MIP_LDAUDIT_BUILD)}) {
+        if (!p.empty() && fs::is_regular_file(p, ec)) {
             return p;
         }
     }

@@ -69,8 +69,9 @@ struct TestOptions {
     /// `--glibc-floor`: the newest `GLIBC_x.y` symbol version a shipped binary may need.
     std::string glibc_floor = "2.28";
     /// `--audit-library`: the `LD_AUDIT` library recording loaded MEX files; "" = the one
-    /// installed with libmip (or built beside it).
-    std::filesystem::path audit_library;
+    /// installed with libmip (its configured `<libdir>/libmip/`, else `<libdir>/libmip/` beside
+    /// the running program's `bin/`, else the one in libmip's build tree).
+    std::filesystem::path audit_library{};
     /// `--no-sandbox`: run the engine without the sandbox (no namespaces: compilers usable,
     /// writes outside the root and leftover processes not caught). For hosts without mount
     /// and PID namespaces.
