@@ -254,7 +254,7 @@ PublishReport run_publish(const PipelineOptions& options) {
         return report;
     }
     if (o.tester.test == TestMode::native) {
-        report.stages.push_back(Tester(o.tester, o.run).test());
+        report.stages.push_back(Tester(o.tester, o.run, &store).test());
         if (!stage_ok(report.stages.back())) {
             return report;
         }

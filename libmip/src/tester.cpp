@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <exception>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -46,8 +47,8 @@ const char* to_string(TestMode mode) noexcept {
     return "native";
 }
 
-Tester::Tester(TestOptions options, RunOptions run)
-    : options_(std::move(options)), run_(std::move(run)) {}
+Tester::Tester(TestOptions options, RunOptions run, Store* store)
+    : options_(std::move(options)), run_(std::move(run)), store_(store) {}
 
 fs::path Tester::failure_marker(const fs::path& mhl) {
     return fs::path(mhl.string() + ".test-failed");
@@ -82,6 +83,7 @@ struct Context {
     std::pair<int, int> floor;
     fs::path audit;
     std::string host_tag;
+    std::vector<fs::path> bundle_dirs;  ///< where dependencies are looked up, in order
     const Logger& logger;
     const std::atomic<bool>* cancel;
 };
@@ -219,7 +221,7 @@ Installed install_all(const Candidate& c, const Context& ctx, const fs::path& ro
     pkg = detail::install_package(c.mhl, root, c.package);
     const auto spec = PackageSpec::from_json_unchecked(pkg.mip_json, c.package + "/mip.json");
     plan.package = c.package;
-    for (const auto& dep : detail::resolve_dependencies(spec.dependencies, ctx.options.input_dir,
+    for (const auto& dep : detail::resolve_dependencies(spec.dependencies, ctx.bundle_dirs,
                                                         ctx.host_tag, c.package)) {
         const auto name =
             WheelName::parse(std::string(strip_wheel_suffix(dep.filename().string()))).name;
@@ -380,6 +382,79 @@ ItemResult test_one(const Candidate& c, const Context& ctx) {
     }
 }
 
+/// The store's bundles by normalised name and platform tag (one listing).
+std::map<std::string, std::map<std::string, std::string>> published_bundles(Store& store) {
+    std::map<std::string, std::map<std::string, std::string>> out;
+    for (const auto& info : store.list("", false)) {
+        const auto& key = info.key;
+        if (key.size() <= 4 || key.compare(key.size() - 4, 4, ".mhl") != 0) {
+            continue;
+        }
+        try {
+            const auto wheel = WheelName::parse(std::string(strip_wheel_suffix(key)));
+            out[normalize_package_name(wheel.name)][wheel.platform_tag] = key;
+        } catch (const Error&) {  // not a wheel name
+        }
+    }
+    return out;
+}
+
+/// Fetches into `into` the published bundles (and sidecars) of the dependencies the
+/// candidates need that `input_dir` lacks, recursively. On the calling thread, before the
+/// engines start; what the store lacks is left for the resolver to report.
+void fetch_store_dependencies(const std::vector<Candidate>& work,
+                              Store& store,
+                              const fs::path& input_dir,
+                              const fs::path& into,
+                              const std::string& host_tag,
+                              const Logger& logger) {
+    std::set<std::string> have;
+    for (const auto& name : detail::bundled_names(input_dir)) {
+        have.insert(name);
+    }
+    std::vector<std::string> queue;
+    for (const auto& c : work) {
+        try {
+            const auto sidecar = fs::path(c.mhl.string() + ".mip.json");
+            const auto spec = PackageSpec::from_json_unchecked(detail::read_file(sidecar));
+            queue.insert(queue.end(), spec.dependencies.begin(), spec.dependencies.end());
+        } catch (const std::exception&) {  // the package itself fails on it, named
+        }
+    }
+    std::optional<std::map<std::string, std::map<std::string, std::string>>> published;
+    while (!queue.empty()) {
+        const std::string name = normalize_package_name(queue.back());
+        queue.pop_back();
+        if (!have.insert(name).second) {
+            continue;
+        }
+        if (!published) {
+            published = published_bundles(store);
+        }
+        auto it = published->find(name);
+        if (it == published->end()) {
+            continue;
+        }
+        for (const auto& tag : {host_tag, std::string("any")}) {
+            auto t = it->second.find(tag);
+            if (t == it->second.end()) {
+                continue;
+            }
+            detail::create_dirs(into);
+            const std::string sidecar_key = t->second + ".mip.json";
+            if (!store.get_to_file(t->second, into / t->second) ||
+                !store.get_to_file(sidecar_key, into / sidecar_key)) {
+                break;
+            }
+            logger.info("test: dependency " + t->second + " fetched from " + store.describe());
+            const auto spec =
+                PackageSpec::from_json_unchecked(detail::read_file(into / sidecar_key));
+            queue.insert(queue.end(), spec.dependencies.begin(), spec.dependencies.end());
+            break;
+        }
+    }
+}
+
 }  // namespace
 
 StageReport Tester::test() {
@@ -422,6 +497,14 @@ StageReport Tester::test() {
     detail::ProgressEmitter progress(o.progress, "test", work.size());
     std::atomic<bool> cancel{false};
     const std::string host_tag = host_platform_tag();
+    // Dependencies the run did not bundle: the store's published ones, fetched once.
+    std::optional<detail::TempDir> fetched;
+    std::vector<fs::path> bundle_dirs{t.input_dir};
+    if (store_ != nullptr && !o.dry_run && !work.empty()) {
+        fetched.emplace(fs::temp_directory_path(), "mip-test-deps-");
+        fetch_store_dependencies(work, *store_, t.input_dir, fetched->path(), host_tag, o.logger);
+        bundle_dirs.push_back(fetched->path());
+    }
     auto run_item = [&](std::size_t i) -> bool {
         const Candidate& c = work[i];
         ItemResult result;
@@ -433,8 +516,8 @@ StageReport Tester::test() {
             result.detail = "would install, load and test with " +
                             (engine ? engine->description() : std::string("(no engine found)"));
         } else {
-            const Context ctx{t,     *engine,  source,   o.pass_env, *floor,
-                              audit, host_tag, o.logger, &cancel};
+            const Context ctx{t,     *engine,  source,      o.pass_env, *floor,
+                              audit, host_tag, bundle_dirs, o.logger,   &cancel};
             result = test_one(c, ctx);
         }
         const bool ok = result.status != ItemStatus::failed;

@@ -156,6 +156,19 @@ LATER = {
               "test_thang.m": "disp('hanging');\nwhile true\n  pause(0.05);\nend\n"}),
 }
 
+# Published later from another build directory: its dependency is only in the store.
+ELSEWHERE = {
+    "tuses": ("""
+        name: tuses
+        version: "1.0.0"
+        dependencies: [tdep]
+        usage_examples:
+          - "assert(tuses_sum3(1, 2, 3) == 6)"
+        prepare:
+          path: {path: src}
+        """, {"src/tuses_sum3.m": "function s = tuses_sum3(a, b, c)\n  s = tdep_add(tdep_add(a, b), c);\nend\n"}),
+}
+
 
 def write_recipes(root, recipes, outside=""):
     for name, (yaml_text, files) in recipes.items():
@@ -358,3 +371,19 @@ def test_the_python_binding_runs_the_same_stage(run):
     assert "boom number 1" in by_name["tfail"].detail
     marker = mip_native.Tester.failure_marker(run.build / "bundled" / "x.mhl")
     assert marker.name == "x.mhl.test-failed"
+
+
+def test_a_dependency_published_earlier_is_fetched_from_the_store(run, mip_build_exe):
+    recipes = run.tmp / "elsewhere"
+    write_recipes(recipes, ELSEWHERE)
+    other = run.tmp / "other-build"
+    env = dict(os.environ)
+    env.update(BASE_ENV)
+    r = subprocess.run([mip_build_exe, "-v", "publish", "--recipes", recipes, "--build-dir", other,
+                        "--store", run.build / "store", "--test-engine", "octave", "--json"],
+                       cwd=run.tmp, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    tested = items(json.loads(r.stdout), "test")["tuses"]
+    assert tested["status"] == "done", tested["detail"]
+    assert not list((other / "bundled").glob("tdep-*"))  # not bundled here: from the store
+    assert "fetched from" in r.stderr

@@ -9,7 +9,8 @@
 ///
 /// 1. **Install** as the client does. R2-era archives: `<root>/packages/<name>/`, loaded by
 ///    running its `load_package.m`. Dependencies (by name, recursively, dependencies first) come
-///    from the same `input_dir` (host platform tag first, then `any`). The layout is one small
+///    from the same `input_dir` (host platform tag first, then `any`), else from the `store`
+///    when one is given (its published bundles, fetched once per run). The layout is one small
 ///    function per archive format (`detail/test_install.hpp`).
 /// 2. **Binary checks** on every ELF file of the archive: the highest `GLIBC_x.y` version it
 ///    needs must not exceed `glibc_floor`; every `NEEDED` library must be in the package or among
@@ -41,6 +42,7 @@
 
 #include <mip/report.hpp>
 #include <mip/run_options.hpp>
+#include <mip/store.hpp>
 
 namespace mip {
 
@@ -80,7 +82,9 @@ struct TestOptions {
 
 class Tester {
 public:
-    explicit Tester(TestOptions options, RunOptions run = {});
+    /// `store` (may be null; must outlive the Tester): where dependencies not bundled in this
+    /// run are fetched from (`run_publish` passes its store).
+    explicit Tester(TestOptions options, RunOptions run = {}, Store* store = nullptr);
 
     /// Tests every selected `<wheel>.mhl` of `input_dir` (sorted; selection as the uploader's).
     /// Per item: `done` ("passed: <what ran>", `seconds` = the engine's run), `failed`
@@ -104,6 +108,7 @@ public:
 private:
     TestOptions options_;
     RunOptions run_;
+    Store* store_ = nullptr;
 };
 
 }  // namespace mip

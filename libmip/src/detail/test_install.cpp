@@ -67,7 +67,7 @@ namespace {
 /// The bundles of a directory by normalised package name, then platform tag.
 using BundleMap = std::map<std::string, std::map<std::string, fs::path>>;
 
-BundleMap list_bundles(const fs::path& input_dir) {
+BundleMap bundles_in(const fs::path& input_dir) {
     BundleMap out;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(input_dir, ec)) {
@@ -82,6 +82,18 @@ BundleMap list_bundles(const fs::path& input_dir) {
                 slot = e.path();  // several versions: the last by name (deterministic)
             }
         } catch (const Error&) {  // not a wheel name: not a dependency candidate
+        }
+    }
+    return out;
+}
+
+BundleMap list_bundles(const std::vector<fs::path>& dirs) {
+    BundleMap out;
+    for (const auto& dir : dirs) {
+        for (auto& [name, tags] : bundles_in(dir)) {
+            if (out.count(name) == 0) {  // an earlier directory wins
+                out[name] = std::move(tags);
+            }
         }
     }
     return out;
@@ -133,17 +145,25 @@ struct Resolver {
 }  // namespace
 
 std::vector<fs::path> resolve_dependencies(const std::vector<std::string>& dependencies,
-                                           const fs::path& input_dir,
+                                           const std::vector<fs::path>& dirs,
                                            // NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
                                            const std::string& host_tag,
                                            const std::string& needed_by) {
-    const BundleMap bundles = list_bundles(input_dir);
+    const BundleMap bundles = list_bundles(dirs);
     Resolver r{bundles, host_tag, {}, {}, {}};
     r.stack.push_back(normalize_package_name(needed_by));
     for (const auto& dep : dependencies) {
         r.visit(dep, needed_by);
     }
     return r.order;
+}
+
+std::vector<std::string> bundled_names(const fs::path& dir) {
+    std::vector<std::string> out;
+    for (const auto& entry : bundles_in(dir)) {
+        out.push_back(entry.first);
+    }
+    return out;
 }
 
 }  // namespace mip::detail

@@ -37,14 +37,18 @@ struct InstalledPackage {
                                                const std::string& name);
 
 /// The bundles `name` needs, dependencies first (recursively, cycle-checked), chosen among the
-/// `.mhl` files of `input_dir` as a client chooses: by name (compared as clients do), platform
-/// tag `host_tag` first, then `any`. Each dependency's list comes from its sidecar. Throws
-/// SpecError naming the missing dependency (and who needs it) or the cycle.
+/// `.mhl` files of `dirs` (an earlier directory wins: the run's bundles, then those fetched from
+/// the store) as a client chooses: by name (compared as clients do), platform tag `host_tag`
+/// first, then `any`. Each dependency's list comes from its sidecar. Throws SpecError naming
+/// the missing dependency (and who needs it) or the cycle.
 [[nodiscard]] std::vector<std::filesystem::path> resolve_dependencies(
     const std::vector<std::string>& dependencies,
-    const std::filesystem::path& input_dir,
+    const std::vector<std::filesystem::path>& dirs,
     const std::string& host_tag,
     const std::string& needed_by);
+
+/// Normalised names of the packages bundled in `dir`.
+[[nodiscard]] std::vector<std::string> bundled_names(const std::filesystem::path& dir);
 
 /// A MATLAB single-quoted string literal of `text` (`'` doubled).
 [[nodiscard]] std::string matlab_quote(const std::string& text);
