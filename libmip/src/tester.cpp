@@ -404,6 +404,7 @@ std::map<std::string, std::map<std::string, std::string>> published_bundles(Stor
 /// engines start; what the store lacks is left for the resolver to report.
 void fetch_store_dependencies(const std::vector<Candidate>& work,
                               Store& store,
+                              // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): from, to
                               const fs::path& input_dir,
                               const fs::path& into,
                               const std::string& host_tag,
