@@ -154,6 +154,17 @@ LATER = {
             test_script: test_thang.m
         """, {"src/thang_x.m": "function thang_x()\nend\n",
               "test_thang.m": "disp('hanging');\nwhile true\n  pause(0.05);\nend\n"}),
+    # Its test_script is removed from the .dir before bundling: declared, not shipped.
+    "tnoscript": ("""
+        name: tnoscript
+        version: "1.0.0"
+        prepare:
+          path: {path: src}
+        builds:
+          - build_type: standard
+            test_script: test_tnoscript.m
+        """, {"src/tnoscript_x.m": "function tnoscript_x()\nend\n",
+              "test_tnoscript.m": "disp('never shipped');\n"}),
 }
 
 # Published later from another build directory: its dependency is only in the store.
@@ -387,3 +398,17 @@ def test_a_dependency_published_earlier_is_fetched_from_the_store(run, mip_build
     assert tested["status"] == "done", tested["detail"]
     assert not list((other / "bundled").glob("tdep-*"))  # not bundled here: from the store
     assert "fetched from" in r.stderr
+
+
+def test_a_declared_test_script_missing_from_the_archive_fails_naming_it(run):
+    r = run.mip("prepare", "--recipes", run.later, "--package", "tnoscript")
+    assert r.returncode == 0, r.stderr
+    (script,) = (run.build / "prepared").glob("tnoscript-*.dir/test_tnoscript.m")
+    script.unlink()
+    assert run.mip("bundle", "--package", "tnoscript").returncode == 0
+    r = run.mip("test", "--package", "tnoscript", "--test-engine", "octave", "--json")
+    assert r.returncode == 3, r.stderr  # a spec error
+    item = json.loads(r.stdout)["items"][0]
+    assert item["status"] == "failed" and item["error"] == "invalid_spec"
+    assert "test_script" in item["detail"] and "test_tnoscript.m" in item["detail"]
+    assert "missing from the archive" in item["detail"]
