@@ -20,9 +20,7 @@ struct Expansion {
 // yaml-cpp has no public node identity, but an alias *is* its anchored node (the builder hands
 // out the same detail::node), and Tag() returns a reference into that node's own data: its
 // address identifies the node for as long as the tree lives.
-const void* identity(const YAML::Node& n) {
-    return &n.Tag();
-}
+const void* identity(const YAML::Node& n) { return &n.Tag(); }
 
 std::vector<YAML::Node> children(const YAML::Node& n) {
     std::vector<YAML::Node> out;
