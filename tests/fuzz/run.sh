@@ -15,7 +15,7 @@
 #   MIP_FUZZ_SEED   libFuzzer -seed (default 1)
 #   MIP_FUZZ_RUNS   executions per target (default: per target below, about 20 s each at the
 #                   rates measured on the 2-core machine under load)
-#   MIP_FUZZ_BUILD_DIR, MIP_FUZZ_JOBS: see tests/fuzz/common.sh
+#   MIP_ASAN_BUILD_DIR, MIP_FUZZ_JOBS: see tests/fuzz/common.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/fuzz/common.sh
