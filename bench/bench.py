@@ -157,8 +157,14 @@ class Scenario:
         self.before_round = before_round
 
     def add(self, label, make, cleanup=None, concurrency=None):
-        """concurrency: requests the competitor keeps in flight (for the latency bound)."""
+        """concurrency: requests the competitor keeps in flight (for the latency bound). With
+        --mip-baseline, every libmip competitor gets a twin running the baseline binary on the
+        same job, in the same rounds (before/after a change, side by side)."""
         self.competitors.append((label, make, cleanup, concurrency))
+        base = self.bench.baseline
+        if base and label.startswith("libmip"):
+            self.competitors.append((f"{label} @{base[1]}", with_binary(make, self.bench.mip, base[0]), cleanup,
+                                     concurrency))
 
     def run(self, runs):
         b = self.bench
@@ -234,6 +240,17 @@ class Scenario:
         return m["cpu_seconds"] / self.objects if self.objects else None
 
 
+def with_binary(make, old, new):
+    """make() with every argv word equal to `old` replaced by `new` (the baseline mip-build)."""
+    def swapped(r):
+        spec = make(r)
+        if spec is None:
+            return None
+        argv, env, check = spec
+        return [new if a == old else a for a in argv], env, check
+    return swapped
+
+
 def expect(*needles):
     def check(lp, mix=None):
         out = output_of(lp)
@@ -274,6 +291,9 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.mip = pathlib.Path(args.mip).resolve()
+        # (path, label) of an earlier mip-build measured beside this one, or None
+        self.baseline = ((pathlib.Path(args.mip_baseline).resolve(), args.baseline_label)
+                         if args.mip_baseline else None)
         self.work = pathlib.Path(args.work).resolve()
         self.data = self.work / "data"
         self.out = pathlib.Path(args.out).resolve()
@@ -987,6 +1007,9 @@ end
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mip", required=True, help="mip-build (Release)")
+    p.add_argument("--mip-baseline", default="",
+                   help="an earlier mip-build (Release): each libmip line gets a twin '… @LABEL' running it")
+    p.add_argument("--baseline-label", default="baseline")
     p.add_argument("--work", required=True, help="scratch directory (data, logs, servers)")
     p.add_argument("--out", default=str(HERE / "results"))
     p.add_argument("--runs", type=int, default=5)

@@ -6,7 +6,11 @@
 # Every server it starts is stopped on exit.
 #
 #   bench/run.sh [--runs N] [--no-big] [--quick] [--only index2000,cache500,...] [--work DIR] [--out DIR]
+#                [--baseline REV]
 #
+# --baseline REV also builds mip-build at git revision REV (Release, build-bench/baseline-<sha>/)
+# and runs it beside the current one in every libmip line ("libmip @<sha>"): a before/after
+# comparison of a change in one run, under the same load.
 # --out DIR writes the results elsewhere (e.g. a --quick validation run that must not replace the
 # committed bench/results/).
 # Never run by CTest; nothing here is a test (no timed assertions anywhere).
@@ -16,11 +20,13 @@ ROOT="$PWD"
 WORK="${MIP_BENCH_WORK:-$ROOT/build-bench/bench-work}"
 BUILD="${MIP_BENCH_BUILD:-$ROOT/build-bench}"
 OUT="$ROOT/bench/results"
+BASELINE=""
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --work) WORK="$2"; shift 2 ;;
     --out) OUT="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
+    --baseline) BASELINE="$2"; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -34,6 +40,22 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 fi
 cmake --build "$BUILD" --target mip-build -j"$(nproc)" >&2
 MIP="$BUILD/cli/mip-build"
+
+if [ -n "$BASELINE" ]; then
+  sha="$(git rev-parse --short=10 "$BASELINE^{commit}")"
+  bdir="$BUILD/baseline-$sha"
+  if [ ! -f "$bdir/src/CMakeLists.txt" ]; then
+    rm -rf "$bdir/src"
+    mkdir -p "$bdir/src"
+    git archive "$sha" | tar -x -C "$bdir/src"
+  fi
+  if [ ! -f "$bdir/build/build.ninja" ]; then
+    cmake -S "$bdir/src" -B "$bdir/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIP_BUILD_TESTS=OFF \
+      -DMIP_BUILD_PYTHON=OFF -DPython_EXECUTABLE=/usr/bin/python3 >&2
+  fi
+  cmake --build "$bdir/build" --target mip-build -j"$(nproc)" >&2
+  args+=(--mip-baseline "$bdir/build/cli/mip-build" --baseline-label "$sha")
+fi
 
 # The Python that has boto3, moto_server and the aws CLI (PATH, ~/.pyenv/shims, ~/.pyenv/versions).
 PY=""

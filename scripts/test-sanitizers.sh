@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds libmip and the C++ tests with AddressSanitizer + UndefinedBehaviorSanitizer in a separate
-# build directory and runs every C++ test (cpp.*, the moto-backed [integration] cases included)
-# through CTest. Any sanitizer report fails the run: ASan aborts, UBSan halts on the first error.
+# Builds libmip and the C++ tests with AddressSanitizer + UndefinedBehaviorSanitizer (clang, in
+# the build directory the fuzz targets share: scripts/sanitizer-build.sh) and runs every C++
+# test (cpp.*, the moto-backed [integration] cases included) through CTest. Any sanitizer report fails the run: ASan aborts, UBSan halts on the first error.
 # The Python module is off (it would need libasan preloaded into the interpreter).
 #
 # Usage: scripts/test-sanitizers.sh [extra ctest arguments]
@@ -10,19 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_DIR="${MIP_ASAN_BUILD_DIR:-build-asan}"
 JOBS="${MIP_ASAN_JOBS:-2}"
-SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-
-if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  # shellcheck source=scripts/ccache.sh
-  source scripts/ccache.sh
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DPython_EXECUTABLE=/usr/bin/python3 "${MIP_CCACHE_ARGS[@]}" \
-    -DMIP_BUILD_PYTHON=OFF -DMIP_BUILD_EXAMPLES=OFF \
-    "-DCMAKE_CXX_FLAGS=$SAN_FLAGS" "-DCMAKE_C_FLAGS=$SAN_FLAGS" \
-    "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" >&2
-fi
+# shellcheck source=scripts/sanitizer-build.sh
+source scripts/sanitizer-build.sh
+BUILD_DIR="$SANITIZER_BUILD_DIR"
+sanitizer_configure
 cmake --build "$BUILD_DIR" --target mip_tests mip-build -j"$JOBS" >&2
 
 # detect_leaks: LeakSanitizer needs ptrace; where a container forbids it, set

@@ -6,9 +6,9 @@
 #               (python.*: core, s3, faults, octave, packaging) and the installed library
 #               (install.*: examples/consumer against a staged install), with ctest -j2
 #   tidy        clang-tidy 14 on every file of compile_commands.json (scripts/tidy.sh)
-#   sanitizers  the C++ tests under ASan + UBSan (scripts/test-sanitizers.sh, build-asan/)
+#   sanitizers  the C++ tests under ASan + UBSan (scripts/test-sanitizers.sh, build-asan/, clang)
 #   fuzzing     each libFuzzer target over its committed inputs, then a fixed -seed and -runs
-#               (tests/fuzz/run.sh, build-fuzz/): deterministic
+#               (tests/fuzz/run.sh, in build-asan/ too: one sanitizer build): deterministic
 # Nothing depends on wall-clock time. The last lines name each suite with its time and status,
 # and every failing test (C++ test names, pytest ids, files, fuzz targets).
 #
@@ -18,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
 BUILD_DIR="${MIP_BUILD_DIR:-build}"
-ASAN_BUILD_DIR="${MIP_ASAN_BUILD_DIR:-build-asan}"
+export MIP_ASAN_BUILD_DIR="${MIP_ASAN_BUILD_DIR:-build-asan}"  # sanitizers and fuzzing
 
 quick=0
 if [ "${1:-}" = "--quick" ]; then
@@ -56,7 +56,7 @@ run_suite ctest "$PWD/$logs/ctest.xml" \
 if [ "$quick" -eq 0 ]; then
   run_suite tidy "" scripts/tidy.sh
   run_suite sanitizers "$PWD/$logs/asan.xml" \
-    env MIP_ASAN_BUILD_DIR="$ASAN_BUILD_DIR" scripts/test-sanitizers.sh \
+    scripts/test-sanitizers.sh \
     --output-junit "$PWD/$logs/asan.xml"
   run_suite fuzzing "" tests/fuzz/run.sh
 fi

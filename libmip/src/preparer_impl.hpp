@@ -108,6 +108,8 @@ private:
 
 /// What one build's stages hand to each other.
 struct BuildRun {
+    BuildRun(const Job& job, fs::path out);
+
     std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
     fs::path out_dir;
     std::string arch;

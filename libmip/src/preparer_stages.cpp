@@ -192,16 +192,18 @@ std::unique_ptr<RecipeBuild> Preparer::Impl::reload(const Job& job,
                     {{"", "the build " + job.partial + " is gone after the prescript ran"}});
 }
 
+BuildRun::BuildRun(const Job& job, fs::path out)
+    : out_dir(std::move(out)),
+      arch(job.build->spec().platform_tag),
+      package(job.build->spec().name),
+      work(out_dir / job.partial) {}
+
 void Preparer::Impl::run(Job& job) {
     if (run_options.dry_run) {
         plan(job);
         return;
     }
-    BuildRun r;
-    r.out_dir = fs::absolute(options.output_dir);
-    r.arch = job.build->spec().platform_tag;
-    r.package = job.build->spec().name;
-    r.work = r.out_dir / job.partial;
+    BuildRun r(job, fs::absolute(options.output_dir));
     try {
         stage_partial(job, r);
         stage_recipe(job, r);
@@ -237,11 +239,7 @@ void Preparer::Impl::run(Job& job) {
 /// package is planned, with what the real run would pin named.
 void Preparer::Impl::plan(Job& job) {
     const detail::TempDir tmp(fs::temp_directory_path(), "mip-dry-run-");
-    BuildRun r;
-    r.out_dir = tmp.path();
-    r.arch = job.build->spec().platform_tag;
-    r.package = job.build->spec().name;
-    r.work = r.out_dir / job.partial;
+    BuildRun r(job, tmp.path());
     try {
         stage_partial(job, r);
         stage_recipe(job, r);

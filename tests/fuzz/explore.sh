@@ -10,7 +10,7 @@
 # Usage: tests/fuzz/explore.sh [target ...]   (default: all six)
 #   MIP_FUZZ_SECONDS   seconds per target (default 300)
 #   MIP_FUZZ_SEED      seed (default: random, printed)
-#   MIP_FUZZ_BUILD_DIR, MIP_FUZZ_JOBS: see tests/fuzz/common.sh
+#   MIP_ASAN_BUILD_DIR, MIP_FUZZ_JOBS: see tests/fuzz/common.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/fuzz/common.sh

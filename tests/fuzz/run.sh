@@ -15,7 +15,7 @@
 #   MIP_FUZZ_SEED   libFuzzer -seed (default 1)
 #   MIP_FUZZ_RUNS   executions per target (default: per target below, about 20 s each at the
 #                   rates measured on the 2-core machine under load)
-#   MIP_FUZZ_BUILD_DIR, MIP_FUZZ_JOBS: see tests/fuzz/common.sh
+#   MIP_ASAN_BUILD_DIR, MIP_FUZZ_JOBS: see tests/fuzz/common.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/fuzz/common.sh
@@ -24,7 +24,7 @@ SEED="${MIP_FUZZ_SEED:-1}"
 # Executions per target: the targets differ 10x in speed (the YAML loader and the extractor
 # touch the file system; measured 600-10000 executions/s on 2 loaded cores).
 declare -A DEFAULT_RUNS=(
-  [package_spec]=100000 [prepare_yaml]=1000 [wheel_name]=200000 [s3_xml]=200000 [extract_zip]=20000 [sidecar_index]=5000
+  [package_spec]=100000 [prepare_yaml]=8000 [wheel_name]=200000 [s3_xml]=200000 [extract_zip]=20000 [sidecar_index]=5000
 )
 command -v setarch >/dev/null || { echo "run.sh: setarch is missing (util-linux)" >&2; exit 1; }
 TARGETS=("$@")

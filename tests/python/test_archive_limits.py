@@ -15,6 +15,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
 
+import pkgtrees  # noqa: E402
 import servers  # noqa: E402
 
 import mip_native as m  # noqa: E402
@@ -162,28 +163,11 @@ def test_the_python_helper_applies_the_limits(tmp_path):
 def test_a_python_recipe_gets_the_runs_limits(run_cli, tmp_path):
     bomb = zeros_zip("pkg/zeros.bin", 20)
     with servers.GeneratedHttpServer({"/z.zip": lambda: (len(bomb), [bomb])}) as srv:
-        d = tmp_path / "recipes" / "pyrec"
-        d.mkdir(parents=True)
-        (d / "package.py").write_text(f'''
-import os
-from mip_build_helpers import download_and_extract_zip, create_load_and_unload_scripts
-class Package:
-    name = "pyrec"
-    description = ""
-    version = "1.0.0"
-    build_number = 0
-    dependencies = []
-    homepage = ""
-    repository = ""
-    license = "MIT"
-    matlab_tag = "any"
-    abi_tag = "none"
-    platform_tag = "any"
-    def prepare(self, mhl_dir):
-        download_and_extract_zip("{srv.base_url}/z.zip", mhl_dir)
-        create_load_and_unload_scripts(mhl_dir, dirs_to_add_to_path=["pkg"])
-        self.exposed_symbols = []
-''')
+        pkgtrees.write_package_py(tmp_path / "recipes", "pyrec", f"""
+download_and_extract_zip("{srv.base_url}/z.zip", mhl_dir)
+create_load_and_unload_scripts(mhl_dir, dirs_to_add_to_path=["pkg"])
+self.exposed_symbols = []
+""", imports="from mip_build_helpers import download_and_extract_zip, create_load_and_unload_scripts")
         r, out = prepare(run_cli, tmp_path)
         assert r.returncode == 1 and "--max-compression-ratio" in out, out
         r, out = prepare(run_cli, tmp_path, "--max-compression-ratio", "2000")

@@ -10,6 +10,7 @@ import zipfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
 
+import pkgtrees  # noqa: E402
 import servers  # noqa: E402
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
@@ -111,27 +112,11 @@ def test_require_https_refuses_an_http_mirror(run_cli, tmp_path):
 def test_require_https_reaches_the_python_helpers(run_cli, tmp_path):
     with Upstream() as up:
         url = up.srv.base_url + "/src.zip"
-        d = tmp_path / "recipes" / "pyrec"
-        d.mkdir(parents=True)
-        (d / "package.py").write_text(f'''
-from mip_build_helpers import download_and_extract_zip, create_load_and_unload_scripts
-class Package:
-    name = "pyrec"
-    description = ""
-    version = "1.0.0"
-    build_number = 0
-    dependencies = []
-    homepage = ""
-    repository = ""
-    license = "MIT"
-    matlab_tag = "any"
-    abi_tag = "none"
-    platform_tag = "any"
-    def prepare(self, mhl_dir):
-        download_and_extract_zip("{url}", mhl_dir)
-        create_load_and_unload_scripts(mhl_dir, dirs_to_add_to_path=["httppkg"])
-        self.exposed_symbols = ["fn"]
-''')
+        pkgtrees.write_package_py(tmp_path / "recipes", "pyrec", f"""
+download_and_extract_zip("{url}", mhl_dir)
+create_load_and_unload_scripts(mhl_dir, dirs_to_add_to_path=["httppkg"])
+self.exposed_symbols = ["fn"]
+""", imports="from mip_build_helpers import download_and_extract_zip, create_load_and_unload_scripts")
         r, out = prepare(run_cli, tmp_path, "--recipes", tmp_path / "recipes", "--force")
         assert r.returncode == 0, out
         assert f"pyrec: package.py: downloaded over plain http: {url} (sha256 " in out, out

@@ -7,14 +7,11 @@
   the build directory, or any object in the bucket.
 * A local HTTPS server with a self-signed certificate (made with `openssl req -x509`) is refused
   by a `download_zip` recipe and by the S3 store, and accepted once `--ca-file` names it."""
-import functools
-import http.server
 import os
 import pathlib
 import ssl
 import subprocess
 import sys
-import threading
 
 import pytest
 
@@ -23,6 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support
 import faults  # noqa: E402
 import pkgtrees  # noqa: E402
 import s3  # noqa: E402
+import servers  # noqa: E402
 from sigv4_proxy import SigV4Proxy  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -35,33 +33,6 @@ URL_PASSWORD = "mipUrlPassw0rd-4Kq9"
 SECRETS = [FAKE_KEY_ID, FAKE_SECRET, FAKE_TOKEN, URL_PASSWORD]
 FORBIDDEN = SECRETS + ["Signature=", "Credential=", "x-amz-security-token:", "Authorization:"]
 BASE = "https://example.invalid/sec/packages"
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
-
-class StaticServer:
-    """A static HTTP(S) server on 127.0.0.1:0 in a thread; `context` makes it HTTPS."""
-
-    def __init__(self, root, context=None):
-        handler = functools.partial(_QuietHandler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        if context is not None:
-            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +85,7 @@ def test_no_secret_in_any_output_file_or_object(tmp_path, mip_build_exe, fake_st
     faults.make_recipes(recipes, 2, prefix="sec")
     build = tmp_path / "build"
     outputs = []
-    with StaticServer(www) as web:
+    with servers.StaticHttpServer(www) as web:
         url = f"http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:{web.port}/zipped.zip"
         d = recipes / "zipped"
         d.mkdir()
@@ -193,7 +164,7 @@ def test_download_over_tls_is_verified_and_ca_file_trusts_it(tmp_path, mip_build
     cert_file, context = cert
     www = tmp_path / "www"
     pkgtrees.make_zip(www / "tls.zip", {"tls/tls_fn.m": "function tls_fn\nend\n"})
-    with StaticServer(www, context) as web:
+    with servers.StaticHttpServer(www, context) as web:
         d = tmp_path / "recipes" / "tlspkg"
         d.mkdir(parents=True)
         (d / "prepare.yaml").write_text(

@@ -77,3 +77,19 @@ def test_a_recipe_with_a_few_aliases_still_builds(run_cli, tmp_path):
     r = run_cli("prepare", "--from-lock", lock, tmp_path / "recipes" / "aliaspkg",
                 "--build-dir", tmp_path / "build2", env=EPOCH, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(run_cli, tmp_path):
+    # `&a [x, *a]` is a list that contains itself: an infinite tree, refused at once (a walk that
+    # followed it would only stop at the node cap).
+    write_recipe(tmp_path / "recipes",
+                 "name: aliaspkg\nversion: \"1.0.0\"\nlicense: MIT\n"
+                 "prepare:\n  path: {path: src, destination: aliaspkg}\n"
+                 "usage_examples: &u [\"fn()\", *u]\n")
+    r = run_cli("prepare", "--recipes", tmp_path / "recipes", "--build-dir", tmp_path / "build",
+                "--force", "-j", "1", env=EPOCH, cwd=tmp_path, timeout=120)
+    out = r.stdout + r.stderr
+    assert r.returncode == 3, out[-3000:]
+    assert "aliaspkg/prepare.yaml: expands through its aliases (*name) to an infinite tree " \
+           "(an alias inside its own anchor)" in out, out[-3000:]
+    assert half_written(tmp_path / "build") == []

@@ -20,10 +20,10 @@ import pathlib
 import select
 import struct
 import subprocess
-import threading
 import time
 import zlib
 
+import servers
 import tools
 
 # Flags the brief and this machine need: without the background-networking ones Chromium's own
@@ -287,21 +287,10 @@ class _RecordingHandler(http.server.SimpleHTTPRequestHandler):
         return super().send_head()
 
 
-class RecordingHttpServer:
+class RecordingHttpServer(servers.BackgroundHttpServer):
     """Serves `root` on 127.0.0.1:<free port>; `paths` lists every path requested."""
 
     def __init__(self, root):
         self.paths = []
         handler = functools.partial(_RecordingHandler, directory=str(root), record=self.paths)
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        self._serve(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler))

@@ -54,6 +54,31 @@ def make_prepared_dir(root, name, version="1.0.0", files=None, extra=None):
     return d
 
 
+def write_package_py(recipes, name, prepare_body, imports="", version="1.0.0"):
+    """`<recipes>/<name>/package.py`: an R2-era Package class (pure MATLAB, platform `any`)
+    whose prepare(self, mhl_dir) runs `prepare_body` (Python lines, indented by this function);
+    `imports`: lines put above the class. Returns the recipe directory."""
+    d = pathlib.Path(recipes) / name
+    d.mkdir(parents=True)
+    body = "".join(f"        {line}\n" for line in prepare_body.strip("\n").splitlines())
+    (d / "package.py").write_text(f"""{imports}
+class Package:
+    name = "{name}"
+    description = ""
+    version = "{version}"
+    build_number = 0
+    dependencies = []
+    homepage = ""
+    repository = ""
+    license = "MIT"
+    matlab_tag = "any"
+    abi_tag = "none"
+    platform_tag = "any"
+    def prepare(self, mhl_dir):
+{body}""")
+    return d
+
+
 def tree(root):
     """{relative path: bytes} of every file under root (symlinks followed)."""
     root = pathlib.Path(root)

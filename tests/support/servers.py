@@ -35,12 +35,19 @@ class BackgroundHttpServer:
 
 
 class StaticHttpServer(BackgroundHttpServer):
-    """Serves `root` on 127.0.0.1:<free port> in a background thread."""
+    """Serves `root` on 127.0.0.1:<free port> in a background thread; with an
+    `ssl.SSLContext` as `context`, over HTTPS."""
 
-    def __init__(self, root):
+    def __init__(self, root, context=None):
         self.root = pathlib.Path(root)
         handler = functools.partial(_QuietHandler, directory=str(self.root))
-        self._serve(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler))
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd.daemon_threads = True
+        if context is not None:
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        self._serve(httpd)
+        if context is not None:
+            self.base_url = f"https://127.0.0.1:{self.port}"
 
 
 class GeneratedHttpServer(BackgroundHttpServer):
