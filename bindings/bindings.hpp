@@ -28,6 +28,7 @@ void bind_bundler(py::module_& m);
 void bind_source_mirror(py::module_& m);
 void bind_preparer(py::module_& m);
 void bind_compiler(py::module_& m);
+void bind_tester(py::module_& m);
 void bind_index_assembler(py::module_& m);
 void bind_uploader(py::module_& m);
 void bind_channel_page(py::module_& m);

@@ -23,6 +23,7 @@ PYBIND11_MODULE(mip_native, m) {
     bind_source_mirror(m);
     bind_preparer(m);
     bind_compiler(m);
+    bind_tester(m);
     bind_index_assembler(m);
     bind_uploader(m);
     bind_channel_page(m);

@@ -32,9 +32,11 @@ const std::map<std::string, std::vector<std::string>>& verb_sections() {
         {"prepare", {"run", "prepare", "store_options", "upload"}},
         {"compile", {"run", "compile"}},
         {"bundle", {"run", "bundle"}},
+        {"test", {"run", "tester"}},
         {"upload", {"run", "upload", "store_options"}},
         {"index", {"run", "index", "store_options", "upload"}},
-        {"publish", {"run", "prepare", "compile", "bundle", "upload", "index", "store_options"}},
+        {"publish",
+         {"run", "prepare", "compile", "bundle", "tester", "upload", "index", "store_options"}},
     };
     return sections;
 }
@@ -137,6 +139,7 @@ void bind_pipeline(py::module_& m) {
     MIP_PY_FIELD(options, PipelineOptions, prepare, "PrepareOptions ('' dirs: under build_dir).");
     MIP_PY_FIELD(options, PipelineOptions, compile, "CompileOptions.");
     MIP_PY_FIELD(options, PipelineOptions, bundle, "BundleOptions.");
+    MIP_PY_FIELD(options, PipelineOptions, tester, "TestOptions.");
     MIP_PY_FIELD(options, PipelineOptions, upload, "UploadOptions.");
     MIP_PY_FIELD(options, PipelineOptions, index, "IndexOptions.");
     MIP_PY_FIELD(options, PipelineOptions, store_options, "StoreOptions.");
@@ -214,15 +217,20 @@ void bind_pipeline(py::module_& m) {
     def_verb(m, "bundle", &run_bundle,
              "mip-build bundle: .dir -> <build_dir>/bundled/<wheel>.mhl + sidecar. Returns a "
              "StageReport.");
+    def_verb(m, "test", &run_test,
+             "mip-build test: installs each bundled .mhl into a temporary root as a client "
+             "does, loads and tests it (test_script, else usage_examples), checks its binaries "
+             "and MEX coverage. Returns a StageReport.");
     def_verb(m, "upload", &run_upload,
              "mip-build upload: content-addressed .mhl, flat .mhl, then the sidecar, per "
              "package. Returns a StageReport.");
     def_verb(m, "index", &run_index,
              "mip-build index: index.json + packages.html from the store. Returns an "
              "IndexReport.");
-    def_verb(m, "publish", &run_publish,
-             "mip-build publish: prepare, compile, bundle, upload, then index (only after every "
-             "upload succeeded). Returns a PublishReport.");
+    def_verb(
+        m, "publish", &run_publish,
+        "mip-build publish: prepare, compile, bundle, test, upload, then index (only after every "
+        "upload succeeded). Returns a PublishReport.");
 
     m.def("version", &version, "libmip's version string.");
 }

@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include <iostream>
+#include <map>
 
 namespace mip::cli {
 
@@ -130,6 +131,31 @@ void add_compile_options(CLI::App& sub, GlobalOptions& g) {
         ->capture_default_str();
     MIP_FIELD_OPTION(sub, p.compile, compile_timeout, "Seconds one compile may run")
         ->capture_default_str();
+}
+
+void add_test_options(CLI::App& sub, GlobalOptions& g) {
+    auto& p = g.pipeline;
+    MIP_FIELD_OPTION(sub, p.tester, test_engine, "auto, matlab, octave, or the path of either")
+        ->capture_default_str();
+    MIP_FIELD_OPTION(sub, p.tester, test_timeout, "Seconds one package's test may run")
+        ->capture_default_str();
+    MIP_FIELD_OPTION(sub, p.tester, glibc_floor,
+                     "Newest GLIBC_x.y symbol version a shipped binary may need")
+        ->capture_default_str();
+    MIP_FIELD_OPTION(sub, p.tester, audit_library,
+                     "LD_AUDIT library recording loaded MEX files (default: libmip's)");
+    MIP_FIELD_FLAG(sub, p.tester, no_sandbox,
+                   "Run tests without the namespace sandbox (compilers, writes, leftovers "
+                   "not caught)");
+}
+
+void add_test_mode_option(CLI::App& sub, GlobalOptions& g) {
+    const std::map<std::string, TestMode> modes = {{"skip", TestMode::skip},
+                                                   {"native", TestMode::native}};
+    MIP_FIELD_OPTION(sub, g.pipeline.tester, test,
+                     "skip, or native: test every bundle with this machine's engine before upload")
+        ->transform(CLI::CheckedTransformer(modes))
+        ->default_str("native");
 }
 
 void add_index_options(CLI::App& sub, GlobalOptions& g) {

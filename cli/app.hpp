@@ -79,11 +79,13 @@ inline CLI::Option* add_field_flag(CLI::App& sub,
 /// Option groups shared by the verbs (each adds to `sub`, binding into `g`).
 void add_selection_options(CLI::App& sub,
                            GlobalOptions& g);  // --package --shard -j --keep-going --dry-run
-void add_store_options(CLI::App& sub, GlobalOptions& g);    // --store --base-url --endpoint ...
-void add_recipe_options(CLI::App& sub, GlobalOptions& g);   // --recipes --force --build-type ...
-void add_compile_options(CLI::App& sub, GlobalOptions& g);  // --engine --compile-timeout
-void add_pass_env_option(CLI::App& sub, GlobalOptions& g);  // --pass-env
-void add_index_options(CLI::App& sub, GlobalOptions& g);    // --strict --verify
+void add_store_options(CLI::App& sub, GlobalOptions& g);     // --store --base-url --endpoint ...
+void add_recipe_options(CLI::App& sub, GlobalOptions& g);    // --recipes --force --build-type ...
+void add_compile_options(CLI::App& sub, GlobalOptions& g);   // --engine --compile-timeout
+void add_pass_env_option(CLI::App& sub, GlobalOptions& g);   // --pass-env
+void add_test_options(CLI::App& sub, GlobalOptions& g);      // --test-engine --test-timeout ...
+void add_test_mode_option(CLI::App& sub, GlobalOptions& g);  // --test skip|native (publish)
+void add_index_options(CLI::App& sub, GlobalOptions& g);     // --strict --verify
 
 /// The exit code a stage report stands for (0, a failure's category, or 7 with --keep-going).
 [[nodiscard]] int stage_exit_code(const GlobalOptions& g, const StageReport& report);
@@ -100,6 +102,7 @@ int print_index(const GlobalOptions& g, const IndexReport& report);
 void add_prepare_command(CLI::App& app, GlobalOptions& g);
 void add_compile_command(CLI::App& app, GlobalOptions& g);
 void add_bundle_command(CLI::App& app, GlobalOptions& g);
+void add_test_command(CLI::App& app, GlobalOptions& g);
 void add_upload_command(CLI::App& app, GlobalOptions& g);
 void add_index_command(CLI::App& app, GlobalOptions& g);
 void add_publish_command(CLI::App& app, GlobalOptions& g);

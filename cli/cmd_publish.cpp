@@ -1,4 +1,4 @@
-// mip-build publish: prepare → compile → bundle → upload → index.
+// mip-build publish: prepare → compile → bundle → test → upload → index.
 #include <iostream>
 
 #include "app.hpp"
@@ -7,11 +7,14 @@ namespace mip::cli {
 
 void add_publish_command(CLI::App& app, GlobalOptions& g) {
     auto* sub = app.add_subcommand("publish",
-                                   "All stages in order: prepare, compile, bundle, upload, index");
+                                   "All stages in order: prepare, compile, bundle, test, upload, "
+                                   "index");
     add_recipe_options(*sub, g);
     add_selection_options(*sub, g);
     add_store_options(*sub, g);
     add_compile_options(*sub, g);
+    add_test_mode_option(*sub, g);
+    add_test_options(*sub, g);
     add_pass_env_option(*sub, g);
     add_index_options(*sub, g);
     sub->callback([&g]() {

@@ -60,6 +60,7 @@ int run(int argc, char** argv) {
     add_prepare_command(app, g);
     add_compile_command(app, g);
     add_bundle_command(app, g);
+    add_test_command(app, g);
     add_upload_command(app, g);
     add_index_command(app, g);
     add_publish_command(app, g);

@@ -13,6 +13,8 @@ set(MIP_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/libmip")
 # mip's INSTALL_INTERFACE include directory is set in libmip/CMakeLists.txt.
 install(TARGETS mip EXPORT libmipTargets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT Development)
+# The test stage's LD_AUDIT library: the Tester looks for it here first (tester.hpp).
+install(TARGETS mip_ldaudit LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/libmip" COMPONENT Runtime)
 # Public headers: std and <mip/…> includes only (style.md §2), so nothing else is installed.
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/libmip/include/mip"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT Development

@@ -64,6 +64,8 @@ PipelineOptions PipelineOptions::resolved() const {
     fill(r.bundle.input_dir, r.prepare.output_dir);
     fill(r.bundle.output_dir, build_dir / "bundled");
     fill(r.upload.input_dir, r.bundle.output_dir);
+    fill(r.tester.input_dir, r.bundle.output_dir);
+    fill(r.tester.work_dir, r.prepare.output_dir);
     fill(r.index.cache_dir, build_dir / "cache" / "index");
     fill(r.index.output_dir, build_dir / "gh-pages");
     if (r.store.empty()) {
@@ -176,6 +178,12 @@ StageReport run_bundle(const PipelineOptions& options) {
     return Bundler(o.bundle, o.run).bundle_all();
 }
 
+StageReport run_test(const PipelineOptions& options) {
+    const auto o = options.resolved();
+    const auto lock = lock_build_dir(o);
+    return Tester(o.tester, o.run).test();
+}
+
 StageReport run_upload(const PipelineOptions& options) {
     const auto o = options.resolved();
     const auto lock = lock_build_dir(o);
@@ -244,6 +252,12 @@ PublishReport run_publish(const PipelineOptions& options) {
     report.stages.push_back(Bundler(o.bundle, o.run).bundle_all());
     if (!stage_ok(report.stages.back())) {
         return report;
+    }
+    if (o.tester.test == TestMode::native) {
+        report.stages.push_back(Tester(o.tester, o.run, &store).test());
+        if (!stage_ok(report.stages.back())) {
+            return report;
+        }
     }
     report.stages.push_back(upload_stage(o, &store));
     // The index only after every upload succeeded: an earlier failure leaves the old index valid.

@@ -270,9 +270,27 @@ public:
             fs::copy_file(script, ctx.dir / *spec_.compile_script,
                           fs::copy_options::overwrite_existing);
         }
+        copy_test_script(ctx);
     }
 
 private:
+    /// `builds[].test_script`: shipped in the archive beside mip.json (the test stage runs it).
+    void copy_test_script(const BuildContext& ctx) const {
+        for (const auto& [key, value] : spec_.extra_fields) {
+            if (key != "test_script") {
+                continue;
+            }
+            const auto name = Json::parse(value).get<std::string>();
+            const auto script = ctx.recipe_dir / name;
+            if (!fs::is_regular_file(script)) {
+                throw SpecError(
+                    spec_.name + ": prepare.yaml",
+                    {{"builds.test_script", "'" + name + "' does not exist beside the recipe"}});
+            }
+            fs::copy_file(script, ctx.dir / name, fs::copy_options::overwrite_existing);
+        }
+    }
+
     /// A plain `http://` source: refused under `--require-https`, else fetched with a warning
     /// (the lock pins its bytes: the archive's sha256, the commit).
     void check_plain_http(const BuildContext& ctx,
@@ -467,6 +485,10 @@ public:
             }
             PackageSpec spec = recipe->base;
             spec.compile_script = bs.compile_script;
+            if (bs.test_script) {
+                spec.extra_fields.emplace_back("test_script",
+                                               detail::dump_compact(Json(*bs.test_script)));
+            }
             spec.matlab_tag = bs.matlab_tag.value_or("any");
             spec.abi_tag = bs.abi_tag.value_or("none");
             spec.platform_tag =

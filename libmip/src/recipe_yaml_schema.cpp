@@ -365,8 +365,9 @@ YamlBuildSpec read_build(YamlReader& r,
                          const std::string& f,
                          const RecipeContext& ctx,
                          const std::string& subject) {
-    r.known_keys(
-        b, f, {"build_type", "matlab_tag", "abi_tag", "platform_tag", "compile_script", "comment"});
+    r.known_keys(b, f,
+                 {"build_type", "matlab_tag", "abi_tag", "platform_tag", "compile_script",
+                  "test_script", "comment"});
     YamlBuildSpec bs;
     if (!r.is_set(b["build_type"])) {
         r.add(f + ".build_type", "is required");
@@ -376,6 +377,12 @@ YamlBuildSpec read_build(YamlReader& r,
     bs.abi_tag = r.opt_str(b["abi_tag"], f + ".abi_tag");
     bs.platform_tag = r.opt_str(b["platform_tag"], f + ".platform_tag");
     bs.compile_script = r.opt_str(b["compile_script"], f + ".compile_script");
+    bs.test_script = r.opt_str(b["test_script"], f + ".test_script");
+    if (bs.test_script &&
+        (bs.test_script->find_first_of("/\\") != std::string::npos || bs.test_script->size() < 3 ||
+         bs.test_script->substr(bs.test_script->size() - 2) != ".m")) {
+        r.add(f + ".test_script", "'" + *bs.test_script + "' must be a .m file beside the recipe");
+    }
     (void)r.str(b["comment"], f + ".comment");
     if (bs.build_type != ctx.build_type) {
         ctx.logger.info(subject + ": " + f + " (build_type '" + bs.build_type +

@@ -29,6 +29,8 @@ struct YamlSource {
 struct YamlBuildSpec {
     std::string build_type = "standard";
     std::optional<std::string> matlab_tag, abi_tag, platform_tag, compile_script;
+    /// The test stage's script (tester.hpp): copied beside mip.json, named in its `test_script`.
+    std::optional<std::string> test_script;
 };
 
 /// A whole prepare.yaml, checked: every problem of the file is reported at once.

@@ -16,6 +16,7 @@
 #include <mip/bundler.hpp>
 #include <mip/error.hpp>
 #include <mip/package_spec.hpp>
+#include <mip/tester.hpp>
 #include <mip/uploader.hpp>
 
 #include "detail/base_url.hpp"
@@ -163,6 +164,7 @@ private:
                 sidecar_path.string(),
                 {{"mhl_sha256", "does not match " + mhl.filename().string() + " (re-run bundle)"}});
         }
+        refuse_failed_test(mhl, spec);
         if (detail::is_s3_store(store_) && !o_.allow_octave_builds &&
             spec.build_info.compiled_with_octave()) {
             throw BuildError(spec.name,
@@ -170,6 +172,23 @@ private:
                              "pass --allow-octave-builds to upload it anyway");
         }
         return spec;
+    }
+
+    /// A bundle whose test failed (its marker names these bytes) is never uploaded.
+    static void refuse_failed_test(const fs::path& mhl, const PackageSpec& spec) {
+        const fs::path marker = Tester::failure_marker(mhl);
+        if (!fs::is_regular_file(marker)) {
+            return;
+        }
+        const std::string text = detail::read_file(marker);
+        const auto newline = text.find('\n');
+        if (text.substr(0, newline) != spec.mhl_sha256.value_or("")) {
+            return;  // a stale marker of earlier bytes (re-bundled since)
+        }
+        std::string reason = newline == std::string::npos ? "" : text.substr(newline + 1);
+        reason = reason.substr(0, reason.find('\n'));
+        throw BuildError(spec.name, "not uploaded: its test failed (" + reason + "); see " +
+                                        marker.filename().string());
     }
 
     /// Skips packages whose published sidecar already matches (same bytes, same metadata).

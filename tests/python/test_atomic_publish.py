@@ -79,7 +79,7 @@ def republish(exe, recipes, build, extra, rounds, first=0):
     results = []
     for i in range(first, first + rounds):
         (src / "data.txt").write_text(f"round {i}\n" * (1000 + i))
-        r = subprocess.run([exe, "publish", "--recipes", recipes, "--build-dir", build, "-j", "1",
+        r = subprocess.run([exe, "publish", "--test", "skip", "--recipes", recipes, "--build-dir", build, "-j", "1",
                             *extra], capture_output=True, text=True, env=env_for(), timeout=600)
         results.append(r)
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
@@ -150,7 +150,7 @@ def test_flat_urls_refuse_to_overwrite_published_bytes(tmp_path, mip_build_exe):
     recipes = tmp_path / "recipes"
     faults.make_recipes(recipes, 1, prefix="flat")
     build = tmp_path / "build"
-    args = ["publish", "--recipes", recipes, "--build-dir", build, "--flat-urls", "-j", "1"]
+    args = ["publish", "--test", "skip", "--recipes", recipes, "--build-dir", build, "--flat-urls", "-j", "1"]
     r = subprocess.run([mip_build_exe, *map(str, args)], capture_output=True, text=True, env=env_for())
     assert r.returncode == 0, r.stderr
     flat = next((build / "store").glob("flat001-*.mhl"))

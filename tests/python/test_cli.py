@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import zipfile
 
@@ -18,7 +19,7 @@ def sha256(path):
 
 @pytest.fixture
 def published(tmp_path, run_cli, source_dir):
-    """The examples published once into tmp_path/build/store."""
+    """The examples published once into tmp_path/build/store (each tested in Octave first)."""
     build = tmp_path / "build"
     r = run_cli("publish", "--recipes", source_dir / "examples" / "packages", "--build-dir", build, "-j", "2",
                 env={"SOURCE_DATE_EPOCH": "1700000000"})
@@ -68,6 +69,9 @@ def test_publish_examples_fills_store_and_index(published):
     with zipfile.ZipFile(store / f'fastdot-{by_name["fastdot"]["version"]}-any-none-{by_name["fastdot"]["platform_tag"]}.mhl') as z:
         assert not [m for m in z.namelist() if m.endswith(".mexa64")]
     assert "wrote" in r.stdout and "index.json" in r.stdout
+    # The test stage installed, loaded and tested every example before its upload.
+    tested = set(re.findall(r"^test: done (\S+?)-\d", r.stdout, re.M))
+    assert tested == names, r.stdout
 
 
 def test_second_publish_skips_everything_and_keeps_bytes(published, run_cli, source_dir):
@@ -76,7 +80,7 @@ def test_second_publish_skips_everything_and_keeps_bytes(published, run_cli, sou
     before = {p.name: sha256(p) for p in store.rglob("*.mhl")}
     mtimes = {p.name: p.stat().st_mtime_ns for p in store.rglob("*.mhl")}
     index_before = json.loads((build / "gh-pages" / "index.json").read_text())
-    r = run_cli("--json", "publish", "--recipes", source_dir / "examples" / "packages", "--build-dir", build,
+    r = run_cli("--json", "publish", "--test", "skip", "--recipes", source_dir / "examples" / "packages", "--build-dir", build,
                 env={"SOURCE_DATE_EPOCH": "1700000000"})
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -198,7 +202,7 @@ addpaths:
   - path: tb/toolbox-main
     recursive: true
 """)
-    r = run_cli("-v", "publish", "--recipes", recipes, "--build-dir", tmp_path / "b")
+    r = run_cli("-v", "publish", "--test", "skip", "--recipes", recipes, "--build-dir", tmp_path / "b")
     assert r.returncode == 0, r.stderr
     assert "plain http" in r.stderr  # http:// works, with a warning
     index = json.loads((tmp_path / "b" / "gh-pages" / "index.json").read_text())
@@ -213,7 +217,7 @@ def test_git_source_from_test_repository(tmp_path, run_cli, git_factory):
     recipes = tmp_path / "recipes"
     write_recipe(recipes, "gitpkg", f"name: gitpkg\nversion: '1'\nprepare:\n  clone_git:\n    url: {repo}\n    destination: g\naddpaths: [g/lib]\n")
     build = tmp_path / "b"
-    r = run_cli("--json", "publish", "--recipes", recipes, "--build-dir", build)
+    r = run_cli("--json", "publish", "--test", "skip", "--recipes", recipes, "--build-dir", build)
     assert r.returncode == 0, r.stderr
     head = git_factory_head(repo)
     entry = json.loads((build / "gh-pages" / "index.json").read_text())["packages"][0]

@@ -86,7 +86,7 @@ def test_same_bytes_and_index_whatever_jobs_and_in_flight(tmp_path, run_cli, rec
     for jobs, in_flight in (("1", "1"), ("2", "3"), ("8", "256")):
         build = tmp_path / f"b{jobs}"
         store = tmp_path / f"s{jobs}"
-        ok(run_cli("publish", "--recipes", recipes, "--build-dir", build, "--store", store, "--base-url",
+        ok(run_cli("publish", "--test", "skip", "--recipes", recipes, "--build-dir", build, "--store", store, "--base-url",
                    BASE_URL, "-j", jobs, "--max-in-flight", in_flight, env=EPOCH))
         results.append((stable_tree(build / "bundled"), stable_tree(store),
                         stable("index.json", (build / "gh-pages" / "index.json").read_bytes())))
@@ -152,13 +152,13 @@ def test_incremental_index_equals_full_local_store(tmp_path, run_cli, recipes):
     shutil.copytree(recipes, rec)
     build = tmp_path / "build"
     store = tmp_path / "store"
-    ok(run_cli("publish", "--recipes", rec, "--build-dir", build, "--store", store, env=EPOCH))
+    ok(run_cli("publish", "--test", "skip", "--recipes", rec, "--build-dir", build, "--store", store, env=EPOCH))
     warm = index_json_report(ok(run_cli("--json", "index", "--build-dir", build, "--store", store, env=EPOCH)))
     assert warm["sidecars_downloaded"] == 0, "publish already filled the cache"
     changed = ["conc_01", "conc_05"]
     for name in changed:
         change_description(rec, name, f"changed {name}")
-    pub = json.loads(ok(run_cli("--json", "publish", "--recipes", rec, "--build-dir", build, "--store", store,
+    pub = json.loads(ok(run_cli("--json", "publish", "--test", "skip", "--recipes", rec, "--build-dir", build, "--store", store,
                                 "--package", changed[0], "--package", changed[1], env=EPOCH)).stdout)
     # publish's index step used the cache: only the two changed sidecars were read
     assert pub["index"]["sidecars_downloaded"] == 2
@@ -193,7 +193,7 @@ def test_s3_same_objects_and_index_whatever_jobs_and_in_flight(tmp_path, run_cli
     for jobs, in_flight in (("1", "1"), ("2", "64")):
         prefix = f"conc/j{jobs}"
         build = tmp_path / f"b{jobs}"
-        ok(run_cli("publish", "--recipes", recipes, "--build-dir", build, "-j", jobs, "--max-in-flight", in_flight,
+        ok(run_cli("publish", "--test", "skip", "--recipes", recipes, "--build-dir", build, "-j", jobs, "--max-in-flight", in_flight,
                    *s3_flags(stack, prefix), env=S3_ENV))
         local = tmp_path / f"down{jobs}"
         stack.aws("s3", "sync", "--quiet", f"s3://test/{prefix}", local)
@@ -213,13 +213,13 @@ def test_s3_incremental_index_equals_full(tmp_path, run_cli, recipes, stack):
     shutil.copytree(recipes, rec)
     prefix = "conc/inc"
     build = tmp_path / "build"
-    ok(run_cli("publish", "--recipes", rec, "--build-dir", build, *s3_flags(stack, prefix), env=S3_ENV))
+    ok(run_cli("publish", "--test", "skip", "--recipes", rec, "--build-dir", build, *s3_flags(stack, prefix), env=S3_ENV))
     first = index_json_report(ok(run_cli("--json", "index", "--build-dir", build, "--max-in-flight", "7",
                                          *s3_flags(stack, prefix), env=S3_ENV)))
     assert first["total_packages"] == COUNT
     assert first["sidecars_downloaded"] == 0, "unchanged sidecars come from the ETag cache"
     change_description(rec, "conc_02", "changed on S3")
-    ok(run_cli("publish", "--recipes", rec, "--build-dir", tmp_path / "other", "--package", "conc_02",
+    ok(run_cli("publish", "--test", "skip", "--recipes", rec, "--build-dir", tmp_path / "other", "--package", "conc_02",
                *s3_flags(stack, prefix), env=S3_ENV))
     inc = index_json_report(ok(run_cli("--json", "index", "--build-dir", build, *s3_flags(stack, prefix), env=S3_ENV)))
     assert inc["sidecars_downloaded"] == 1

@@ -127,7 +127,7 @@ S3_POINTS = [
 def test_sigkill_then_rerun_local_store(stage, marker, k, tmp_path, recipes, mip_build_exe):
     build = tmp_path / "build"
     store = build / "store"
-    args = ["-v", "publish", "--recipes", recipes / "local", "--build-dir", build, "-j", "2"]
+    args = ["-v", "publish", "--test", "skip", "--recipes", recipes / "local", "--build-dir", build, "-j", "2"]
     k = k or RNG.randint(1, N_LOCAL // 2)
     killed, seen, rc = run_until(mip_build_exe, args, marker, k)
     assert killed, f"the run ended (exit {rc}) before the kill point {marker!r} #{k}:\n{seen[-3000:]}"
@@ -158,7 +158,7 @@ def test_rerun_removes_temp_files_of_a_killed_run(tmp_path, recipes, mip_build_e
     what a killed run leaves (same names, same directories), planted so the check is not up to
     the scheduler."""
     build = tmp_path / "build"
-    args = ["publish", "--recipes", recipes / "local", "--build-dir", build, "-j", "2"]
+    args = ["publish", "--test", "skip", "--recipes", recipes / "local", "--build-dir", build, "-j", "2"]
     r = subprocess.run([mip_build_exe, *map(str, args)], capture_output=True, text=True, env=env_for())
     assert r.returncode == 0, r.stderr[-2000:]
     wheel = "crl001-1.0.1-any-none-any"
@@ -181,7 +181,7 @@ def test_sigkill_then_rerun_s3_store(stage, marker, k, tmp_path, recipes, mip_bu
     store = ["--store", f"s3://test/{prefix}", "--endpoint", stack.endpoint,
              "--allow-insecure-loopback", "--base-url", f"{BASE}/{prefix}"]
     # -j 1: one request at a time, so the k-th debug line is a well-defined kill point.
-    args = ["-vv", "publish", "--recipes", recipes / "s3", "--build-dir", build, "-j", "1", *store]
+    args = ["-vv", "publish", "--test", "skip", "--recipes", recipes / "s3", "--build-dir", build, "-j", "1", *store]
     # Reach the stage first: the k-th matching debug line after the stage's progress line.
     k = k or RNG.randint(1, N_S3)
     proc = subprocess.Popen([mip_build_exe, *map(str, args)], stdout=subprocess.DEVNULL,

@@ -42,6 +42,7 @@ SECTIONS = {
     "prepare": "PrepareOptions",
     "compile": "CompileOptions",
     "bundle": "BundleOptions",
+    "tester": "TestOptions",
     "upload": "UploadOptions",
     "index": "IndexOptions",
     "store_options": "StoreOptions",
@@ -55,6 +56,7 @@ HEADERS = {
     "PrepareOptions": "preparer.hpp",
     "CompileOptions": "compiler.hpp",
     "BundleOptions": "bundler.hpp",
+    "TestOptions": "tester.hpp",
     "UploadOptions": "uploader.hpp",
     "IndexOptions": "index_assembler.hpp",
     "StoreOptions": "store.hpp",
@@ -98,7 +100,7 @@ def properties(cls):
 def cli(mip_build_exe):
     """{verb: set of field names its flags and positionals stand for}."""
     global_flags, _, verbs = parse_help(help_of(mip_build_exe))
-    assert verbs == {"prepare", "compile", "bundle", "upload", "index", "publish"}
+    assert verbs == {"prepare", "compile", "bundle", "test", "upload", "index", "publish"}
     out = {}
     for verb in sorted(verbs):
         flags, positionals, _ = parse_help(help_of(mip_build_exe, verb))
@@ -119,6 +121,8 @@ def a_value_unlike(default, field):
     """A value of the field's type that differs from its default."""
     if field == "shard":
         return m.Shard(1, 2)
+    if field == "test":
+        return m.TestMode.skip
     if field == "source_date_epoch":
         return 1700000000
     if field == "source_mirror":

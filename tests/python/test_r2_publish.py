@@ -52,7 +52,7 @@ def test_publish_to_s3_matches_a_local_publish(tmp_path, run_cli, source_dir, st
     build = tmp_path / "build"
 
     stack.clear_log()
-    remote = run_cli("publish", "--recipes", recipes, *selection, "--build-dir", build, "-j", "2",
+    remote = run_cli("publish", "--test", "skip", "--recipes", recipes, *selection, "--build-dir", build, "-j", "2",
                      "--store", "s3://test/core/packages", *s3_flags, "--base-url", BASE_URL,
                      env=env)
     assert remote.returncode == 0, remote.stdout + remote.stderr

@@ -100,8 +100,8 @@ def test_no_secret_in_any_output_file_or_object(tmp_path, mip_build_exe, fake_st
             ("upload dry-run", ["upload", "--build-dir", build, "--dry-run", *store]),
             ("upload", ["upload", "--build-dir", build, *store]),
             ("index", ["index", "--build-dir", build, "--verify", *store]),
-            ("publish", ["publish", "--recipes", recipes, "--build-dir", build, "-j", "1", "--force", *store]),
-            ("publish --json", ["--json", "publish", "--recipes", recipes, "--build-dir", build, "-j", "1", *store]),
+            ("publish", ["publish", "--test", "skip", "--recipes", recipes, "--build-dir", build, "-j", "1", "--force", *store]),
+            ("publish --json", ["--json", "publish", "--test", "skip", "--recipes", recipes, "--build-dir", build, "-j", "1", *store]),
         ]
         for label, args in runs:
             r = run(mip_build_exe, args)

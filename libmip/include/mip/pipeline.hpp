@@ -27,6 +27,7 @@
 #include <mip/report.hpp>
 #include <mip/run_options.hpp>
 #include <mip/store.hpp>
+#include <mip/tester.hpp>
 #include <mip/uploader.hpp>
 
 namespace mip {
@@ -61,6 +62,7 @@ struct PipelineOptions {
     PrepareOptions prepare{.output_dir = {}, .cache_dir = {}};
     CompileOptions compile{.input_dir = {}};
     BundleOptions bundle{.input_dir = {}, .output_dir = {}};
+    TestOptions tester{.input_dir = {}, .work_dir = {}};
     UploadOptions upload{.input_dir = {}};
     IndexOptions index{.output_dir = {}};
     StoreOptions store_options;
@@ -75,7 +77,8 @@ struct PipelineOptions {
     /// A copy with every "" directory and the store filled in: `prepare.output_dir` =
     /// `<build_dir>/prepared`, `prepare.cache_dir` = `<build_dir>/cache`, `compile.input_dir`
     /// and `bundle.input_dir` = `prepare.output_dir`, `bundle.output_dir` =
-    /// `<build_dir>/bundled`, `upload.input_dir` = `bundle.output_dir`, `index.cache_dir` =
+    /// `<build_dir>/bundled`, `tester.input_dir` and `upload.input_dir` = `bundle.output_dir`,
+    /// `tester.work_dir` = `prepare.output_dir`, `index.cache_dir` =
     /// `<build_dir>/cache/index`, `index.output_dir` = `<build_dir>/gh-pages`, `store` =
     /// `<build_dir>/store` (absolute). The `run_*` functions call it first.
     [[nodiscard]] PipelineOptions resolved() const;
@@ -94,7 +97,7 @@ struct IndexReport {
 };
 
 struct PublishReport {
-    std::vector<StageReport> stages;   ///< prepare, compile, bundle, upload
+    std::vector<StageReport> stages;   ///< prepare, compile, bundle, test (unless skipped), upload
     std::optional<IndexReport> index;  ///< nullopt when a stage failed (the old index stays)
     [[nodiscard]] bool ok() const;
     [[nodiscard]] std::string to_json() const;
@@ -112,15 +115,19 @@ struct PublishReport {
 [[nodiscard]] StageReport run_prepare(const PipelineOptions& options);
 [[nodiscard]] StageReport run_compile(const PipelineOptions& options);
 [[nodiscard]] StageReport run_bundle(const PipelineOptions& options);
+/// `Tester::test` over `tester.input_dir` (always tests: `tester.test` is read by publish only).
+[[nodiscard]] StageReport run_test(const PipelineOptions& options);
 /// Per package: the content-addressed `sha256/<hex>/<wheel>.mhl` (create-only), the flat
 /// `<wheel>.mhl`, then the sidecar with the final `mhl_url`. Packages whose published sidecar
 /// already has the same digest and metadata are skipped.
 [[nodiscard]] StageReport run_upload(const PipelineOptions& options);
 /// Assembles the index from the store and writes it into `index.output_dir` (not on a dry run).
 [[nodiscard]] IndexReport run_index(const PipelineOptions& options);
-/// prepare → compile → bundle → upload → index, over one store; the index only after every
-/// upload succeeded (a failed stage leaves the previous index valid). Stops after a failed
-/// stage unless `run.keep_going`.
+/// prepare → compile → bundle → test → upload → index, over one store; the index only after
+/// every upload succeeded (a failed stage leaves the previous index valid). Stops after a failed
+/// stage unless `run.keep_going`. The test stage runs unless `tester.test` is `skip`; with
+/// `keep_going`, a package whose test failed is refused by the upload (its marker), the others
+/// are uploaded.
 [[nodiscard]] PublishReport run_publish(const PipelineOptions& options);
 
 /// libmip's version string ("0.1.0").

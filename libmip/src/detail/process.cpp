@@ -15,6 +15,7 @@
 #include <mip/error.hpp>
 
 #include "detail/credentials.hpp"
+#include "detail/sandbox.hpp"
 
 namespace mip::detail {
 
@@ -191,6 +192,9 @@ struct ChildPipes {
     }
     ::dup2(p.out.fds[1], 1);
     ::dup2(options.separate_stderr ? p.err.fds[1] : p.out.fds[1], 2);
+    if (options.sandbox != nullptr) {  // needs the privileges dropped next
+        enter_sandbox(*options.sandbox, p.exec_status.fds[1]);
+    }
     drop_privileges_before_exec();  // no ptrace of its ancestors, even as root
     ::execve(c.exe.c_str(), c.argv.data(), c.envp.data());
     int e = errno;

@@ -12,6 +12,8 @@
 
 namespace mip::detail {
 
+struct Sandbox;
+
 struct ProcessOptions {
     std::vector<std::string> argv;           ///< argv[0] is looked up on the child's PATH
     std::filesystem::path cwd;               ///< "" = inherit
@@ -23,6 +25,8 @@ struct ProcessOptions {
     bool separate_stderr = false;         ///< capture stderr apart (into ProcessResult::err)
     /// When it becomes true, the child's process group is killed (checked every 200 ms).
     const std::atomic<bool>* cancel = nullptr;
+    /// Runs the child in this sandbox (sandbox.hpp), entered before it drops its privileges.
+    const Sandbox* sandbox = nullptr;
 };
 
 struct ProcessResult {
