@@ -365,6 +365,7 @@ class RunOptions:
     source_date_epoch: int | None
     base_url: str
     flat_urls: bool
+    format: str
     max_in_flight: int
     ca_file: str
     environment: dict[str, str] | None

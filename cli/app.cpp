@@ -70,6 +70,11 @@ void add_store_options(CLI::App& sub, GlobalOptions& g) {
         ->check(CLI::Range(1, 256));
     MIP_FIELD_FLAG(sub, p.run, flat_urls,
                    "mhl_url = <base>/<wheel>.mhl instead of the content-addressed key");
+    MIP_FIELD_OPTION(sub, p.run, format,
+                     "Output format: r2 (R2-era archives) or mip (today's client; "
+                     "docs/current-format.md)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"r2", "mip"}));
     MIP_FIELD_FLAG(sub, p.upload, allow_overwrite,
                    "With --flat-urls: replace a published .mhl with other bytes");
     MIP_FIELD_FLAG(sub, p.upload, allow_octave_builds,

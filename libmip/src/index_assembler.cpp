@@ -13,6 +13,7 @@
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
+#include "detail/package_layout.hpp"
 
 namespace mip {
 
@@ -430,7 +431,10 @@ private:
 IndexAssembler::IndexAssembler(Store& store, IndexOptions options, RunOptions run)
     : store_(store), options_(std::move(options)), run_(std::move(run)) {}
 
-IndexResult IndexAssembler::assemble() { return Assembly(store_, options_, run_).assemble(); }
+IndexResult IndexAssembler::assemble() {
+    detail::require_r2_format(run_.format, "index");
+    return Assembly(store_, options_, run_).assemble();
+}
 
 std::string IndexResult::index_json() const {
     Json doc = Json::object();

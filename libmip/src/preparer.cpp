@@ -175,6 +175,7 @@ Preparer::Preparer(PrepareOptions options, RunOptions run, Store* store)
     impl_->store = store;
     const PythonRecipeOptions python{impl_->options.python, impl_->options.python_path};
     add_recipe_kind(make_yaml_recipe_kind());
+    add_recipe_kind(make_channel_recipe_kind());
     auto py = make_python_recipe_kind(python);
     add_recipe_kind(py);
     add_recipe_kind(make_python_packages_recipe_kind(python));
@@ -295,7 +296,7 @@ prepare::RecipeDirs Preparer::Impl::recipe_dirs() {
         }
         for (const auto& e : fs::directory_iterator(found.recipes_dir)) {
             if (e.is_directory() && e.path().filename().string()[0] != '.') {
-                found.dirs.push_back(e.path());
+                add_recipe_dir(e.path(), found.dirs);
             }
         }
         std::sort(found.dirs.begin(), found.dirs.end());
@@ -303,12 +304,30 @@ prepare::RecipeDirs Preparer::Impl::recipe_dirs() {
     return found;
 }
 
+/// A recipe directory, or a channel tree's package folder: then each release folder holding a
+/// `mip.yaml` is one (`<name>/<release>`).
+void Preparer::Impl::add_recipe_dir(const fs::path& dir, std::vector<fs::path>& dirs) const {
+    for (const auto& [file, kind] : kinds) {
+        if (fs::is_regular_file(dir / file)) {
+            dirs.push_back(dir);
+            return;
+        }
+    }
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->is_directory() && it->path().filename().string()[0] != '.' &&
+            fs::is_regular_file(it->path() / "mip.yaml")) {
+            dirs.push_back(it->path());
+        }
+    }
+}
+
 void Preparer::Impl::load_recipe_dir(const fs::path& dir,
                                      const RecipeDirs& found,
                                      Selector& selected,
                                      LoadState& state) {
     auto& jobs = state.jobs;
-    auto dir_name = dir.filename().string();
+    auto dir_name = detail::relative_generic(dir, found.recipes_dir);
     std::vector<std::string> present;
     for (const auto& [file, kind] : kinds) {
         if (fs::is_regular_file(dir / file)) {
@@ -364,8 +383,9 @@ void Preparer::Impl::load_recipe_dir(const fs::path& dir,
         job.recipe_dir = dir;
         job.recipe_file = present[0];
         job.wheel = spec.wheel_name();
-        job.partial = spec.name + "." + spec.matlab_tag + "-" + spec.abi_tag + "-" +
-                      spec.platform_tag + ".partial";
+        job.partial = spec.name + "." +
+                      (b->versioned_work_area() ? spec.version + "." : std::string()) +
+                      spec.matlab_tag + "-" + spec.abi_tag + "-" + spec.platform_tag + ".partial";
         job.result.package = spec.name;
         job.result.wheel = job.wheel;
         if (auto [it, inserted] = state.wheels_seen.emplace(job.wheel, dir_name); !inserted) {

@@ -190,6 +190,8 @@ struct Preparer::Impl {
     void start_run();
     /// The recipe directories of this run (reads and checks the lock with `from_lock`).
     [[nodiscard]] RecipeDirs recipe_dirs();
+    /// Adds `dir` to `dirs` when it is a recipe directory, else its channel release folders.
+    void add_recipe_dir(const fs::path& dir, std::vector<fs::path>& dirs) const;
     /// Phase 1 for one recipe directory: its selected builds become jobs (or failed items).
     void load_recipe_dir(const fs::path& dir,
                          const RecipeDirs& found,

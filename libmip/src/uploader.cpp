@@ -22,6 +22,7 @@
 #include "detail/crypto.hpp"
 #include "detail/failure.hpp"
 #include "detail/fs.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/parallel.hpp"
 
 namespace mip {
@@ -470,6 +471,9 @@ private:
 Uploader::Uploader(Store& store, UploadOptions options, RunOptions run)
     : store_(store), options_(std::move(options)), run_(std::move(run)) {}
 
-StageReport Uploader::upload() { return UploadRun(store_, options_, run_).upload(); }
+StageReport Uploader::upload() {
+    detail::require_r2_format(run_.format, "upload");
+    return UploadRun(store_, options_, run_).upload();
+}
 
 }  // namespace mip
