@@ -26,6 +26,7 @@ namespace {
 
 std::vector<AddPath> to_addpaths(const std::vector<ChannelPath>& items) {
     std::vector<AddPath> out;
+    out.reserve(items.size());
     for (const auto& p : items) {
         out.push_back({p.path, p.recursive, {}});
     }
@@ -336,7 +337,7 @@ private:
             for (const auto& issue : e.issues()) {
                 auto f = issue.field;
                 if (f.rfind("addpaths", 0) == 0) {
-                    f = field + f.substr(8);
+                    f.replace(0, 8, field);
                 }
                 issues.push_back({f, issue.message});
             }

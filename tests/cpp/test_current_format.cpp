@@ -7,6 +7,7 @@
 #include <mip/helpers.hpp>
 
 #include "detail/current_format.hpp"
+#include "detail/current_index.hpp"
 #include "detail/fs.hpp"
 #include "detail/package_layout.hpp"
 #include "test_support.hpp"
@@ -88,4 +89,83 @@ TEST_CASE("the current layout puts files under <name>/ and drops the load script
           std::optional<std::string>("load_package.m"));
     REQUIRE_THROWS_AS(detail::package_layout("conda"), SpecError);
     REQUIRE_THROWS_AS(detail::require_r2_format("mip", "upload"), SpecError);
+}
+
+namespace {
+
+detail::Json sidecar(const std::string& name, const std::string& version, const std::string& arch) {
+    detail::Json j = detail::Json::object();
+    j["name"] = name;
+    j["version"] = version;
+    j["architecture"] = arch;
+    j["timestamp"] = "2024-01-01T00:00:00Z";
+    j["mhl_url"] = "https://pkgs.example.org/core/sha256/00/" +
+                   detail::current_archive_stem(name, version, arch) + ".mhl";
+    return j;
+}
+
+std::vector<std::string> listed(const detail::Json& doc) {
+    std::vector<std::string> out;
+    for (const auto& e : doc["packages"]) {
+        out.push_back(e["name"].get<std::string>() + " " + e["version"].get<std::string>() + " " +
+                      e["architecture"].get<std::string>());
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the channel index sorts by lowercased name, numeric version, architecture",
+          "[current_format]") {
+    detail::CurrentIndexOptions o;
+    o.channel = "mip-org/core";
+    o.base_url = "https://pkgs.example.org/core/";
+    o.last_updated = "2024-01-02T00:00:00Z";
+    auto idx = detail::build_current_index(
+        {sidecar("zeta", "1.0", "any"), sidecar("Alpha", "1.10", "any"),
+         sidecar("Alpha", "1.9", "linux_x86_64"), sidecar("Alpha", "1.9", "any"),
+         sidecar("beta", "master", "any")},
+        o);
+    CHECK(listed(idx.document) ==
+          std::vector<std::string>{"Alpha 1.9 any", "Alpha 1.9 linux_x86_64", "Alpha 1.10 any",
+                                   "beta master any", "zeta 1.0 any"});
+    CHECK(idx.document["github_repo"] == "mip-org/mip-core");
+    CHECK(idx.document["total_packages"] == 5);
+    CHECK(!idx.document.contains("mip_compatibility_floor"));
+    CHECK(idx.document["packages"][0]["mip_json_url"] ==
+          "https://pkgs.example.org/core/Alpha-1.9-any.mhl.mip.json");
+}
+
+TEST_CASE("a release missing a declared architecture is held unless --allow-partial",
+          "[current_format]") {
+    detail::CurrentIndexOptions o;
+    o.channel = "o/c";
+    o.compatibility_floor = "0.9.0";
+    o.declared[{"kdtree", "2.0"}] = {"linux_x86_64", "macos_arm64"};
+    o.declared[{"kdtree", "1.0"}] = {"linux_x86_64", "macos_arm64"};
+    std::vector<detail::Json> sidecars = {sidecar("kdtree", "1.0", "linux_x86_64"),
+                                          sidecar("kdtree", "1.0", "macos_arm64"),
+                                          sidecar("kdtree", "2.0", "linux_x86_64")};
+    auto idx = detail::build_current_index(sidecars, o);
+    CHECK(listed(idx.document) ==
+          std::vector<std::string>{"kdtree 1.0 linux_x86_64", "kdtree 1.0 macos_arm64"});
+    CHECK(idx.held == std::vector<std::string>{"kdtree 2.0: held: waiting for macos_arm64"});
+    CHECK(idx.document["mip_compatibility_floor"] == "0.9.0");
+    o.allow_partial = true;
+    CHECK(detail::build_current_index(sidecars, o).document["packages"].size() == 3);
+}
+
+TEST_CASE("the channel index refuses http URLs, colliding names and a bad channel",
+          "[current_format]") {
+    detail::CurrentIndexOptions o;
+    o.channel = "o/c";
+    auto plain = sidecar("a", "1.0", "any");
+    plain["mhl_url"] = "http://pkgs.example.org/a-1.0-any.mhl";
+    REQUIRE_THROWS_WITH(detail::build_current_index({plain}, o),
+                        Catch::Contains("must be an https:// URL"));
+    REQUIRE_THROWS_WITH(detail::build_current_index(
+                            {sidecar("foo-bar", "1", "any"), sidecar("Foo_Bar", "1", "any")}, o),
+                        Catch::Contains("collide"));
+    o.channel = "no-slash";
+    REQUIRE_THROWS_AS(detail::build_current_index({}, o), SpecError);
 }

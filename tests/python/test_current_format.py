@@ -409,3 +409,18 @@ def test_hostile_tarballs_are_refused_before_anything_escapes(run_cli, tmp_path,
     assert why in out and "pkg tarball" in out, out
     assert not list((tmp_path / "b").rglob("*.dir"))
     assert not (tmp_path / "escaped.m").exists() and not list(tmp_path.rglob("escaped.m"))
+
+
+def test_python_bundles_the_current_format_with_format_mip(built, tmp_path):
+    import mip_native
+
+    report = mip_native.bundle(build_dir=built["build"], output_dir=tmp_path / "py",
+                               format="mip", package=["gamma"])
+    assert [i.status.name for i in report.items] == ["done"], report.to_json()
+    out = tmp_path / "py" / "gamma-1.4.4-any.mhl"
+    assert out.read_bytes() == (built["bundled"] / "gamma-1.4.4-any.mhl").read_bytes()
+    assert mip_native.RunOptions(format="mip").format == "mip"
+    with pytest.raises(mip_native.SpecError, match="'conda' is not a format"):
+        mip_native.bundle(build_dir=built["build"], output_dir=tmp_path / "x", format="conda")
+    with pytest.raises(mip_native.SpecError, match="upload handles the r2 format"):
+        mip_native.upload(build_dir=built["build"], format="mip")

@@ -13,6 +13,7 @@ namespace mip::detail {
 
 namespace fs = std::filesystem;
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the file name's order, documented.
 std::string current_archive_stem(const std::string& name,
                                  const std::string& version,
                                  const std::string& architecture) {

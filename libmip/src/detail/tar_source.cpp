@@ -86,14 +86,19 @@ void check_listing(const fs::path& archive,
             continue;  // the `./` of `tar -C dir .`
         }
         if (auto why = check_entry_name(name); !why.empty()) {
-            throw ArchiveError("refusing unsafe member '" + name_lines[i] + "' in " + label + ": " +
-                               why);
+            std::string msg = "refusing unsafe member '" + name_lines[i];
+            msg += "' in " + label;
+            msg += ": " + why;
+            throw ArchiveError(msg);
         }
         auto m = i < verbose_lines.size() ? parse_verbose_line(verbose_lines[i]) : Member{'?', 0};
         if (m.type != '-' && m.type != 'd' && m.type != 'l') {
-            throw ArchiveError("refusing member '" + name + "' in " + label +
-                               ": only files, directories and symlinks are extracted (type '" +
-                               std::string(1, m.type) + "')");
+            std::string msg = "refusing member '" + name;
+            msg += "' in " + label;
+            msg += ": only files, directories and symlinks are extracted (type '";
+            msg += m.type;
+            msg += "')";
+            throw ArchiveError(msg);
         }
         total += m.size;
     }
@@ -120,8 +125,11 @@ void check_tree(const fs::path& root, const std::string& label) {
             auto target = fs::read_symlink(p);
             auto resolved = (p.parent_path() / target).lexically_normal();
             if (target.is_absolute() || !is_within(resolved, root)) {
-                throw ArchiveError("refusing symlink '" + rel + "' -> '" + target.string() +
-                                   "' in " + label + ": it points outside the source");
+                std::string msg = "refusing symlink '" + rel;
+                msg += "' -> '" + target.string();
+                msg += "' in " + label;
+                msg += ": it points outside the source";
+                throw ArchiveError(msg);
             }
             continue;
         }
@@ -131,13 +139,17 @@ void check_tree(const fs::path& root, const std::string& label) {
             bool exec = (st.permissions() & fs::perms::owner_exec) != fs::perms::none;
             fs::permissions(p, fs::perms(exec ? 0755 : 0644));
         } else {
-            throw ArchiveError("refusing '" + rel + "' in " + label + ": not a file or directory");
+            std::string msg = "refusing '" + rel;
+            msg += "' in " + label;
+            msg += ": not a file or directory";
+            throw ArchiveError(msg);
         }
     }
 }
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): from, then to, as fs::copy has them.
 void extract_tarball(const fs::path& archive,
                      const fs::path& destination,
                      const ArchiveLimits& limits,
