@@ -169,3 +169,30 @@ TEST_CASE("the channel index refuses http URLs, colliding names and a bad channe
     o.channel = "no-slash";
     REQUIRE_THROWS_AS(detail::build_current_index({}, o), SpecError);
 }
+
+TEST_CASE("a current sidecar reads back and renders to the same bytes", "[current_format]") {
+    TempDir tmp;
+    const auto& layout = detail::package_layout("mip");
+    PackageSpec spec;
+    spec.name = "aabb-tree";
+    spec.version = "master";
+    spec.dependencies = {"inpoly"};
+    spec.extra_fields.emplace_back("paths", R"([".","sub"])");
+    spec.extra_fields.emplace_back("test_script", R"("test_aabb.m")");
+    const detail::LayoutInput in{spec, tmp.path(), 1700000000, 1700000000};
+    auto text =
+        layout.sidecar_json(in, {std::string(64, 'a'), 12, std::string("https://x.org/a.mhl")});
+    auto read = layout.read_sidecar(text, "sidecar", true);
+    CHECK(read.name == "aabb-tree");
+    CHECK(read.platform_tag == "any");
+    CHECK(layout.archive_stem(read) == "aabb_tree-master-any");
+    CHECK(layout.render_sidecar(read) == text);
+    CHECK(layout.name_of_stem("aabb_tree-master-any") == std::optional<std::string>("aabb_tree"));
+    CHECK(layout.key_name("aabb-tree") == "aabb_tree");
+    CHECK(detail::package_layout("r2").name_of_stem("a-1-any-none-any") ==
+          std::optional<std::string>("a"));
+    REQUIRE_THROWS_AS(layout.read_sidecar("{\"name\": \"x/y\", \"version\": \"1\", "
+                                          "\"architecture\": \"any\"}",
+                                          "bad", true),
+                      SpecError);
+}

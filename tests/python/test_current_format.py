@@ -422,5 +422,40 @@ def test_python_bundles_the_current_format_with_format_mip(built, tmp_path):
     assert mip_native.RunOptions(format="mip").format == "mip"
     with pytest.raises(mip_native.SpecError, match="'conda' is not a format"):
         mip_native.bundle(build_dir=built["build"], output_dir=tmp_path / "x", format="conda")
-    with pytest.raises(mip_native.SpecError, match="upload handles the r2 format"):
-        mip_native.upload(build_dir=built["build"], format="mip")
+    (tmp_path / "s").mkdir()
+    with pytest.raises(mip_native.SpecError, match="index handles the r2 format"):
+        mip_native.index(build_dir=built["build"], store=str(tmp_path / "s"), format="mip")
+
+
+def test_upload_publishes_current_archives_into_a_store_of_their_own(built, tmp_path, run_cli):
+    store = tmp_path / "store"
+    base = "https://owner.example.org/chan"
+    args = ("--build-dir", built["build"], "--store", store, "--base-url", base, "--json")
+    r = cli(run_cli, tmp_path, "upload", "--format", "mip", *args)
+    items = json.loads(r.stdout)["items"]
+    assert sorted(i["wheel"] for i in items if i["status"] == "done") == sorted(
+        n[:-4] for n in EXPECTED), items
+    digest = hashlib.sha256((built["bundled"] / "gamma-1.4.4-any.mhl").read_bytes()).hexdigest()
+    cas = store / "sha256" / digest / "gamma-1.4.4-any.mhl"
+    assert cas.read_bytes() == (built["bundled"] / "gamma-1.4.4-any.mhl").read_bytes()
+    sidecar = json.loads((store / "gamma-1.4.4-any.mhl.mip.json").read_text())
+    assert sidecar["mhl_url"] == f"{base}/sha256/{digest}/gamma-1.4.4-any.mhl"
+    current_client.check_mip_json(sidecar)
+    assert json.loads((store / "mip-store-format.json").read_text()) == {"format": "mip"}
+    # Unchanged: every package skipped.
+    r = cli(run_cli, tmp_path, "upload", "--format", "mip", *args)
+    assert {i["status"] for i in json.loads(r.stdout)["items"]} == {"skipped"}
+    # The store holds the current format: an R2 upload is refused, naming the store and format.
+    r = run_cli("upload", "--input-dir", built["r2"], *args, cwd=tmp_path, env=ENV)
+    assert r.returncode == 3 and "holds the mip format" in r.stderr, r.stdout + r.stderr
+    assert not list(store.glob("*-none-*")), "an R2 bundle reached the current store"
+    # And an R2 store refuses current archives.
+    r2store = tmp_path / "r2store"
+    r = run_cli("upload", "--build-dir", built["build"], "--input-dir", built["r2"], "--store",
+                r2store, "--base-url", base, cwd=tmp_path, env=ENV)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run_cli("upload", "--format", "mip", "--build-dir", built["build"], "--store", r2store,
+                "--base-url", base, cwd=tmp_path, env=ENV)
+    assert r.returncode == 3 and "holds R2-era packages" in r.stderr, r.stdout + r.stderr
+    assert not list(r2store.glob("*-any.mhl.mip.json")) or all(
+        "-none-" in p.name for p in r2store.glob("*.mhl.mip.json"))

@@ -1,6 +1,8 @@
 // The two output formats' packaging (package_layout.hpp).
 #include "detail/package_layout.hpp"
 
+#include <algorithm>
+
 #include <mip/error.hpp>
 
 #include "detail/build_info_access.hpp"
@@ -54,6 +56,23 @@ public:
         sidecar.mhl_url = archive.mhl_url;
         return sidecar.to_json();
     }
+    [[nodiscard]] PackageSpec read_sidecar(const std::string& text,
+                                           const std::string& origin,
+                                           bool checked) const override {
+        return checked ? PackageSpec::from_json(text, origin)
+                       : PackageSpec::from_json_unchecked(text, origin);
+    }
+    [[nodiscard]] std::string render_sidecar(const PackageSpec& spec) const override {
+        return spec.to_json();
+    }
+    [[nodiscard]] std::string key_name(const std::string& name) const override { return name; }
+    [[nodiscard]] std::optional<std::string> name_of_stem(const std::string& stem) const override {
+        try {
+            return WheelName::parse(stem).name;
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    }
 };
 
 /// The current format (spec mip-current §2–§3): mip.json + `<name>/...`, no load scripts, one
@@ -86,6 +105,97 @@ public:
             j["mhl_url"] = *archive.mhl_url;
         }
         return dump_pretty(j);
+    }
+
+    [[nodiscard]] PackageSpec read_sidecar(const std::string& text,
+                                           const std::string& origin,
+                                           bool checked) const override {
+        Json j = parse_json(text, origin);
+        if (!j.is_object()) {
+            throw SpecError(origin, {{"", "must be a JSON object"}});
+        }
+        PackageSpec s;
+        auto str = [&](const char* k) {
+            return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+        };
+        s.name = str("name");
+        s.version = str("version");
+        s.description = str("description");
+        s.platform_tag = str("architecture");
+        s.license = str("license");
+        s.homepage = str("homepage");
+        s.repository = str("repository");
+        s.timestamp = str("timestamp");
+        if (j.contains("dependencies") && j["dependencies"].is_array()) {
+            for (const auto& d : j["dependencies"]) {
+                if (d.is_string()) {
+                    s.dependencies.push_back(d.get<std::string>());
+                }
+            }
+        }
+        if (j.contains("compile_script") && j["compile_script"].is_string()) {
+            s.compile_script = j["compile_script"].get<std::string>();
+        }
+        if (j.contains("mhl_sha256") && j["mhl_sha256"].is_string()) {
+            s.mhl_sha256 = j["mhl_sha256"].get<std::string>();
+        }
+        if (j.contains("mhl_size") && j["mhl_size"].is_number_unsigned()) {
+            s.mhl_size = j["mhl_size"].get<std::uint64_t>();
+        }
+        if (j.contains("mhl_url") && j["mhl_url"].is_string()) {
+            s.mhl_url = j["mhl_url"].get<std::string>();
+        }
+        for (const char* k :
+             {"paths", "extra_paths", "test_script", "source_hash", "commit_hash"}) {
+            if (j.contains(k)) {
+                s.extra_fields.emplace_back(k, dump_compact(j[k]));
+            }
+        }
+        if (checked) {
+            auto issues = s.validate();
+            if (s.platform_tag.empty()) {
+                issues.push_back({"architecture", "is missing"});
+            }
+            if (!issues.empty()) {
+                throw SpecError(origin, issues);
+            }
+        }
+        return s;
+    }
+    [[nodiscard]] std::string render_sidecar(const PackageSpec& spec) const override {
+        std::vector<std::string> paths;
+        for (const auto& [k, v] : spec.extra_fields) {
+            if (k == "paths") {
+                for (const auto& p : Json::parse(v)) {
+                    paths.push_back(p.get<std::string>());
+                }
+            }
+        }
+        Json j = current_mip_json(spec, paths, spec.timestamp);
+        if (spec.mhl_sha256) {
+            j["mhl_sha256"] = *spec.mhl_sha256;
+        }
+        if (spec.mhl_size) {
+            j["mhl_size"] = *spec.mhl_size;
+        }
+        if (spec.mhl_url) {
+            j["mhl_url"] = *spec.mhl_url;
+        }
+        return dump_pretty(j);
+    }
+    [[nodiscard]] std::string key_name(const std::string& name) const override {
+        auto n = name;
+        std::replace(n.begin(), n.end(), '-', '_');
+        return n;
+    }
+    [[nodiscard]] std::optional<std::string> name_of_stem(const std::string& stem) const override {
+        auto arch = stem.rfind('-');
+        auto version =
+            arch == std::string::npos || arch == 0 ? std::string::npos : stem.rfind('-', arch - 1);
+        if (version == std::string::npos || version == 0) {
+            return std::nullopt;
+        }
+        return stem.substr(0, version);
     }
 
 private:

@@ -51,7 +51,22 @@ public:
     /// The sidecar `<stem>.mhl.mip.json`.
     [[nodiscard]] virtual std::string sidecar_json(const LayoutInput& in,
                                                    const ArchiveFacts& archive) const = 0;
+    /// A sidecar (bundled or published) as the uploader handles it; `checked` also validates.
+    /// SpecError naming `origin` when it does not parse (or validate).
+    [[nodiscard]] virtual PackageSpec read_sidecar(const std::string& text,
+                                                   const std::string& origin,
+                                                   bool checked) const = 0;
+    /// The sidecar text of a spec `read_sidecar` returned (its `mhl_url` as set since).
+    [[nodiscard]] virtual std::string render_sidecar(const PackageSpec& spec) const = 0;
+    /// A package name as store keys spell it (the current format writes `-` as `_`).
+    [[nodiscard]] virtual std::string key_name(const std::string& name) const = 0;
+    /// The name part of an archive stem (`key_name` spelling); nullopt when it is none.
+    [[nodiscard]] virtual std::optional<std::string> name_of_stem(
+        const std::string& stem) const = 0;
 };
+
+/// The store object recording a store's format (`{"format": "mip"}`); absent = r2.
+inline constexpr const char* store_format_key = "mip-store-format.json";
 
 /// Stages that do not write the current format yet (`upload`, `index`) refuse it before doing
 /// anything: SpecError naming `--format` and the stage. (An unknown format fails too.)
