@@ -467,6 +467,7 @@ class IndexOptions:
     verify: bool
     cache_dir: Path
     output_dir: Path
+    channel: str
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> IndexOptions: ...
 
@@ -481,6 +482,7 @@ class IndexResult:
     last_updated: str
     sidecars_listed: int
     sidecars_downloaded: int
+    document: str
     def index_json(self) -> str: ...
     def packages_html(self) -> str: ...
 

@@ -142,6 +142,10 @@ void add_index_options(CLI::App& sub, GlobalOptions& g) {
     MIP_FIELD_FLAG(sub, p.index, strict,
                    "Fail on a bad sidecar or a missing dependency instead of skipping");
     MIP_FIELD_FLAG(sub, p.index, verify, "Re-download every .mhl and check its size and sha256");
+    MIP_FIELD_OPTION(sub, p.index, channel,
+                     "With --format mip: OWNER/NAME, the index's github_repo (OWNER/mip-NAME); "
+                     "the output is ready for https://OWNER.github.io/mip-NAME/")
+        ->type_name("OWNER/NAME");
 }
 
 std::string terminal_text(std::string_view text) {

@@ -11,6 +11,7 @@
 #include "detail/base_url.hpp"
 #include "detail/convert.hpp"
 #include "detail/crypto.hpp"
+#include "detail/current_index.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
 #include "detail/package_layout.hpp"
@@ -432,11 +433,16 @@ IndexAssembler::IndexAssembler(Store& store, IndexOptions options, RunOptions ru
     : store_(store), options_(std::move(options)), run_(std::move(run)) {}
 
 IndexResult IndexAssembler::assemble() {
-    detail::require_r2_format(run_.format, "index");
+    if (detail::package_layout(run_.format).format() != "r2") {
+        return detail::assemble_current_index(store_, options_, run_);
+    }
     return Assembly(store_, options_, run_).assemble();
 }
 
 std::string IndexResult::index_json() const {
+    if (!document.empty()) {
+        return document;
+    }
     Json doc = Json::object();
     Json list = Json::array();
     for (const auto& p : packages) {

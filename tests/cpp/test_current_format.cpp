@@ -88,7 +88,6 @@ TEST_CASE("the current layout puts files under <name>/ and drops the load script
     CHECK(detail::package_layout("r2").entry_name(spec, "load_package.m") ==
           std::optional<std::string>("load_package.m"));
     REQUIRE_THROWS_AS(detail::package_layout("conda"), SpecError);
-    REQUIRE_THROWS_AS(detail::require_r2_format("mip", "upload"), SpecError);
 }
 
 namespace {

@@ -423,8 +423,9 @@ def test_python_bundles_the_current_format_with_format_mip(built, tmp_path):
     with pytest.raises(mip_native.SpecError, match="'conda' is not a format"):
         mip_native.bundle(build_dir=built["build"], output_dir=tmp_path / "x", format="conda")
     (tmp_path / "s").mkdir()
-    with pytest.raises(mip_native.SpecError, match="index handles the r2 format"):
-        mip_native.index(build_dir=built["build"], store=str(tmp_path / "s"), format="mip")
+    with pytest.raises(mip_native.SpecError, match="'no-slash' must be OWNER/NAME"):
+        mip_native.index(build_dir=built["build"], store=str(tmp_path / "s"), format="mip",
+                         channel="no-slash", base_url="https://x.example.org/c")
 
 
 def test_upload_publishes_current_archives_into_a_store_of_their_own(built, tmp_path, run_cli):
@@ -442,6 +443,27 @@ def test_upload_publishes_current_archives_into_a_store_of_their_own(built, tmp_
     assert sidecar["mhl_url"] == f"{base}/sha256/{digest}/gamma-1.4.4-any.mhl"
     current_client.check_mip_json(sidecar)
     assert json.loads((store / "mip-store-format.json").read_text()) == {"format": "mip"}
+    # The channel index, ready for https://owner.github.io/mip-chan/.
+    gh = tmp_path / "gh-pages"
+    r = cli(run_cli, tmp_path, "index", "--format", "mip", "--channel", "owner/chan", "--store",
+            store, "--base-url", base, "--output-dir", gh, "--source-date-epoch", "1700000000",
+            "--build-dir", built["build"], "--json")
+    index = json.loads((gh / "index.json").read_text())
+    assert index["github_repo"] == "owner/mip-chan" and index["total_packages"] == 5, index
+    assert index["last_updated"] == "2023-11-14T22:13:20Z"
+    order = [(e["name"].lower(), current_client.version_key(e["version"]), e["architecture"])
+             for e in index["packages"]]
+    assert order == sorted(order), order
+    for e in index["packages"]:
+        current_client.check_mip_json(e)
+        assert e["mhl_url"].startswith("https://") and e["mip_json_url"] == \
+            f"{base}/{e['name']}-{e['version']}-{e['architecture']}.mhl.mip.json"
+    assert current_client.choose(index["packages"], "alpha", "macos_arm64")["version"] == "2.0.0"
+    assert (gh / "packages.html").is_file()
+    r = run_cli("index", "--format", "mip", "--store", store, "--base-url", base,
+                "--output-dir", tmp_path / "nochan", "--build-dir", built["build"],
+                cwd=tmp_path, env=ENV)
+    assert r.returncode == 3 and "needs --channel OWNER/NAME" in r.stderr, r.stderr
     # Unchanged: every package skipped.
     r = cli(run_cli, tmp_path, "upload", "--format", "mip", *args)
     assert {i["status"] for i in json.loads(r.stdout)["items"]} == {"skipped"}

@@ -2,15 +2,20 @@
 #include "detail/current_index.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <regex>
 
 #include <mip/error.hpp>
 #include <mip/package_spec.hpp>
 
+#include "detail/base_url.hpp"
 #include "detail/current_format.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/text.hpp"
 
 namespace mip::detail {
+
+std::string iso8601_utc(std::int64_t epoch_seconds);  // bundler.cpp
 
 namespace {
 
@@ -112,6 +117,72 @@ CurrentIndex build_current_index(const std::vector<Json>& sidecars,
     }
     out.document = std::move(doc);
     return out;
+}
+
+IndexResult assemble_current_index(Store& store,
+                                   const IndexOptions& options,
+                                   const RunOptions& run) {
+    const auto& layout = package_layout(run.format);
+    CurrentIndexOptions co;
+    co.channel = options.channel;
+    if (co.channel.empty()) {
+        throw SpecError("--channel",
+                        {{"channel", "index --format " + run.format +
+                                         " needs --channel OWNER/NAME (the index's github_repo)"}});
+    }
+    co.base_url = resolve_base_url(run.base_url, store, "--base-url");
+    constexpr std::string_view suffix = ".mhl.mip.json";
+    std::vector<GetRequest> gets;
+    for (const auto& info : store.list("", false)) {
+        const auto& k = info.key;
+        if (k.size() > suffix.size() && k.find('/') == std::string::npos &&
+            k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            gets.push_back({k, {}});
+        }
+    }
+    IndexResult result;
+    result.sidecars_listed = gets.size();
+    BatchOptions batch;
+    batch.max_in_flight = run.max_in_flight;
+    batch.progress = run.progress;
+    batch.progress_interval = run.progress_interval;
+    batch.stage = "index";
+    auto got = store.get_many(gets, batch);
+    std::vector<Json> sidecars;
+    for (const auto& g : got) {
+        if (g.error) {
+            std::rethrow_exception(g.error);
+        }
+        if (!g.found) {
+            continue;  // deleted since the listing
+        }
+        ++result.sidecars_downloaded;
+        try {
+            auto spec = layout.read_sidecar(g.data, g.key, true);
+            auto expected = layout.archive_stem(spec) + std::string(suffix);
+            if (expected != g.key) {
+                throw SpecError(g.key, {{"name", "describes " + expected}});
+            }
+            sidecars.push_back(parse_json(g.data, g.key));
+        } catch (const SpecError& e) {
+            if (options.strict) {
+                throw;
+            }
+            result.skipped.push_back({g.key, e.what()});
+        }
+    }
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    co.last_updated = iso8601_utc(run.source_date_epoch.value_or(now));
+    result.last_updated = co.last_updated;
+    auto idx = build_current_index(sidecars, co);
+    for (const auto& e : idx.document["packages"]) {
+        result.packages.push_back(layout.read_sidecar(dump_compact(e), "index entry", false));
+    }
+    result.warnings = idx.held;
+    result.document = dump_pretty(idx.document);
+    return result;
 }
 
 }  // namespace mip::detail

@@ -14,6 +14,10 @@
 #include <utility>
 #include <vector>
 
+#include <mip/index_assembler.hpp>
+#include <mip/run_options.hpp>
+#include <mip/store.hpp>
+
 #include "detail/json.hpp"
 
 namespace mip::detail {
@@ -41,5 +45,13 @@ struct CurrentIndex {
 /// two names that collide once normalised.
 [[nodiscard]] CurrentIndex build_current_index(const std::vector<Json>& sidecars,
                                                const CurrentIndexOptions& options);
+
+/// `IndexAssembler::assemble()` for `--format mip`: every `<stem>.mhl.mip.json` under the
+/// store's prefix read (many at once) and checked as the current layout reads it, then
+/// `build_current_index`. A bad sidecar is skipped (named in `skipped`), or fails the run under
+/// `strict`; held releases become warnings.
+[[nodiscard]] IndexResult assemble_current_index(Store& store,
+                                                 const IndexOptions& options,
+                                                 const RunOptions& run);
 
 }  // namespace mip::detail

@@ -207,14 +207,6 @@ private:
 
 }  // namespace
 
-void require_r2_format(const std::string& format, const std::string& stage) {
-    if (package_layout(format).format() != "r2") {
-        throw SpecError("--format",
-                        {{"format", "'" + format + "' is written by bundle only so far; " + stage +
-                                        " handles the r2 format"}});
-    }
-}
-
 const PackageLayout& package_layout(const std::string& format) {
     static const R2Layout r2;
     static const CurrentLayout current;

@@ -68,10 +68,6 @@ public:
 /// The store object recording a store's format (`{"format": "mip"}`); absent = r2.
 inline constexpr const char* store_format_key = "mip-store-format.json";
 
-/// Stages that do not write the current format yet (`upload`, `index`) refuse it before doing
-/// anything: SpecError naming `--format` and the stage. (An unknown format fails too.)
-void require_r2_format(const std::string& format, const std::string& stage);
-
 /// The layout of `format` ("r2" or "mip"); SpecError naming `--format` otherwise.
 [[nodiscard]] const PackageLayout& package_layout(const std::string& format);
 
