@@ -31,6 +31,8 @@ void bind_index_assembler(py::module_& m) {
     MIP_PY_FIELD(options, IndexOptions, output_dir, "--output-dir: where mip-build index writes.");
     MIP_PY_FIELD(options, IndexOptions, channel,
                  "--channel: OWNER/NAME, the current index's github_repo (format='mip').");
+    MIP_PY_FIELD(options, IndexOptions, allow_partial,
+                 "--allow-partial: list a release before all its architectures are published.");
     add_kwargs_init(options);
 
     py::class_<SkippedSidecar>(m, "SkippedSidecar", "A sidecar left out of the index, and why.")

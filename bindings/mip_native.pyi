@@ -468,6 +468,7 @@ class IndexOptions:
     cache_dir: Path
     output_dir: Path
     channel: str
+    allow_partial: bool
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> IndexOptions: ...
 

@@ -146,6 +146,9 @@ void add_index_options(CLI::App& sub, GlobalOptions& g) {
                      "With --format mip: OWNER/NAME, the index's github_repo (OWNER/mip-NAME); "
                      "the output is ready for https://OWNER.github.io/mip-NAME/")
         ->type_name("OWNER/NAME");
+    MIP_FIELD_FLAG(sub, p.index, allow_partial,
+                   "With --format mip: list a release before every declared architecture is "
+                   "published");
 }
 
 std::string terminal_text(std::string_view text) {

@@ -223,6 +223,9 @@ def test_every_shape_bundles_into_archives_the_client_accepts(built):
         assert sidecar["timestamp"] == meta["timestamp"], name
         assert sidecar["mhl_sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
         assert sidecar["mhl_size"] == p.stat().st_size
+        # The sidecar adds the release's declared architectures (for holding it in the index).
+        assert sidecar.pop("declared_architectures") == (
+            ["linux_x86_64", "macos_arm64"] if name.startswith("mexy") else ["any"])
         assert {k: v for k, v in sidecar.items() if not k.startswith("mhl_")} == meta
     a1 = metas["alpha-1.0.0-any.mhl"]
     assert a1["version"] == "1.0.0" and a1["paths"] == ["."] and a1["test_script"] == "test_alpha.m"
@@ -449,7 +452,16 @@ def test_upload_publishes_current_archives_into_a_store_of_their_own(built, tmp_
             store, "--base-url", base, "--output-dir", gh, "--source-date-epoch", "1700000000",
             "--build-dir", built["build"], "--json")
     index = json.loads((gh / "index.json").read_text())
-    assert index["github_repo"] == "owner/mip-chan" and index["total_packages"] == 5, index
+    # mexy declares macos_arm64 too, which only a Mac builds: held, so Mac users keep nothing
+    # rather than a Linux-only release (the client never falls back to an older version).
+    assert index["github_repo"] == "owner/mip-chan" and index["total_packages"] == 4, index
+    assert "mexy master: held: waiting for macos_arm64" in json.loads(r.stdout)["warnings"]
+    assert not any("declared_architectures" in e for e in index["packages"])
+    r = cli(run_cli, tmp_path, "index", "--format", "mip", "--channel", "owner/chan", "--store",
+            store, "--base-url", base, "--output-dir", gh, "--source-date-epoch", "1700000000",
+            "--build-dir", built["build"], "--json", "--allow-partial")
+    index = json.loads((gh / "index.json").read_text())
+    assert index["total_packages"] == 5, index
     assert index["last_updated"] == "2023-11-14T22:13:20Z"
     order = [(e["name"].lower(), current_client.version_key(e["version"]), e["architecture"])
              for e in index["packages"]]

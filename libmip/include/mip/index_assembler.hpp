@@ -33,6 +33,9 @@ struct IndexOptions {
     /// (`OWNER/mip-NAME`); `output_dir` is then ready to deploy as
     /// `https://OWNER.github.io/mip-NAME/` (docs/current-format.md).
     std::string channel;
+    /// `--allow-partial` (`--format mip`): list a release although some architecture its
+    /// builds declare is not published yet (else it is held out, reported as a warning).
+    bool allow_partial = false;
 };
 
 struct SkippedSidecar {

@@ -73,6 +73,7 @@ CurrentIndex build_current_index(const std::vector<Json>& sidecars,
         }
         published[{name, version}].insert(arch);
         Json e = s;
+        e.erase("declared_architectures");  // the publisher's, not the client's
         e["mip_json_url"] =
             base + "/" + current_archive_stem(name, version, arch) + ".mhl.mip.json";
         entries.push_back(std::move(e));
@@ -131,6 +132,7 @@ IndexResult assemble_current_index(Store& store,
                                          " needs --channel OWNER/NAME (the index's github_repo)"}});
     }
     co.base_url = resolve_base_url(run.base_url, store, "--base-url");
+    co.allow_partial = options.allow_partial;
     constexpr std::string_view suffix = ".mhl.mip.json";
     std::vector<GetRequest> gets;
     for (const auto& info : store.list("", false)) {
@@ -164,6 +166,15 @@ IndexResult assemble_current_index(Store& store,
                 throw SpecError(g.key, {{"name", "describes " + expected}});
             }
             sidecars.push_back(parse_json(g.data, g.key));
+            const auto& j = sidecars.back();
+            if (j.contains("declared_architectures") && j["declared_architectures"].is_array()) {
+                auto& declared = co.declared[{spec.name, spec.version}];
+                for (const auto& a : j["declared_architectures"]) {
+                    if (a.is_string()) {
+                        declared.insert(a.get<std::string>());
+                    }
+                }
+            }
         } catch (const SpecError& e) {
             if (options.strict) {
                 throw;

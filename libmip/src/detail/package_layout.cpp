@@ -99,6 +99,7 @@ public:
     [[nodiscard]] std::string sidecar_json(const LayoutInput& in,
                                            const ArchiveFacts& archive) const override {
         Json j = document(in);
+        add_declared(j, in.spec);
         j["mhl_sha256"] = archive.sha256;
         j["mhl_size"] = archive.size;
         if (archive.mhl_url) {
@@ -145,8 +146,8 @@ public:
         if (j.contains("mhl_url") && j["mhl_url"].is_string()) {
             s.mhl_url = j["mhl_url"].get<std::string>();
         }
-        for (const char* k :
-             {"paths", "extra_paths", "test_script", "source_hash", "commit_hash"}) {
+        for (const char* k : {"paths", "extra_paths", "test_script", "source_hash", "commit_hash",
+                              "declared_architectures"}) {
             if (j.contains(k)) {
                 s.extra_fields.emplace_back(k, dump_compact(j[k]));
             }
@@ -172,6 +173,7 @@ public:
             }
         }
         Json j = current_mip_json(spec, paths, spec.timestamp);
+        add_declared(j, spec);
         if (spec.mhl_sha256) {
             j["mhl_sha256"] = *spec.mhl_sha256;
         }
@@ -199,6 +201,15 @@ public:
     }
 
 private:
+    /// The sidecar only (never the archive): every architecture the release's builds declare,
+    /// so the index can hold a release until all are published.
+    static void add_declared(Json& j, const PackageSpec& spec) {
+        for (const auto& [k, v] : spec.extra_fields) {
+            if (k == "declared_architectures") {
+                j["declared_architectures"] = Json::parse(v);
+            }
+        }
+    }
     static Json document(const LayoutInput& in) {
         return current_mip_json(in.spec, current_paths(in.spec, in.dir),
                                 iso8601_utc(in.source_epoch));
