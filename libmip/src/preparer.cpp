@@ -21,6 +21,7 @@
 #include "detail/http.hpp"
 #include "detail/json.hpp"
 #include "detail/lock.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/parallel.hpp"
 #include "detail/process.hpp"
 #include "detail/progress.hpp"
@@ -101,10 +102,11 @@ detail::Environment Preparer::Impl::minimal_environment(const std::string& arch,
     return out;
 }
 
-std::optional<PackageSpec> Preparer::Impl::fetch_published(const std::string& wheel,
+std::optional<PackageSpec> Preparer::Impl::fetch_published(const PackageSpec& spec,
                                                            std::string& note) const {
     std::string text;
-    std::string key = wheel + ".mhl.mip.json";
+    const auto& layout = detail::package_layout(run_options.format);
+    std::string key = layout.archive_stem(spec) + ".mhl.mip.json";
     if (store != nullptr) {
         if (prefetch_done.valid()) {
             prefetch_done.get();  // rethrows if the batch itself failed
@@ -117,7 +119,7 @@ std::optional<PackageSpec> Preparer::Impl::fetch_published(const std::string& wh
                 note = "not published";
                 return std::nullopt;
             }
-            return PackageSpec::from_json_unchecked(it->second.data, key);
+            return layout.read_sidecar(it->second.data, key, false);
         }
         auto got = store->get(key);
         if (!got) {
@@ -148,7 +150,7 @@ std::optional<PackageSpec> Preparer::Impl::fetch_published(const std::string& wh
         note = "no store to compare with";
         return std::nullopt;
     }
-    return PackageSpec::from_json_unchecked(text, key);
+    return layout.read_sidecar(text, key, false);
 }
 
 /// The lock's value for `key`, or null.
@@ -421,8 +423,13 @@ void Preparer::Impl::start_prefetch(const std::vector<Job>& jobs) {
     std::vector<GetRequest> requests;
     std::set<std::string> keys;
     for (const auto& job : jobs) {
-        if (job.build && keys.insert(job.wheel + ".mhl.mip.json").second) {
-            requests.push_back({job.wheel + ".mhl.mip.json", {}});
+        if (!job.build) {
+            continue;
+        }
+        auto key = detail::package_layout(run_options.format).archive_stem(job.build->spec()) +
+                   ".mhl.mip.json";
+        if (keys.insert(key).second) {
+            requests.push_back({key, {}});
         }
     }
     if (requests.empty()) {

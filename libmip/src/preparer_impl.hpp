@@ -208,7 +208,7 @@ struct Preparer::Impl {
     /// The environment recipe code sees (§3.9): pass-through names, fixed values, script_env.
     [[nodiscard]] detail::Environment minimal_environment(const std::string& arch,
                                                           std::optional<std::int64_t> epoch) const;
-    std::optional<PackageSpec> fetch_published(const std::string& wheel, std::string& note) const;
+    std::optional<PackageSpec> fetch_published(const PackageSpec& spec, std::string& note) const;
     /// What a recipe kind knows when it loads the recipe in `recipe_dir`.
     [[nodiscard]] RecipeContext recipe_context(const fs::path& recipe_dir) const;
     /// The lock's value for `key`, or null.

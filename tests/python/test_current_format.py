@@ -493,3 +493,30 @@ def test_upload_publishes_current_archives_into_a_store_of_their_own(built, tmp_
     assert r.returncode == 3 and "holds R2-era packages" in r.stderr, r.stdout + r.stderr
     assert not list(r2store.glob("*-any.mhl.mip.json")) or all(
         "-none-" in p.name for p in r2store.glob("*.mhl.mip.json"))
+
+
+def test_current_publish_skips_unchanged_releases_and_rebuilds_a_moved_upstream(
+        run_cli, tmp_path, git_factory):
+    repo = git_factory.create("up", {"pkgfn.m": "function pkgfn\nend\n"})
+    d = tmp_path / "packages" / "pkg" / "main"
+    write(d / "mip.yaml", "name: pkg\nbuilds:\n  - architectures: [any]\n")
+    write(d / "source.yaml", f"source:\n  git: \"{repo}\"\n")
+    args = ("--recipes", tmp_path / "packages", "--build-dir", tmp_path / "b", "--format", "mip",
+            "--channel", "o/c", "--base-url", "https://o.example.org/c", "--json")
+    r = cli(run_cli, tmp_path, "publish", *args)
+    first = json.loads(r.stdout)
+    assert first["stages"][0]["items"][0]["status"] == "done", first
+    store_sidecar = tmp_path / "b" / "store" / "pkg-main-any.mhl.mip.json"
+    before = json.loads(store_sidecar.read_text())
+    r = cli(run_cli, tmp_path, "publish", *args)
+    (item,) = json.loads(r.stdout)["stages"][0]["items"]
+    assert item["status"] == "skipped", item
+    assert json.loads(store_sidecar.read_text()) == before
+    git_factory.commit(repo, {"pkgfn.m": "function pkgfn\n  disp(1);\nend\n"})
+    r = cli(run_cli, tmp_path, "publish", *args)
+    (item,) = json.loads(r.stdout)["stages"][0]["items"]
+    assert item["status"] == "done" and "'source_hash' differs" in item["detail"], item
+    after = json.loads(store_sidecar.read_text())
+    assert after["commit_hash"] != before["commit_hash"] and after["timestamp"] > before["timestamp"]
+    index = json.loads((tmp_path / "b" / "gh-pages" / "index.json").read_text())
+    assert [e["commit_hash"] for e in index["packages"]] == [after["commit_hash"]]

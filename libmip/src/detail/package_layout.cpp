@@ -65,6 +65,10 @@ public:
     [[nodiscard]] std::string render_sidecar(const PackageSpec& spec) const override {
         return spec.to_json();
     }
+    [[nodiscard]] CacheComparison compare_published(const PackageSpec& local,
+                                                    const PackageSpec& published) const override {
+        return compare_cached_fields(local, published);
+    }
     [[nodiscard]] std::string key_name(const std::string& name) const override { return name; }
     [[nodiscard]] std::optional<std::string> name_of_stem(const std::string& stem) const override {
         try {
@@ -184,6 +188,29 @@ public:
             j["mhl_url"] = *spec.mhl_url;
         }
         return dump_pretty(j);
+    }
+    [[nodiscard]] CacheComparison compare_published(const PackageSpec& local,
+                                                    const PackageSpec& published) const override {
+        auto extra = [](const PackageSpec& s) {
+            for (const auto& [k, v] : s.extra_fields) {
+                if (k == "source_hash") {
+                    return v;
+                }
+            }
+            return std::string();
+        };
+        CacheComparison c;
+        if (local.name != published.name) {
+            c.first_difference = "name";
+        } else if (local.version != published.version) {
+            c.first_difference = "version";
+        } else if (local.platform_tag != published.platform_tag) {
+            c.first_difference = "architecture";
+        } else if (extra(local).empty() || extra(local) != extra(published)) {
+            c.first_difference = "source_hash";  // none recorded: always rebuilt
+        }
+        c.equal = c.first_difference.empty();
+        return c;
     }
     [[nodiscard]] std::string key_name(const std::string& name) const override {
         auto n = name;

@@ -58,6 +58,11 @@ public:
                                                    bool checked) const = 0;
     /// The sidecar text of a spec `read_sidecar` returned (its `mhl_url` as set since).
     [[nodiscard]] virtual std::string render_sidecar(const PackageSpec& spec) const = 0;
+    /// The cache check: does the published sidecar describe what would be built now? R2: the
+    /// cached fields (`compare_cached_fields`); current: name, version, architecture and
+    /// `source_hash` (the release folder + the upstream pin, spec mip-current §5).
+    [[nodiscard]] virtual CacheComparison compare_published(const PackageSpec& local,
+                                                            const PackageSpec& published) const = 0;
     /// A package name as store keys spell it (the current format writes `-` as `_`).
     [[nodiscard]] virtual std::string key_name(const std::string& name) const = 0;
     /// The name part of an archive stem (`key_name` spelling); nullopt when it is none.
