@@ -29,6 +29,10 @@ void bind_index_assembler(py::module_& m) {
                  "--verify: re-download every .mhl and check size and sha256.");
     MIP_PY_FIELD(options, IndexOptions, cache_dir, "ETag cache of sidecars ('' = none).");
     MIP_PY_FIELD(options, IndexOptions, output_dir, "--output-dir: where mip-build index writes.");
+    MIP_PY_FIELD(options, IndexOptions, channel,
+                 "--channel: OWNER/NAME, the current index's github_repo (format='mip').");
+    MIP_PY_FIELD(options, IndexOptions, allow_partial,
+                 "--allow-partial: list a release before all its architectures are published.");
     add_kwargs_init(options);
 
     py::class_<SkippedSidecar>(m, "SkippedSidecar", "A sidecar left out of the index, and why.")
@@ -47,6 +51,7 @@ void bind_index_assembler(py::module_& m) {
         .def_readonly("last_updated", &IndexResult::last_updated)
         .def_readonly("sidecars_listed", &IndexResult::sidecars_listed)
         .def_readonly("sidecars_downloaded", &IndexResult::sidecars_downloaded)
+        .def_readonly("document", &IndexResult::document)
         .def("index_json", &IndexResult::index_json, "index.json text.")
         .def("packages_html", &IndexResult::packages_html,
              "packages.html text (render_channel_site of index_json()).")

@@ -365,6 +365,7 @@ class RunOptions:
     source_date_epoch: int | None
     base_url: str
     flat_urls: bool
+    format: str
     max_in_flight: int
     ca_file: str
     environment: dict[str, str] | None
@@ -492,6 +493,8 @@ class IndexOptions:
     verify: bool
     cache_dir: Path
     output_dir: Path
+    channel: str
+    allow_partial: bool
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> IndexOptions: ...
 
@@ -506,6 +509,7 @@ class IndexResult:
     last_updated: str
     sidecars_listed: int
     sidecars_downloaded: int
+    document: str
     def index_json(self) -> str: ...
     def packages_html(self) -> str: ...
 

@@ -25,6 +25,8 @@ void bind_run_options(py::module_& m) {
                  "--base-url: public URL of the store prefix ('' = the store's default).");
     MIP_PY_FIELD(run, RunOptions, flat_urls,
                  "--flat-urls: <base>/<wheel>.mhl instead of the content-addressed key.");
+    MIP_PY_FIELD(run, RunOptions, format,
+                 "--format: 'r2' (R2-era archives) or 'mip' (today's client: mip.json + <name>/).");
     MIP_PY_FIELD(run, RunOptions, max_in_flight, "--max-in-flight: requests at once (1-256).");
     MIP_PY_FIELD(run, RunOptions, ca_file, "--ca-file: CA bundle ('' = the system's).");
     MIP_PY_FIELD(run, RunOptions, environment,

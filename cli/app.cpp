@@ -71,6 +71,11 @@ void add_store_options(CLI::App& sub, GlobalOptions& g) {
         ->check(CLI::Range(1, 256));
     MIP_FIELD_FLAG(sub, p.run, flat_urls,
                    "mhl_url = <base>/<wheel>.mhl instead of the content-addressed key");
+    MIP_FIELD_OPTION(sub, p.run, format,
+                     "Output format: r2 (R2-era archives) or mip (today's client; "
+                     "docs/current-format.md)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"r2", "mip"}));
     MIP_FIELD_FLAG(sub, p.upload, allow_overwrite,
                    "With --flat-urls: replace a published .mhl with other bytes");
     MIP_FIELD_FLAG(sub, p.upload, allow_octave_builds,
@@ -163,6 +168,13 @@ void add_index_options(CLI::App& sub, GlobalOptions& g) {
     MIP_FIELD_FLAG(sub, p.index, strict,
                    "Fail on a bad sidecar or a missing dependency instead of skipping");
     MIP_FIELD_FLAG(sub, p.index, verify, "Re-download every .mhl and check its size and sha256");
+    MIP_FIELD_OPTION(sub, p.index, channel,
+                     "With --format mip: OWNER/NAME, the index's github_repo (OWNER/mip-NAME); "
+                     "the output is ready for https://OWNER.github.io/mip-NAME/")
+        ->type_name("OWNER/NAME");
+    MIP_FIELD_FLAG(sub, p.index, allow_partial,
+                   "With --format mip: list a release before every declared architecture is "
+                   "published");
 }
 
 std::string terminal_text(std::string_view text) {

@@ -17,6 +17,11 @@ void add_bundle_command(CLI::App& app, GlobalOptions& g) {
         ->check(CLI::Range(0, 9));
     MIP_FIELD_OPTION(*sub, p.run, base_url, "Public URL of the store prefix, for mhl_url");
     MIP_FIELD_OPTION(*sub, p.run, source_date_epoch, "Timestamp of every archive entry");
+    MIP_FIELD_OPTION(*sub, p.run, format,
+                     "Output format: r2 (R2-era archives) or mip (today's client; "
+                     "docs/current-format.md)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"r2", "mip"}));
     sub->callback([&g]() { g.action = [&g]() { return print_stage(g, run_bundle(g.pipeline)); }; });
 }
 

@@ -11,11 +11,11 @@
 #include <mip/error.hpp>
 #include <mip/package_spec.hpp>
 
-#include "detail/build_info_access.hpp"
 #include "detail/convert.hpp"
 #include "detail/failure.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/parallel.hpp"
 #include "detail/progress.hpp"
 #include "detail/text.hpp"
@@ -107,28 +107,6 @@ void collect(const fs::path& root, const fs::path& dir, std::vector<Entry>& out)
     }
 }
 
-/// The archive's mip.json: volatile fields neutralised, no mhl_* fields.
-std::string archive_mip_json(const PackageSpec& spec, std::int64_t epoch) {
-    PackageSpec s = spec;
-    s.timestamp = detail::iso8601_utc(epoch);
-    s.prepare_duration = 0;
-    s.compile_duration = 0;
-    s.mhl_url.reset();
-    s.mhl_sha256.reset();
-    s.mhl_size.reset();
-    s.mip_json_url.reset();
-    if (const detail::Json* object = detail::BuildInfoAccess::object(s.build_info)) {
-        auto bi = *object;
-        for (const char* k : {"host_platform", "ci", "ci_run_url"}) {
-            if (bi.contains(k)) {
-                bi[k] = nullptr;
-            }
-        }
-        s.build_info = detail::BuildInfoAccess::make(std::move(bi));
-    }
-    return s.to_json();
-}
-
 std::int64_t epoch_for(const PackageSpec& spec, const std::optional<std::int64_t>& override_epoch) {
     if (override_epoch) {
         return *override_epoch;
@@ -217,10 +195,20 @@ PreparedDir check_prepared_dir(const fs::path& dir_in) {
     return out;
 }
 
-/// The archive's entries, sorted by UTF-8 bytes; names checked (safe, UTF-8, no case clash).
-std::vector<Entry> archive_entries(const fs::path& dir, const std::string& dir_name) {
+/// The archive's entries, named by the layout, sorted by UTF-8 bytes; names checked (safe,
+/// UTF-8, no case clash).
+std::vector<Entry> archive_entries(const PreparedDir& prepared,
+                                   const detail::PackageLayout& layout) {
+    const auto& dir_name = prepared.dir_name;
+    std::vector<Entry> collected;
+    collect(prepared.dir, prepared.dir, collected);
     std::vector<Entry> entries;
-    collect(dir, dir, entries);
+    for (auto& e : collected) {
+        if (auto name = layout.entry_name(prepared.spec, e.name)) {
+            e.name = *name;
+            entries.push_back(std::move(e));
+        }
+    }
     std::set<std::string> lowered;
     for (const auto& e : entries) {
         auto why = detail::check_entry_name(e.name);
@@ -293,12 +281,15 @@ Bundler::Bundler(BundleOptions options, RunOptions run)
 // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the public API's order, documented.
 BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir) const {
     const PreparedDir prepared = check_prepared_dir(dir_in);
+    const auto& layout = detail::package_layout(run_.format);
     const auto& spec = prepared.spec;
-    const auto& wheel = prepared.wheel;
-    const std::vector<Entry> entries = archive_entries(prepared.dir, prepared.dir_name);
+    const auto wheel = layout.archive_stem(spec);
+    const std::vector<Entry> entries = archive_entries(prepared, layout);
 
-    const std::int64_t epoch = clamp_zip_epoch(epoch_for(spec, run_.source_date_epoch));
-    const std::string archived_json = archive_mip_json(spec, epoch);
+    const std::int64_t source_epoch = epoch_for(spec, run_.source_date_epoch);
+    const std::int64_t epoch = clamp_zip_epoch(source_epoch);
+    const detail::LayoutInput layout_input{spec, prepared.dir, source_epoch, epoch};
+    const std::string archived_json = layout.archive_json(layout_input);
     std::tm tm{};
     auto t = static_cast<std::time_t>(epoch);
     gmtime_r(&t, &tm);
@@ -341,15 +332,11 @@ BundleResult Bundler::bundle(const fs::path& dir_in, const fs::path& output_dir)
         result.sidecar_path = sidecar_path;
         detail::rename_path(tmp, mhl_path);
 
-        PackageSpec sidecar = spec;
-        sidecar.mhl_sha256 = result.sha256;
-        sidecar.mhl_size = result.size;
+        detail::ArchiveFacts facts{result.sha256, result.size, std::nullopt};
         if (!run_.base_url.empty()) {
-            sidecar.mhl_url = mhl_url(run_.base_url, wheel, result.sha256, run_.flat_urls);
-        } else {
-            sidecar.mhl_url.reset();
+            facts.mhl_url = mhl_url(run_.base_url, wheel, result.sha256, run_.flat_urls);
         }
-        detail::write_file_atomic(sidecar_path, sidecar.to_json());
+        detail::write_file_atomic(sidecar_path, layout.sidecar_json(layout_input, facts));
         run_.logger.info("bundled " + wheel + ".mhl (" + std::to_string(result.entries) +
                          " files, " + std::to_string(result.size) + " bytes)");
         return result;
@@ -400,6 +387,7 @@ StageReport Bundler::bundle_all() const {
     StageReport report;
     report.stage = "bundle";
     report.dry_run = run_.dry_run;
+    (void)detail::package_layout(run_.format);  // an unknown --format fails the run, not each item
     auto dirs = prepared_dirs(options_.input_dir, run_);
     report.items.resize(dirs.size());
     detail::ProgressEmitter progress(run_.progress, "bundle", dirs.size());

@@ -11,8 +11,10 @@
 #include "detail/base_url.hpp"
 #include "detail/convert.hpp"
 #include "detail/crypto.hpp"
+#include "detail/current_index.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
+#include "detail/package_layout.hpp"
 
 namespace mip {
 
@@ -430,9 +432,17 @@ private:
 IndexAssembler::IndexAssembler(Store& store, IndexOptions options, RunOptions run)
     : store_(store), options_(std::move(options)), run_(std::move(run)) {}
 
-IndexResult IndexAssembler::assemble() { return Assembly(store_, options_, run_).assemble(); }
+IndexResult IndexAssembler::assemble() {
+    if (detail::package_layout(run_.format).format() != "r2") {
+        return detail::assemble_current_index(store_, options_, run_);
+    }
+    return Assembly(store_, options_, run_).assemble();
+}
 
 std::string IndexResult::index_json() const {
+    if (!document.empty()) {
+        return document;
+    }
     Json doc = Json::object();
     Json list = Json::array();
     for (const auto& p : packages) {

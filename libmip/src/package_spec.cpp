@@ -162,6 +162,24 @@ std::string check_package_name(std::string_view name) {
     return {};
 }
 
+std::string check_dependency_name(std::string_view dependency) {
+    // `owner/channel/name` (a package of another channel, current format): three names.
+    auto first = dependency.find('/');
+    auto second = first == std::string_view::npos ? first : dependency.find('/', first + 1);
+    if (second != std::string_view::npos &&
+        dependency.find('/', second + 1) == std::string_view::npos) {
+        for (auto part :
+             {dependency.substr(0, first), dependency.substr(first + 1, second - first - 1),
+              dependency.substr(second + 1)}) {
+            if (!check_package_name(part).empty()) {
+                return check_package_name(dependency);
+            }
+        }
+        return {};
+    }
+    return check_package_name(dependency);
+}
+
 std::string check_version(std::string_view version) {
     return token_problem(version, "version", 64);
 }
@@ -253,7 +271,7 @@ std::vector<Issue> PackageSpec::validate() const {
             add(field, "'" + d + "': version constraints are not supported (names only)");
             continue;
         }
-        auto p = check_package_name(d);
+        auto p = check_dependency_name(d);
         if (!p.empty()) {
             p.insert(0, "'" + d + "' ");
             add(field, p);

@@ -21,6 +21,7 @@
 #include "detail/http.hpp"
 #include "detail/json.hpp"
 #include "detail/lock.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/parallel.hpp"
 #include "detail/process.hpp"
 #include "detail/progress.hpp"
@@ -101,10 +102,11 @@ detail::Environment Preparer::Impl::minimal_environment(const std::string& arch,
     return out;
 }
 
-std::optional<PackageSpec> Preparer::Impl::fetch_published(const std::string& wheel,
+std::optional<PackageSpec> Preparer::Impl::fetch_published(const PackageSpec& spec,
                                                            std::string& note) const {
     std::string text;
-    std::string key = wheel + ".mhl.mip.json";
+    const auto& layout = detail::package_layout(run_options.format);
+    std::string key = layout.archive_stem(spec) + ".mhl.mip.json";
     if (store != nullptr) {
         if (prefetch_done.valid()) {
             prefetch_done.get();  // rethrows if the batch itself failed
@@ -117,7 +119,7 @@ std::optional<PackageSpec> Preparer::Impl::fetch_published(const std::string& wh
                 note = "not published";
                 return std::nullopt;
             }
-            return PackageSpec::from_json_unchecked(it->second.data, key);
+            return layout.read_sidecar(it->second.data, key, false);
         }
         auto got = store->get(key);
         if (!got) {
@@ -148,7 +150,7 @@ std::optional<PackageSpec> Preparer::Impl::fetch_published(const std::string& wh
         note = "no store to compare with";
         return std::nullopt;
     }
-    return PackageSpec::from_json_unchecked(text, key);
+    return layout.read_sidecar(text, key, false);
 }
 
 /// The lock's value for `key`, or null.
@@ -175,6 +177,7 @@ Preparer::Preparer(PrepareOptions options, RunOptions run, Store* store)
     impl_->store = store;
     const PythonRecipeOptions python{impl_->options.python, impl_->options.python_path};
     add_recipe_kind(make_yaml_recipe_kind());
+    add_recipe_kind(make_channel_recipe_kind());
     auto py = make_python_recipe_kind(python);
     add_recipe_kind(py);
     add_recipe_kind(make_python_packages_recipe_kind(python));
@@ -295,7 +298,7 @@ prepare::RecipeDirs Preparer::Impl::recipe_dirs() {
         }
         for (const auto& e : fs::directory_iterator(found.recipes_dir)) {
             if (e.is_directory() && e.path().filename().string()[0] != '.') {
-                found.dirs.push_back(e.path());
+                add_recipe_dir(e.path(), found.dirs);
             }
         }
         std::sort(found.dirs.begin(), found.dirs.end());
@@ -303,12 +306,30 @@ prepare::RecipeDirs Preparer::Impl::recipe_dirs() {
     return found;
 }
 
+/// A recipe directory, or a channel tree's package folder: then each release folder holding a
+/// `mip.yaml` is one (`<name>/<release>`).
+void Preparer::Impl::add_recipe_dir(const fs::path& dir, std::vector<fs::path>& dirs) const {
+    for (const auto& [file, kind] : kinds) {
+        if (fs::is_regular_file(dir / file)) {
+            dirs.push_back(dir);
+            return;
+        }
+    }
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->is_directory() && it->path().filename().string()[0] != '.' &&
+            fs::is_regular_file(it->path() / "mip.yaml")) {
+            dirs.push_back(it->path());
+        }
+    }
+}
+
 void Preparer::Impl::load_recipe_dir(const fs::path& dir,
                                      const RecipeDirs& found,
                                      Selector& selected,
                                      LoadState& state) {
     auto& jobs = state.jobs;
-    auto dir_name = dir.filename().string();
+    auto dir_name = detail::relative_generic(dir, found.recipes_dir);
     std::vector<std::string> present;
     for (const auto& [file, kind] : kinds) {
         if (fs::is_regular_file(dir / file)) {
@@ -364,8 +385,9 @@ void Preparer::Impl::load_recipe_dir(const fs::path& dir,
         job.recipe_dir = dir;
         job.recipe_file = present[0];
         job.wheel = spec.wheel_name();
-        job.partial = spec.name + "." + spec.matlab_tag + "-" + spec.abi_tag + "-" +
-                      spec.platform_tag + ".partial";
+        job.partial = spec.name + "." +
+                      (b->versioned_work_area() ? spec.version + "." : std::string()) +
+                      spec.matlab_tag + "-" + spec.abi_tag + "-" + spec.platform_tag + ".partial";
         job.result.package = spec.name;
         job.result.wheel = job.wheel;
         if (auto [it, inserted] = state.wheels_seen.emplace(job.wheel, dir_name); !inserted) {
@@ -401,8 +423,13 @@ void Preparer::Impl::start_prefetch(const std::vector<Job>& jobs) {
     std::vector<GetRequest> requests;
     std::set<std::string> keys;
     for (const auto& job : jobs) {
-        if (job.build && keys.insert(job.wheel + ".mhl.mip.json").second) {
-            requests.push_back({job.wheel + ".mhl.mip.json", {}});
+        if (!job.build) {
+            continue;
+        }
+        auto key = detail::package_layout(run_options.format).archive_stem(job.build->spec()) +
+                   ".mhl.mip.json";
+        if (keys.insert(key).second) {
+            requests.push_back({key, {}});
         }
     }
     if (requests.empty()) {

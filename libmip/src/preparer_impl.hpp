@@ -192,6 +192,8 @@ struct Preparer::Impl {
     void start_run();
     /// The recipe directories of this run (reads and checks the lock with `from_lock`).
     [[nodiscard]] RecipeDirs recipe_dirs();
+    /// Adds `dir` to `dirs` when it is a recipe directory, else its channel release folders.
+    void add_recipe_dir(const fs::path& dir, std::vector<fs::path>& dirs) const;
     /// Phase 1 for one recipe directory: its selected builds become jobs (or failed items).
     void load_recipe_dir(const fs::path& dir,
                          const RecipeDirs& found,
@@ -208,7 +210,7 @@ struct Preparer::Impl {
     /// The environment recipe code sees (§3.9): pass-through names, fixed values, script_env.
     [[nodiscard]] detail::Environment minimal_environment(const std::string& arch,
                                                           std::optional<std::int64_t> epoch) const;
-    std::optional<PackageSpec> fetch_published(const std::string& wheel, std::string& note) const;
+    std::optional<PackageSpec> fetch_published(const PackageSpec& spec, std::string& note) const;
     /// What a recipe kind knows when it loads the recipe in `recipe_dir`.
     [[nodiscard]] RecipeContext recipe_context(const fs::path& recipe_dir) const;
     /// The lock's value for `key`, or null.

@@ -12,6 +12,7 @@
 #include "detail/git.hpp"
 #include "detail/http.hpp"
 #include "detail/lock.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/process.hpp"
 #include "detail/text.hpp"
 #include "preparer_impl.hpp"
@@ -257,7 +258,7 @@ void Preparer::Impl::plan(Job& job) {
             (void)decide(job);
         } else {
             try {
-                job.published = fetch_published(job.wheel, job.cache_note);
+                job.published = fetch_published(job.build->spec(), job.cache_note);
             } catch (const std::exception& e) {
                 job.cache_note = std::string("cache check failed: ") + e.what();
             }
@@ -580,14 +581,15 @@ bool Preparer::Impl::decide(Job& job) {
         job.cache_note = "--force";
     } else {
         try {
-            job.published = fetch_published(job.wheel, job.cache_note);
+            job.published = fetch_published(job.build->spec(), job.cache_note);
         } catch (const std::exception& e) {
             run_options.logger.warning(spec.name +
                                        ": cache check failed, building anyway: " + e.what());
             job.cache_note = "cache check failed";
         }
         if (job.published) {
-            auto cmp = compare_cached_fields(spec, *job.published);
+            auto cmp =
+                detail::package_layout(run_options.format).compare_published(spec, *job.published);
             if (cmp.equal && job.build->pinned_before_build()) {
                 job.result.status = ItemStatus::skipped;
                 job.result.detail = job.cache_note = "published metadata matches";

@@ -13,117 +13,13 @@
 #include "detail/fs.hpp"
 #include "detail/recipe_env.hpp"
 #include "detail/yaml_expansion.hpp"
+#include "detail/yaml_reader.hpp"
 
 namespace mip::detail {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-/// Reads typed values out of YAML, collecting every problem with its field path.
-class YamlReader {
-public:
-    explicit YamlReader(std::vector<Issue>& issues) : issues_(issues) {}
-
-    [[nodiscard]] bool is_set(const YAML::Node& n) const { return n.IsDefined() && !n.IsNull(); }
-
-    std::string str(const YAML::Node& n,
-                    // NOLINTNEXTLINE(bugprone-easily-swappable-parameters)
-                    const std::string& field,
-                    const std::string& fallback = {}) {
-        if (!is_set(n)) {
-            return fallback;
-        }
-        if (!n.IsScalar()) {
-            issues_.push_back({field, "must be a string"});
-            return fallback;
-        }
-        return n.Scalar();
-    }
-    std::optional<std::string> opt_str(const YAML::Node& n, const std::string& field) {
-        if (!is_set(n)) {
-            return std::nullopt;
-        }
-        return str(n, field);
-    }
-    bool boolean(const YAML::Node& n, const std::string& field, bool fallback) {
-        if (!is_set(n)) {
-            return fallback;
-        }
-        bool v = fallback;
-        if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
-            issues_.push_back({field, "must be true or false"});
-        }
-        return v;
-    }
-    std::int64_t integer(const YAML::Node& n, const std::string& field, std::int64_t fallback) {
-        if (!is_set(n)) {
-            return fallback;
-        }
-        std::int64_t v = fallback;
-        if (!n.IsScalar() || !YAML::convert<std::int64_t>::decode(n, v)) {
-            issues_.push_back({field, "must be an integer"});
-        }
-        return v;
-    }
-    std::vector<std::string> str_list(const YAML::Node& n, const std::string& field) {
-        std::vector<std::string> out;
-        if (!is_set(n)) {
-            return out;
-        }
-        if (!n.IsSequence()) {
-            issues_.push_back({field, "must be a list of strings"});
-            return out;
-        }
-        for (std::size_t i = 0; i < n.size(); ++i) {
-            if (!n[i].IsScalar()) {
-                issues_.push_back({field + "[" + std::to_string(i) + "]", "must be a string"});
-            } else {
-                out.push_back(n[i].Scalar());
-            }
-        }
-        return out;
-    }
-    void known_keys(const YAML::Node& map,
-                    const std::string& where,
-                    const std::set<std::string>& keys) {
-        if (!map.IsMap()) {
-            return;
-        }
-        std::string known;
-        for (const auto& k : keys) {
-            known += (known.empty() ? "" : ", ") + k;
-        }
-        const std::string problem = "is not a known key (expected: " + known + ")";
-        for (const auto& kv : map) {
-            auto k = kv.first.Scalar();
-            if (keys.count(k) == 0) {
-                std::string field = where;
-                if (!field.empty()) {
-                    field += '.';
-                }
-                field += k;
-                issues_.push_back({field, problem});
-            }
-        }
-    }
-    void add(const std::string& field, const std::string& problem) {
-        if (!problem.empty()) {
-            issues_.push_back({field, problem});
-        }
-    }
-
-private:
-    std::vector<Issue>& issues_;
-};
-
-bool safe_relative(const std::string& p) {
-    if (p.empty() || p.front() == '/' || p.find('\\') != std::string::npos) {
-        return false;
-    }
-    auto norm = fs::path(p).lexically_normal().generic_string();
-    return norm != ".." && norm.rfind("../", 0) != 0;
-}
 
 /// A relative path with `/` (it may climb out with `..`: `prepare.path.path`).
 bool relative_path(const std::string& p) {
@@ -147,21 +43,6 @@ std::optional<std::string> map_platform_tag(const std::string& tag,
         return tag;
     }
     return std::nullopt;
-}
-
-// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the text, then what it is
-YAML::Node parse_root(const std::string& text, const std::string& subject) {
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-        throw SpecError(subject, {{"", std::string("is not valid YAML: ") + e.what()}});
-    }
-    if (!root.IsMap()) {
-        throw SpecError(subject, {{"", "must be a mapping of recipe keys"}});
-    }
-    check_yaml_expansion(root, subject);  // the readers copy every alias
-    return root;
 }
 
 /// `script_env`: valid variable names, never one `detail::refused_variable` refuses, each once.

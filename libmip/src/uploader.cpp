@@ -23,6 +23,8 @@
 #include "detail/crypto.hpp"
 #include "detail/failure.hpp"
 #include "detail/fs.hpp"
+#include "detail/json.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/parallel.hpp"
 
 namespace mip {
@@ -47,7 +49,7 @@ struct Upload {
 class UploadRun {
 public:
     UploadRun(Store& store, const UploadOptions& options, const RunOptions& run)
-        : store_(store), o_(options), run_(run) {
+        : store_(store), o_(options), run_(run), layout_(detail::package_layout(run.format)) {
         report_.stage = "upload";
         report_.dry_run = run.dry_run;
     }
@@ -59,6 +61,7 @@ public:
             return std::move(report_);
         }
         skip_published();
+        check_store_format();
         refuse_name_collisions();
         verify_bundles();
         if (run_.dry_run) {
@@ -77,7 +80,8 @@ private:
 
     [[nodiscard]] bool selected(const std::string& package) const {
         if (!run_.package.empty() &&
-            std::find(run_.package.begin(), run_.package.end(), package) == run_.package.end()) {
+            std::none_of(run_.package.begin(), run_.package.end(),
+                         [&](const std::string& p) { return layout_.key_name(p) == package; })) {
             return false;
         }
         return !run_.shard || run_.shard->contains(package);
@@ -97,6 +101,48 @@ private:
         detail::mark_failed(item, e);
         u.active = false;
         run_.logger.error(item.wheel + ": " + item.detail);
+    }
+
+    /// A store holds one format: its record (`store_format_key`, seen in the listing; absent =
+    /// r2) must be ours, and a current-format upload needs a store without R2-era sidecars.
+    void check_store_format() {
+        std::optional<std::string> text;
+        if (format_key_listed_) {
+            text = store_.get(detail::store_format_key);
+        }
+        if (text) {
+            auto j = detail::parse_json(*text, detail::store_format_key);
+            std::string recorded = j.is_object() && j.contains("format") && j["format"].is_string()
+                                       ? j["format"].get<std::string>()
+                                       : std::string("?");
+            store_format_recorded_ = true;
+            if (recorded != layout_.format()) {
+                throw SpecError(store_.describe(),
+                                {{"format", "holds the " + recorded + " format (" +
+                                                detail::store_format_key + "); --format " +
+                                                layout_.format() + " needs a store of its own"}});
+            }
+        } else if (layout_.format() != "r2" && r2_sidecar_seen_) {
+            throw SpecError(store_.describe(),
+                            {{"format", "holds R2-era packages; --format " + layout_.format() +
+                                            " needs a store of its own"}});
+        }
+    }
+
+    /// The first current-format upload marks its store (an R2 store stays unmarked).
+    void record_store_format() {
+        if (layout_.format() == "r2" || store_format_recorded_) {
+            return;
+        }
+        PutRequest marker;
+        marker.key = detail::store_format_key;
+        marker.data = "{\"format\": \"" + layout_.format() + "\"}\n";
+        marker.options = {"application/json", "no-cache", false, {}, {}};
+        auto r = store_.put(marker);
+        if (r.error) {
+            std::rethrow_exception(r.error);
+        }
+        store_format_recorded_ = true;
     }
 
     void skip(Upload& u) {
@@ -126,7 +172,7 @@ private:
             ItemResult item;
             item.wheel = std::string(strip_wheel_suffix(mhl.filename().string()));
             try {
-                item.package = WheelName::parse(item.wheel).name;
+                item.package = layout_.name_of_stem(item.wheel).value_or(item.wheel);
                 if (!selected(item.package)) {
                     continue;
                 }
@@ -155,9 +201,11 @@ private:
             throw SpecError(mhl.filename().string(),
                             {{"sidecar", "is missing: " + sidecar_path.filename().string()}});
         }
-        auto spec = PackageSpec::from_json(detail::read_file(sidecar_path), sidecar_path.string());
-        if (spec.wheel_name() != wheel) {
-            throw SpecError(sidecar_path.string(), {{"name", "describes " + spec.wheel_name()}});
+        auto spec =
+            layout_.read_sidecar(detail::read_file(sidecar_path), sidecar_path.string(), true);
+        if (layout_.archive_stem(spec) != wheel) {
+            throw SpecError(sidecar_path.string(),
+                            {{"name", "describes " + layout_.archive_stem(spec)}});
         }
         if (!spec.mhl_sha256 || !spec.mhl_size || *spec.mhl_size != fs::file_size(mhl)) {
             throw SpecError(
@@ -226,14 +274,23 @@ private:
 
     /// Remembers the package name of a published sidecar key (others are ignored).
     void note_published(const std::string& key) {
+        if (key == detail::store_format_key) {
+            format_key_listed_ = true;
+            return;
+        }
         constexpr std::string_view suffix = ".mhl.mip.json";
         if (key.size() <= suffix.size() ||
             key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
             return;
         }
+        auto stem = std::string(strip_wheel_suffix(key));
+        if (auto name = layout_.name_of_stem(stem)) {  // else not a package the index would read
+            published_names_.insert(*name);
+        }
         try {
-            published_names_.insert(WheelName::parse(strip_wheel_suffix(key)).name);
-        } catch (const Error&) {  // not a wheel name: not a package the index would read
+            (void)WheelName::parse(stem);
+            r2_sidecar_seen_ = true;
+        } catch (const Error&) {  // not an R2-era sidecar
         }
     }
 
@@ -276,7 +333,7 @@ private:
                 }
             }
             for (const auto& other : in_store[key]) {
-                if (other != name) {
+                if (other != layout_.key_name(name)) {
                     collision(other, "(already in " + store_.describe() + ")");
                     issues.back().message +=
                         "; rename the package or delete the other one's objects";
@@ -298,7 +355,7 @@ private:
         std::vector<std::string> md5(uploads_.size());
         for (std::size_t i = 0; i < uploads_.size(); ++i) {
             index_of[gets[i].key] = i;
-            md5[i] = detail::md5_hex(uploads_[i].sidecar.to_json());
+            md5[i] = detail::md5_hex(layout_.render_sidecar(uploads_[i].sidecar));
         }
         auto listed = store_.list_and_get(
             "", false,
@@ -326,7 +383,7 @@ private:
     /// bytes under our name fail the package unless `allow_overwrite`.
     void compare_published(Upload& u, const std::string& data, const std::string& key) {
         try {
-            auto published = PackageSpec::from_json_unchecked(data, key);
+            auto published = layout_.read_sidecar(data, key, false);
             if (published.mhl_sha256 == u.sidecar.mhl_sha256 &&
                 published.mhl_url == u.sidecar.mhl_url &&
                 compare_cached_fields(u.sidecar, published).equal) {
@@ -416,7 +473,7 @@ private:
         chain.push_back(std::move(flat));
         PutRequest sidecar;
         sidecar.key = u.wheel + ".mhl.mip.json";
-        sidecar.data = u.sidecar.to_json();
+        sidecar.data = layout_.render_sidecar(u.sidecar);
         sidecar.options = {"application/json", "no-cache", false, {}, {}};
         chain.push_back(std::move(sidecar));
         return chain;
@@ -434,6 +491,7 @@ private:
             }
         }
         if (!chains.empty()) {
+            record_store_format();
             auto results = store_.put_chains(chains, batch("upload"));
             for (std::size_t i = 0; i < results.size(); ++i) {
                 record_chain(*owners[i], results[i], chains[i].back().data);
@@ -480,7 +538,11 @@ private:
     std::string base_;
     StageReport report_;
     std::vector<Upload> uploads_;
+    const detail::PackageLayout& layout_;    ///< `--format`
     std::set<std::string> published_names_;  ///< package names of the store's sidecars
+    bool r2_sidecar_seen_ = false;           ///< the store holds an R2-era sidecar
+    bool store_format_recorded_ = false;     ///< the store says which format it holds
+    bool format_key_listed_ = false;         ///< its listing holds `store_format_key`
     std::exception_ptr listing_error_;       ///< the listing for the collision check failed
 };
 

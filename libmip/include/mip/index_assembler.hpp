@@ -29,6 +29,13 @@ struct IndexOptions {
     /// `--output-dir`: where `mip-build index` writes (`IndexAssembler::write` takes its
     /// directory explicitly).
     std::filesystem::path output_dir = "build/gh-pages";
+    /// `--channel OWNER/NAME` (with `--format mip`, required): the index's `github_repo`
+    /// (`OWNER/mip-NAME`); `output_dir` is then ready to deploy as
+    /// `https://OWNER.github.io/mip-NAME/` (docs/current-format.md).
+    std::string channel;
+    /// `--allow-partial` (`--format mip`): list a release although some architecture its
+    /// builds declare is not published yet (else it is held out, reported as a warning).
+    bool allow_partial = false;
 };
 
 struct SkippedSidecar {
@@ -44,6 +51,9 @@ struct IndexResult {
     std::string last_updated;
     std::size_t sidecars_listed = 0;
     std::size_t sidecars_downloaded = 0;  ///< < listed when the ETag cache served some
+    /// `--format mip`: the current format's index.json as assembled ("" = the R2 index, built
+    /// from `packages`).
+    std::string document;
     [[nodiscard]] std::string index_json() const;
     /// The channel page of `index_json()` (`render_channel_site`, channel_page.hpp).
     [[nodiscard]] std::string packages_html() const;
@@ -66,6 +76,8 @@ public:
     /// Lists, downloads (many at once) and validates every sidecar. Throws `SpecError` for an
     /// unusable base URL (missing, plain http, not https for an S3 store), under `strict` (or on
     /// normalised-name collisions, always), `RemoteError`/`NetworkError` when the listing fails.
+    /// With `run.format == "mip"` the current format's index (`document`; `--channel` required,
+    /// `https://` `mhl_url`s only, entries in the client's order).
     [[nodiscard]] IndexResult assemble();
 
     /// Writes `index.json`, `packages.html`, `feed.json` and `feed.xml` into `output_dir`,

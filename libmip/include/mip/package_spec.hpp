@@ -57,6 +57,9 @@ struct WheelName {
 /// else a message such as "must not contain '/'".
 [[nodiscard]] std::string check_package_name(std::string_view name);
 [[nodiscard]] std::string check_version(std::string_view version);
+/// A dependency: a package name, or `owner/channel/name` (three names; another channel's
+/// package, as the current format allows).
+[[nodiscard]] std::string check_dependency_name(std::string_view dependency);
 [[nodiscard]] std::string check_tag(std::string_view tag);
 
 /// One package's metadata (mip.json). A regular value type.

@@ -103,6 +103,9 @@ public:
     [[nodiscard]] virtual std::optional<std::int64_t> source_epoch() const { return std::nullopt; }
     /// The fetches that went through a source mirror (after `resolve()`/`build()`), in order.
     [[nodiscard]] virtual std::vector<MirroredFetch> mirrored_fetches() const { return {}; }
+    /// True when builds of one package differ by version within one run (a channel tree's
+    /// releases): the work area's name then holds the version too.
+    [[nodiscard]] virtual bool versioned_work_area() const { return false; }
 };
 
 class RecipeKind {
@@ -123,6 +126,11 @@ public:
 
 /// The declarative `prepare.yaml` kind, built in.
 [[nodiscard]] std::shared_ptr<RecipeKind> make_yaml_recipe_kind();
+
+/// The channel tree (`packages/<name>/<release>/mip.yaml` + `source.yaml` + overlay files, spec
+/// mip-current §1), built in: the recipe directory is a release folder; `--recipes` names the
+/// folder holding the `<name>/` folders (docs/current-format.md).
+[[nodiscard]] std::shared_ptr<RecipeKind> make_channel_recipe_kind();
 
 /// Python recipes (`package.py`, `packages.py`), run in a worker interpreter (one process per
 /// recipe file): see docs/recipes.md.

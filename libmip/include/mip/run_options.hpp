@@ -52,6 +52,10 @@ struct RunOptions {
     std::string base_url;
     /// `--flat-urls`: `mhl_url = <base>/<wheel>.mhl` instead of the content-addressed key.
     bool flat_urls = false;
+    /// `--format`: the output format, `r2` (the R2-era archives, load_package.m at the root) or
+    /// `mip` (today's client: mip.json + `<name>/`, `<name>-<version>-<architecture>.mhl`;
+    /// docs/current-format.md). The recipe describes the content, the format the packaging.
+    std::string format = "r2";
     /// `--max-in-flight`: network requests in flight at once (1–256).
     std::size_t max_in_flight = 32;
     /// `--ca-file`: CA bundle for TLS verification ("" = the system's).
