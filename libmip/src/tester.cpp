@@ -103,6 +103,7 @@ std::vector<Candidate> collect(const TestOptions& o, const RunOptions& run) {
         c.mhl = fs::absolute(e.path());
         c.wheel = std::string(strip_wheel_suffix(n));
         try {
+            (void)detail::detect_format(c.mhl);  // an archive no client of ours installs: named
             c.package = WheelName::parse(c.wheel).name;
             const auto sidecar = fs::path(c.mhl.string() + ".mip.json");
             const auto spec = PackageSpec::from_json(detail::read_file(sidecar), sidecar.string());

@@ -503,6 +503,12 @@ def test_current_publish_skips_unchanged_releases_and_rebuilds_a_moved_upstream(
     write(d / "source.yaml", f"source:\n  git: \"{repo}\"\n")
     args = ("--recipes", tmp_path / "packages", "--build-dir", tmp_path / "b", "--format", "mip",
             "--channel", "o/c", "--base-url", "https://o.example.org/c", "--json")
+    r = run_cli("publish", *args, cwd=tmp_path, env=ENV, timeout=900)
+    assert r.returncode != 0 and "pkg-main-any.mhl: a current-format archive (mip.json + " \
+        "<name>/): the test stage installs R2-era archives only so far; publish it with " \
+        "--test skip" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert not (tmp_path / "b" / "store" / "pkg-main-any.mhl.mip.json").exists()
+    args += ("--test", "skip")  # until the Tester installs current archives (issue 16)
     r = cli(run_cli, tmp_path, "publish", *args)
     first = json.loads(r.stdout)
     assert first["stages"][0]["items"][0]["status"] == "done", first

@@ -37,6 +37,11 @@ ArchiveFormat detect_format(const fs::path& mhl) {
     if (has_load && has_mip_json) {
         return ArchiveFormat::r2;
     }
+    if (has_mip_json) {
+        throw ArchiveError(mhl.filename().string() +
+                           ": a current-format archive (mip.json + <name>/): the test stage "
+                           "installs R2-era archives only so far; publish it with --test skip");
+    }
     throw ArchiveError(mhl.filename().string() +
                        ": not an installable archive (no mip.json and load_package.m at its root)");
 }
