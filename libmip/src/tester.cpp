@@ -103,10 +103,17 @@ std::vector<Candidate> collect(const TestOptions& o, const RunOptions& run) {
         c.mhl = fs::absolute(e.path());
         c.wheel = std::string(strip_wheel_suffix(n));
         try {
-            (void)detail::detect_format(c.mhl);  // an archive no client of ours installs: named
-            c.package = WheelName::parse(c.wheel).name;
+            const auto id = detail::bundle_id(n);
+            if (!id) {
+                throw SpecError(n, {{"",
+                                     "is neither an R2 wheel name "
+                                     "(<name>-<version>-<matlab>-<abi>-<platform>.mhl) nor a "
+                                     "current one (<name>-<version>-<architecture>.mhl)"}});
+            }
+            c.package = id->name;
             const auto sidecar = fs::path(c.mhl.string() + ".mip.json");
-            const auto spec = PackageSpec::from_json(detail::read_file(sidecar), sidecar.string());
+            const auto spec = detail::read_bundle_spec(detail::read_file(sidecar), sidecar.string(),
+                                                       id->format, true);
             c.sha256 = spec.mhl_sha256.value_or("");
         } catch (const std::exception& ex) {
             c.problem = ex.what();
@@ -220,13 +227,13 @@ Installed install_all(const Candidate& c, const Context& ctx, const fs::path& ro
     auto& pkg = out.package;
     auto& plan = out.plan;
     pkg = detail::install_package(c.mhl, root, c.package);
-    const auto spec = PackageSpec::from_json_unchecked(pkg.mip_json, c.package + "/mip.json");
+    const auto spec = detail::read_bundle_spec(pkg.mip_json, c.package + "/mip.json", pkg.format);
     plan.package = c.package;
     for (const auto& dep : detail::resolve_dependencies(spec.dependencies, ctx.bundle_dirs,
                                                         ctx.host_tag, c.package)) {
-        const auto name =
-            WheelName::parse(std::string(strip_wheel_suffix(dep.filename().string()))).name;
-        plan.loads.push_back(detail::install_package(dep, root, name).load);
+        const auto id = detail::bundle_id(dep.filename().string());
+        plan.loads.push_back(
+            detail::install_package(dep, root, id ? id->name : dep.stem().string()).load);
     }
     plan.loads.push_back(pkg.load);
     plan.test_script_name = declared_test_script(pkg);
@@ -255,8 +262,10 @@ struct EngineRun {
     double seconds = 0;
 };
 
-/// Runs the engine on the harness and judges the result.
-EngineRun run_engine(const Candidate& c,
+/// Runs the engine on the harness and judges the result; `pkg_dir`: where the package's
+/// archive was extracted (its MEX files must all have been loaded).
+EngineRun run_engine(const std::string& package,
+                     const fs::path& pkg_dir,
                      const Context& ctx,
                      const fs::path& root,
                      const fs::path& log_path,
@@ -281,7 +290,7 @@ EngineRun run_engine(const Candidate& c,
     EngineRun out;
     out.seconds = result.seconds;
     detail::append_file(log_path, "\n# " + result.status_text() + "\n");
-    const std::string label = c.package + ": test (" + what + ")";
+    const std::string label = package + ": test (" + what + ")";
     if (result.timed_out) {
         out.failure = with_tail(
             label + " timed out after " + std::to_string(ctx.options.test_timeout) +
@@ -304,7 +313,6 @@ EngineRun run_engine(const Candidate& c,
         return out;
     }
     const bool octave = ctx.engine.kind == EngineKind::octave;
-    const fs::path pkg_dir = root / "packages" / c.package;
     const auto untouched = detail::untouched_mex_files(
         detail::loadable_mex_files(pkg_dir, octave),
         fs::exists(loaded) ? detail::read_file(loaded) : std::string(), pkg_dir);
@@ -350,7 +358,7 @@ ItemResult test_one(const Candidate& c, const Context& ctx) {
             detail::create_dirs(root.path() / sub);
         }
         const Installed installed = install_all(c, ctx, root.path());
-        const auto problems = detail::check_binaries(installed.package.dir, ctx.floor);
+        const auto problems = detail::check_binaries(installed.package.archive_dir, ctx.floor);
         if (!problems.empty()) {
             std::string reason = label + ": binary check failed: " + problems.front();
             for (std::size_t i = 1; i < problems.size(); ++i) {
@@ -361,7 +369,8 @@ ItemResult test_one(const Candidate& c, const Context& ctx) {
         }
         const std::string what = detail::write_harness(installed.plan, root.path() / "work");
         ctx.logger.info(c.wheel + ": testing (" + what + ") with " + ctx.engine.description());
-        const EngineRun ran = run_engine(c, ctx, root.path(), log_path, what);
+        const EngineRun ran =
+            run_engine(c.package, installed.package.archive_dir, ctx, root.path(), log_path, what);
         const double seconds = ran.seconds;
         r.seconds = seconds;
         if (!ran.failure.empty()) {
@@ -383,6 +392,12 @@ ItemResult test_one(const Candidate& c, const Context& ctx) {
     }
 }
 
+/// The format a bundle's name says (R2 when it says none).
+detail::ArchiveFormat format_of(const fs::path& mhl) {
+    const auto id = detail::bundle_id(mhl.filename().string());
+    return id ? id->format : detail::ArchiveFormat::r2;
+}
+
 /// The store's bundles by normalised name and platform tag (one listing).
 std::map<std::string, std::map<std::string, std::string>> published_bundles(Store& store) {
     std::map<std::string, std::map<std::string, std::string>> out;
@@ -391,10 +406,8 @@ std::map<std::string, std::map<std::string, std::string>> published_bundles(Stor
         if (key.size() <= 4 || key.compare(key.size() - 4, 4, ".mhl") != 0) {
             continue;
         }
-        try {
-            const auto wheel = WheelName::parse(std::string(strip_wheel_suffix(key)));
-            out[normalize_package_name(wheel.name)][wheel.platform_tag] = key;
-        } catch (const Error&) {  // not a wheel name
+        if (auto id = detail::bundle_id(key)) {  // else not a bundle name
+            out[normalize_package_name(id->name)][id->tag] = key;
         }
     }
     return out;
@@ -418,14 +431,15 @@ void fetch_store_dependencies(const std::vector<Candidate>& work,
     for (const auto& c : work) {
         try {
             const auto sidecar = fs::path(c.mhl.string() + ".mip.json");
-            const auto spec = PackageSpec::from_json_unchecked(detail::read_file(sidecar));
+            const auto spec = detail::read_bundle_spec(detail::read_file(sidecar), sidecar.string(),
+                                                       format_of(c.mhl));
             queue.insert(queue.end(), spec.dependencies.begin(), spec.dependencies.end());
         } catch (const std::exception&) {  // the package itself fails on it, named
         }
     }
     std::optional<std::map<std::string, std::map<std::string, std::string>>> published;
     while (!queue.empty()) {
-        const std::string name = normalize_package_name(queue.back());
+        const std::string name = normalize_package_name(detail::dependency_name(queue.back()));
         queue.pop_back();
         if (!have.insert(name).second) {
             continue;
@@ -449,8 +463,8 @@ void fetch_store_dependencies(const std::vector<Candidate>& work,
                 break;
             }
             logger.info("test: dependency " + t->second + " fetched from " + store.describe());
-            const auto spec =
-                PackageSpec::from_json_unchecked(detail::read_file(into / sidecar_key));
+            const auto spec = detail::read_bundle_spec(detail::read_file(into / sidecar_key),
+                                                       sidecar_key, format_of(t->second));
             queue.insert(queue.end(), spec.dependencies.begin(), spec.dependencies.end());
             break;
         }

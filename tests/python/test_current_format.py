@@ -11,6 +11,7 @@ import io
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -264,6 +265,27 @@ def test_the_same_prepared_packages_also_bundle_in_the_r2_format(built):
     assert "addpath(fullfile(fileparts(mfilename('fullpath')), 'more'));" in load
 
 
+def test_the_test_stage_installs_current_archives_as_the_client_does(built, tmp_path, run_cli):
+    # The Tester's current-format install (<root>/packages/gh/…/<name>/, addpath of `paths`),
+    # over the channel's bundles: alpha 1.0.0 runs its test_script, beta loads with alpha (its
+    # dependency) installed first, and mexy ships a MEX file that no test loads: refused by name.
+    build = tmp_path / "b"
+    shutil.copytree(built["bundled"], build / "bundled")
+    r = run_cli("test", "--build-dir", build, "--test-engine", "octave", "--keep-going", "--json",
+                cwd=tmp_path, env=ENV, timeout=900)
+    report = json.loads(r.stdout)
+    status = {i["wheel"]: (i["status"], i.get("detail", "")) for i in report["items"]}
+    assert r.returncode != 0, r.stdout + r.stderr
+    for stem in ("alpha-1.0.0-any", "alpha-2.0.0-any", "beta-master-any", "gamma-1.4.4-any"):
+        assert status[stem][0] == "done", (stem, status)
+    assert "test_alpha.m" in status["alpha-1.0.0-any"][1], status
+    mexy = status["mexy-master-linux_x86_64"]
+    assert mexy[0] == "failed" and "mexy/toolbox/mexy_twice.mex" in mexy[1] and \
+        "never loaded" in mexy[1], mexy
+    assert (build / "bundled" / "mexy-master-linux_x86_64.mhl.test-failed").is_file()
+    assert not list((build / "bundled").glob("alpha-*.test-failed"))
+
+
 def test_the_clients_choice_over_the_produced_builds(built):
     entries = [json.loads(p.read_text()) for p in built["bundled"].glob("*.mhl.mip.json")]
     assert current_client.choose(entries, "alpha", "linux_x86_64")["version"] == "2.0.0"
@@ -503,15 +525,11 @@ def test_current_publish_skips_unchanged_releases_and_rebuilds_a_moved_upstream(
     write(d / "source.yaml", f"source:\n  git: \"{repo}\"\n")
     args = ("--recipes", tmp_path / "packages", "--build-dir", tmp_path / "b", "--format", "mip",
             "--channel", "o/c", "--base-url", "https://o.example.org/c", "--json")
-    r = run_cli("publish", *args, cwd=tmp_path, env=ENV, timeout=900)
-    assert r.returncode != 0 and "pkg-main-any.mhl: a current-format archive (mip.json + " \
-        "<name>/): the test stage installs R2-era archives only so far; publish it with " \
-        "--test skip" in r.stdout + r.stderr, r.stdout + r.stderr
-    assert not (tmp_path / "b" / "store" / "pkg-main-any.mhl.mip.json").exists()
-    args += ("--test", "skip")  # until the Tester installs current archives (issue 16)
     r = cli(run_cli, tmp_path, "publish", *args)
     first = json.loads(r.stdout)
     assert first["stages"][0]["items"][0]["status"] == "done", first
+    tested = [s for s in first["stages"] if s["stage"] == "test"][0]["items"]
+    assert [(i["package"], i["status"]) for i in tested] == [("pkg", "done")], tested
     store_sidecar = tmp_path / "b" / "store" / "pkg-main-any.mhl.mip.json"
     before = json.loads(store_sidecar.read_text())
     r = cli(run_cli, tmp_path, "publish", *args)

@@ -9,7 +9,10 @@
 #include <mip/error.hpp>
 #include <mip/package_spec.hpp>
 
+#include "detail/current_format.hpp"
 #include "detail/fs.hpp"
+#include "detail/json.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/zip_reader.hpp"
 
 namespace mip::detail {
@@ -38,9 +41,7 @@ ArchiveFormat detect_format(const fs::path& mhl) {
         return ArchiveFormat::r2;
     }
     if (has_mip_json) {
-        throw ArchiveError(mhl.filename().string() +
-                           ": a current-format archive (mip.json + <name>/): the test stage "
-                           "installs R2-era archives only so far; publish it with --test skip");
+        return ArchiveFormat::current;
     }
     throw ArchiveError(mhl.filename().string() +
                        ": not an installable archive (no mip.json and load_package.m at its root)");
@@ -51,9 +52,46 @@ InstalledPackage install_r2(const fs::path& mhl, const fs::path& root, const std
     InstalledPackage p;
     p.name = name;
     p.dir = root / "packages" / name;
+    p.archive_dir = p.dir;
     extract_zip(mhl, p.dir, false);
     p.mip_json = read_file(p.dir / "mip.json");
     p.load = "run(" + matlab_quote((p.dir / "load_package.m").string()) + ");";
+    return p;
+}
+
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): the archive, then where it goes
+InstalledPackage install_current(const fs::path& mhl,
+                                 const fs::path& root,
+                                 const std::string& name) {
+    InstalledPackage p;
+    p.format = ArchiveFormat::current;
+    const fs::path dir = current_install_dir(root, "mip-build", "test", name);
+    extract_zip(mhl, dir, false);
+    p.mip_json = read_file(dir / "mip.json");
+    const std::string origin = mhl.filename().string() + ": mip.json";
+    const Json doc = parse_json(p.mip_json, origin);
+    if (!doc.is_object() || !doc.contains("name") || !doc["name"].is_string()) {
+        throw SpecError(origin, {{"name", "is missing or not a string"}});
+    }
+    p.name = doc["name"].get<std::string>();
+    p.dir = dir / p.name;
+    p.archive_dir = dir;
+    std::vector<std::string> paths{"."};
+    if (doc.contains("paths")) {
+        if (!doc["paths"].is_array()) {
+            throw SpecError(origin, {{"paths", "must be a list of strings"}});
+        }
+        paths.clear();
+        for (const auto& entry : doc["paths"]) {
+            if (!entry.is_string()) {
+                throw SpecError(origin, {{"paths", "must be a list of strings"}});
+            }
+            paths.push_back(entry.get<std::string>());
+        }
+    }
+    for (const auto& path : paths) {
+        p.load += "addpath(" + matlab_quote(current_path_dir(dir, p.name, path).string()) + ");";
+    }
     return p;
 }
 
@@ -63,8 +101,39 @@ InstalledPackage install_package(const fs::path& mhl,
     switch (detect_format(mhl)) {
         case ArchiveFormat::r2:
             return install_r2(mhl, root, name);
+        case ArchiveFormat::current:
+            return install_current(mhl, root, name);
     }
     throw ArchiveError(mhl.filename().string() + ": unknown archive format");
+}
+
+std::optional<BundleId> bundle_id(const std::string& file) {
+    const std::string stem(strip_wheel_suffix(file));
+    if (stem.empty() || stem.find('/') != std::string::npos) {
+        return std::nullopt;
+    }
+    try {
+        auto wheel = WheelName::parse(stem);
+        return BundleId{wheel.name, wheel.platform_tag, ArchiveFormat::r2};
+    } catch (const Error&) {  // not an R2 wheel name: perhaps a current stem
+    }
+    if (auto name = package_layout("mip").name_of_stem(stem)) {
+        return BundleId{*name, stem.substr(stem.rfind('-') + 1), ArchiveFormat::current};
+    }
+    return std::nullopt;
+}
+
+PackageSpec read_bundle_spec(const std::string& text,
+                             const std::string& origin,
+                             ArchiveFormat format,
+                             bool checked) {
+    return package_layout(format == ArchiveFormat::current ? "mip" : "r2")
+        .read_sidecar(text, origin, checked);
+}
+
+std::string dependency_name(const std::string& dependency) {
+    const auto slash = dependency.rfind('/');
+    return slash == std::string::npos ? dependency : dependency.substr(slash + 1);
 }
 
 namespace {
@@ -80,13 +149,11 @@ BundleMap bundles_in(const fs::path& input_dir) {
         if (!e.is_regular_file() || file.size() <= 4 || file.substr(file.size() - 4) != ".mhl") {
             continue;
         }
-        try {
-            auto wheel = WheelName::parse(std::string(strip_wheel_suffix(file)));
-            auto& slot = out[normalize_package_name(wheel.name)][wheel.platform_tag];
+        if (auto id = bundle_id(file)) {  // else not a bundle name: not a candidate
+            auto& slot = out[normalize_package_name(id->name)][id->tag];
             if (slot.empty() || slot < e.path()) {
                 slot = e.path();  // several versions: the last by name (deterministic)
             }
-        } catch (const Error&) {  // not a wheel name: not a dependency candidate
         }
     }
     return out;
@@ -112,7 +179,7 @@ struct Resolver {
     std::vector<std::string> stack;
 
     void visit(const std::string& dep, const std::string& needed_by) {
-        const std::string key = normalize_package_name(dep);
+        const std::string key = normalize_package_name(dependency_name(dep));
         if (done.count(key) != 0) {
             return;
         }
@@ -137,7 +204,9 @@ struct Resolver {
         }
         stack.push_back(key);
         const auto sidecar = fs::path(mhl->string() + ".mip.json");
-        const auto spec = PackageSpec::from_json_unchecked(read_file(sidecar), sidecar.string());
+        const auto id = bundle_id(mhl->filename().string());
+        const auto spec = read_bundle_spec(read_file(sidecar), sidecar.string(),
+                                           id ? id->format : ArchiveFormat::r2);
         for (const auto& next : spec.dependencies) {
             visit(next, spec.name);
         }

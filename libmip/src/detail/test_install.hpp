@@ -1,27 +1,54 @@
 #pragma once
 // Private (tester.hpp): installing a bundle into a temporary root the way a client does, and
 // finding its dependencies among the bundles of the same run. One small function per archive
-// format: `install_r2` today; the current mip format (mip.json `paths`, package under `<name>/`)
-// adds `install_current` and a case in `install_package`.
+// format: `install_r2` (load_package.m) and `install_current` (mip.json `paths`, package under
+// `<name>/`), chosen by `install_package`.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <mip/package_spec.hpp>
 
 namespace mip::detail {
 
 /// The archive formats a client can install.
 enum class ArchiveFormat {
-    r2,  ///< R2-era: mip.json, load_package.m, unload_package.m at the archive root
+    r2,       ///< R2-era: mip.json, load_package.m, unload_package.m at the archive root
+    current,  ///< today's client: mip.json at the root, the package under `<name>/`
 };
 
 /// One package installed under a test root.
 struct InstalledPackage {
     std::string name;
-    std::filesystem::path dir;  ///< where its files are
-    std::string load;           ///< the MATLAB statement that loads it, as the client does
-    std::string mip_json;       ///< the archived mip.json text
+    std::filesystem::path dir;          ///< where its files are (test_script is looked up here)
+    std::filesystem::path archive_dir;  ///< where the archive was extracted (entry names)
+    std::string load;                   ///< the MATLAB statement that loads it, as the client does
+    std::string mip_json;               ///< the archived mip.json text
+    ArchiveFormat format = ArchiveFormat::r2;
 };
+
+/// What a bundle's file name (or flat store key) says: package name, platform tag (R2) or
+/// architecture (current), and format.
+struct BundleId {
+    std::string name;
+    std::string tag;
+    ArchiveFormat format = ArchiveFormat::r2;
+};
+
+/// nullopt when `file` is no `<wheel>.mhl` (R2) nor `<name>-<version>-<arch>.mhl` (current).
+[[nodiscard]] std::optional<BundleId> bundle_id(const std::string& file);
+
+/// A sidecar or archived mip.json of `format`, read as the uploader reads it (`checked`:
+/// validated too). SpecError naming `origin`.
+[[nodiscard]] PackageSpec read_bundle_spec(const std::string& text,
+                                           const std::string& origin,
+                                           ArchiveFormat format,
+                                           bool checked = false);
+
+/// The package a dependency names: `name`, or `owner/channel/name` (current format).
+[[nodiscard]] std::string dependency_name(const std::string& dependency);
 
 /// The format of `mhl` from its entry names. Throws ArchiveError for an unknown layout.
 [[nodiscard]] ArchiveFormat detect_format(const std::filesystem::path& mhl);
@@ -30,6 +57,13 @@ struct InstalledPackage {
 [[nodiscard]] InstalledPackage install_r2(const std::filesystem::path& mhl,
                                           const std::filesystem::path& root,
                                           const std::string& name);
+
+/// Today's client (spec mip-current §6): extract into
+/// `<root>/packages/gh/mip-build/test/<name>/`; load = `addpath` of each mip.json `paths` entry
+/// under `<name>/` (`.` when there is none).
+[[nodiscard]] InstalledPackage install_current(const std::filesystem::path& mhl,
+                                               const std::filesystem::path& root,
+                                               const std::string& name);
 
 /// Installs `mhl` (package `name`) under `root` in its format's client layout.
 [[nodiscard]] InstalledPackage install_package(const std::filesystem::path& mhl,
