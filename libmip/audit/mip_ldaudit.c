@@ -1,8 +1,8 @@
 /* mip_ldaudit.so: the test stage's LD_AUDIT library (libmip/include/mip/tester.hpp).
  * The dynamic linker calls la_objopen for every object it maps (the engine's libraries, and
  * each MEX file a test loads); the path is appended as one line to the file named by
- * MIP_TEST_LOADED_OBJECTS. Only async-signal-safe libc calls: this runs inside the linker. */
-#define _GNU_SOURCE
+ * MIP_TEST_LOADED_OBJECTS. Only async-signal-safe libc calls: this runs inside the linker.
+ * Built with _GNU_SOURCE (libmip/CMakeLists.txt) for <link.h>'s auditing interface. */
 #include <fcntl.h>
 #include <link.h>
 #include <stdint.h>
