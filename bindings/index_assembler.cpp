@@ -33,6 +33,9 @@ void bind_index_assembler(py::module_& m) {
                  "--channel: OWNER/NAME, the current index's github_repo (format='mip').");
     MIP_PY_FIELD(options, IndexOptions, allow_partial,
                  "--allow-partial: list a release before all its architectures are published.");
+    MIP_PY_FIELD(options, IndexOptions, compatibility_floor,
+                 "--compatibility-floor: the current index's mip_compatibility_floor ('' = "
+                 "none; publish reads channel.yaml).");
     add_kwargs_init(options);
 
     py::class_<SkippedSidecar>(m, "SkippedSidecar", "A sidecar left out of the index, and why.")

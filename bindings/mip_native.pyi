@@ -495,6 +495,7 @@ class IndexOptions:
     output_dir: Path
     channel: str
     allow_partial: bool
+    compatibility_floor: str
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> IndexOptions: ...
 

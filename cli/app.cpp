@@ -175,6 +175,10 @@ void add_index_options(CLI::App& sub, GlobalOptions& g) {
     MIP_FIELD_FLAG(sub, p.index, allow_partial,
                    "With --format mip: list a release before every declared architecture is "
                    "published");
+    MIP_FIELD_OPTION(sub, p.index, compatibility_floor,
+                     "With --format mip: the index's mip_compatibility_floor, the oldest mip "
+                     "client the channel works with (publish reads it from channel.yaml)")
+        ->type_name("VERSION");
 }
 
 std::string terminal_text(std::string_view text) {

@@ -436,6 +436,12 @@ IndexResult IndexAssembler::assemble() {
     if (detail::package_layout(run_.format).format() != "r2") {
         return detail::assemble_current_index(store_, options_, run_);
     }
+    if (!options_.compatibility_floor.empty()) {
+        throw SpecError("--compatibility-floor",
+                        {{"compatibility_floor",
+                          "is a field of the current format's index (--format mip); the R2 "
+                          "index has none"}});
+    }
     return Assembly(store_, options_, run_).assemble();
 }
 

@@ -13,9 +13,11 @@
 #include <mip/pipeline.hpp>
 
 #include "detail/build_dir_lock.hpp"
+#include "detail/channel_config.hpp"
 #include "detail/convert.hpp"
 #include "detail/env.hpp"
 #include "detail/json.hpp"
+#include "detail/package_layout.hpp"
 #include "detail/publish_store.hpp"
 #include "detail/replace_together.hpp"
 
@@ -150,6 +152,32 @@ IndexReport index_stage(const PipelineOptions& o, Store* shared) {
     return report;
 }
 
+/// publish of a channel: `mip_compatibility_floor` from the channel's channel.yaml, unless
+/// `--compatibility-floor` gave one. Read before any stage, so a bad file stops the run before
+/// anything is written.
+void apply_channel_config(PipelineOptions& o) {
+    if (!o.index.compatibility_floor.empty()) {
+        return;
+    }
+    const auto file = detail::find_channel_yaml(o.prepare.recipes);
+    if (!file) {
+        return;
+    }
+    const auto config = detail::read_channel_config(*file);
+    if (config.compatibility_floor.empty()) {
+        return;
+    }
+    if (detail::package_layout(o.run.format).format() == "r2") {
+        o.run.logger.warning(file->string() +
+                             ": mip_compatibility_floor is not used: the R2 index has no such "
+                             "field (it is for --format mip)");
+        return;
+    }
+    o.index.compatibility_floor = config.compatibility_floor;
+    o.run.logger.info("publish: the channel requires mip >= " + config.compatibility_floor + " (" +
+                      file->string() + ")");
+}
+
 /// One run per build directory while a verb writes into it (a dry run writes nothing).
 std::optional<detail::BuildDirLock> lock_build_dir(const PipelineOptions& o) {
     if (o.run.dry_run) {
@@ -231,7 +259,8 @@ std::string PublishReport::to_json() const {
 }
 
 PublishReport run_publish(const PipelineOptions& options) {
-    const auto o = options.resolved();
+    auto o = options.resolved();
+    apply_channel_config(o);
     const auto lock = lock_build_dir(o);
     PublishReport report;
     auto stage_ok = [&o](const StageReport& s) { return s.ok() || o.run.keep_going; };

@@ -26,6 +26,7 @@
 #include "detail/json.hpp"
 #include "detail/package_layout.hpp"
 #include "detail/parallel.hpp"
+#include "detail/zip_reader.hpp"
 
 namespace mip {
 
@@ -36,6 +37,23 @@ namespace {
 /// The upload check lists the store instead of reading each sidecar above this many packages
 /// (one round of requests at the default 32 in flight).
 constexpr std::size_t check_by_listing_above = 32;
+
+/// Why a bundle holds MEX files that only GNU Octave loads ("" = none): its build_info says
+/// Octave compiled it (R2 sidecars), or the archive holds an Octave MEX file (`*.mex`; MATLAB's
+/// end in .mexa64, .mexmaci64, ...). The second needs no metadata, so it covers the current
+/// format (whose sidecars carry no build_info) and prebuilt Octave binaries alike.
+std::string octave_only_binaries(const PackageSpec& spec, const fs::path& mhl) {
+    if (spec.build_info.compiled_with_octave()) {
+        return "was compiled with GNU Octave";
+    }
+    for (const auto& e : detail::read_zip_entries(mhl)) {
+        const auto& n = e.name;
+        if (n.size() > 4 && n.compare(n.size() - 4, 4, ".mex") == 0) {
+            return "holds " + n + ", a MEX file of GNU Octave";
+        }
+    }
+    return {};
+}
 
 /// One bundle on its way into the store.
 struct Upload {
@@ -213,11 +231,12 @@ private:
                 {{"mhl_sha256", "does not match " + mhl.filename().string() + " (re-run bundle)"}});
         }
         refuse_failed_test(mhl, spec);
-        if (detail::is_s3_store(store_) && !o_.allow_octave_builds &&
-            spec.build_info.compiled_with_octave()) {
-            throw BuildError(spec.name,
-                             "was compiled with GNU Octave, whose MEX files do not load in MATLAB; "
-                             "pass --allow-octave-builds to upload it anyway");
+        if (detail::is_s3_store(store_) && !o_.allow_octave_builds) {
+            if (auto why = octave_only_binaries(spec, mhl); !why.empty()) {
+                throw BuildError(spec.name, why +
+                                                ", whose MEX files do not load in MATLAB; pass "
+                                                "--allow-octave-builds to upload it anyway");
+            }
         }
         return spec;
     }

@@ -23,6 +23,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
 
 import current_client  # noqa: E402
+import s3  # noqa: E402
 import servers  # noqa: E402
 import tools  # noqa: E402
 
@@ -544,3 +545,158 @@ def test_current_publish_skips_unchanged_releases_and_rebuilds_a_moved_upstream(
     assert after["commit_hash"] != before["commit_hash"] and after["timestamp"] > before["timestamp"]
     index = json.loads((tmp_path / "b" / "gh-pages" / "index.json").read_text())
     assert [e["commit_hash"] for e in index["packages"]] == [after["commit_hash"]]
+
+
+def test_a_channel_tree_publishes_into_moto_and_octave_loads_it_from_the_index(
+        tmp_path, mip_build_exe):
+    # Every shape of the channel fixture, published in one `publish --format mip` into moto
+    # (through the signature-checking proxy), with channel.yaml beside packages/ as mip-core keeps
+    # it. Then the client's way: read index.json, choose each package's build, download it from
+    # the store by its mhl_url, check the digest, install, addpath dependencies first, call.
+    tools.require_tool("octave-cli")
+    www = tmp_path / "www"
+    www.mkdir()
+    base = "https://owner.example.org/chan"
+    with servers.StaticHttpServer(www) as srv, s3.S3Stack(tmp_path / "s3") as stack:
+        channel = Channel(tmp_path, www, srv.base_url)
+        r = channel.recipes
+        # here every package is called by its test_script, so publish tests and uploads all five
+        write(r / "mexy/master/mip.yaml", """
+            name: mexy
+            version:
+            paths:
+              - path: toolbox
+            builds:
+              - architectures: [linux_x86_64]
+                compile_script: compile.m
+                test_script: test_mexy.m
+        """)
+        write(r / "mexy/master/test_mexy.m", "assert(mexy_twice(21) == 42);\n")
+        write(r.parent / "channel.yaml", 'description: "a test channel"\nmip_compatibility_floor: 1.10\n')
+        env = s3.clean_env(dict(ENV, AWS_ACCESS_KEY_ID=s3.ACCESS_KEY, AWS_SECRET_ACCESS_KEY=s3.SECRET_KEY))
+        publish = [mip_build_exe, "publish", "--format", "mip", "--channel", "owner/chan", "--recipes", r,
+                   "--build-dir", tmp_path / "build", "--store", "s3://test/chan", "--endpoint",
+                   stack.endpoint, "--allow-insecure-loopback", "--base-url", base, "--engine", "octave",
+                   "-j", "2", "--json"]
+        # mexy's MEX file was built by Octave: S3 (what MATLAB users install from) refuses it by
+        # name unless asked; the sidecar of a current archive has no build_info, the archive tells
+        pub = subprocess.run(publish, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+        assert pub.returncode != 0, pub.stdout + pub.stderr
+        upload = [s for s in json.loads(pub.stdout)["stages"] if s["stage"] == "upload"][0]["items"]
+        refused = [i for i in upload if i["status"] == "failed"]
+        assert [i["package"] for i in refused] == ["mexy"], upload
+        assert "holds mexy/toolbox/mexy_twice.mex, a MEX file of GNU Octave" in refused[0]["detail"] and \
+            "--allow-octave-builds" in refused[0]["detail"], refused
+        assert not (tmp_path / "build" / "gh-pages" / "index.json").exists()
+        pub = subprocess.run(publish + ["--allow-octave-builds"], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=900)
+        assert pub.returncode == 0, pub.stdout + pub.stderr
+        # the same packages in the R2 format: there the sidecar's build_info names Octave
+        r2 = [mip_build_exe, "--build-dir", tmp_path / "build", "--json"]
+        bundled = subprocess.run([*r2, "bundle", "--output-dir", tmp_path / "r2"], env=env, capture_output=True,
+                                 text=True, timeout=300)
+        assert bundled.returncode == 0, bundled.stdout + bundled.stderr
+        up = subprocess.run([*r2, "upload", "--input-dir", tmp_path / "r2", "--store", "s3://test/r2", "--endpoint",
+                             stack.endpoint, "--allow-insecure-loopback", "--base-url", base],
+                            env=env, capture_output=True, text=True, timeout=300)
+        refused = [i for i in json.loads(up.stdout)["items"] if i["status"] != "done"]
+        assert up.returncode != 0 and [i["package"] for i in refused] == ["mexy"], up.stdout + up.stderr
+        assert "was compiled with GNU Octave, whose MEX files do not load in MATLAB" in refused[0]["detail"]
+        assert s3.SECRET_KEY not in pub.stdout + pub.stderr
+        report = json.loads(pub.stdout)
+        tested = [s for s in report["stages"] if s["stage"] == "test"][0]["items"]
+        assert sorted(i["status"] for i in tested) == ["done"] * 5, tested
+        index = json.loads((tmp_path / "build" / "gh-pages" / "index.json").read_text())
+        assert index["github_repo"] == "owner/mip-chan" and index["total_packages"] == 5, index
+        # unquoted, YAML would make 1.10 the float 1.1 in Python; libmip keeps the text
+        assert index["mip_compatibility_floor"] == "1.10"
+        order = [(e["name"].lower(), current_client.version_key(e["version"]), e["architecture"])
+                 for e in index["packages"]]
+        assert order == sorted(order), order
+        # the store as the client's web server would serve it, fetched by an independent client
+        mirror = tmp_path / "mirror"
+        stack.aws("s3", "cp", "--recursive", "--quiet", f"s3://{stack.bucket}/chan", mirror)
+        root = tmp_path / "mip-root"
+        installed = {}
+        for name in ("alpha", "beta", "gamma", "mexy"):
+            entry = current_client.choose(index["packages"], name, "linux_x86_64")
+            current_client.check_mip_json(entry)
+            assert entry["mhl_url"].startswith(base + "/sha256/"), entry
+            data = (mirror / entry["mhl_url"][len(base) + 1:]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == entry["mhl_sha256"] and len(data) == entry["mhl_size"]
+            sidecar = json.loads((mirror / entry["mip_json_url"][len(base) + 1:]).read_text())
+            assert sidecar.pop("declared_architectures") and \
+                sidecar == {k: v for k, v in entry.items() if k != "mip_json_url"}, (sidecar, entry)
+            archive = tmp_path / "dl" / entry["mhl_url"].rsplit("/", 1)[1]
+            archive.parent.mkdir(exist_ok=True)
+            archive.write_bytes(data)
+            installed[name] = current_client.install(archive, root, "owner", "chan")
+    assert current_client.choose(index["packages"], "alpha", "linux_x86_64")["version"] == "2.0.0"
+    lines = []
+    for name, (dest, meta) in installed.items():  # dependencies first (beta needs alpha)
+        assert all(list(installed).index(d) < list(installed).index(name) for d in meta["dependencies"])
+        lines += current_client.addpath_lines(dest, meta)
+    lines += ["assert(alpha_add(2, 3) == 5); assert(alpha_mul(2, 3) == 6);",
+              "assert(beta_twice(4) == 8);",
+              "assert(isequal(gamma_sq([1 2 3]), [1 4 9]));",
+              "assert(mexy_twice(21) == 42); assert(exist('mexy_twice') == 3);",
+              "disp('LOADED-ALL');"]
+    octave = tools.require_tool("octave-cli")
+    run = subprocess.run([octave, "--no-gui", "--norc", "--eval", "\n".join(lines)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "LOADED-ALL" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("mip_compatibility_floor: main\n", "field 'mip_compatibility_floor' 'main' is not a numeric version"),
+    ("mip_compatibility_floor: [1, 2]\n", "field 'mip_compatibility_floor' must be a string"),
+    ("mip_compatibility_floor: [unclosed\n", "is not valid YAML"),
+    ("- a list\n", "must be a mapping"),
+])
+def test_a_bad_channel_yaml_stops_publish_before_anything_is_written(run_cli, tmp_path, git_factory,
+                                                                     text, problem):
+    repo = git_factory.create("up", {"pkgfn.m": "function pkgfn\nend\n"})
+    d = tmp_path / "packages" / "pkg" / "main"
+    write(d / "mip.yaml", "name: pkg\nbuilds:\n  - architectures: [any]\n")
+    write(d / "source.yaml", f"source:\n  git: \"{repo}\"\n")
+    (tmp_path / "channel.yaml").write_text(text)
+    r = run_cli("publish", "--recipes", tmp_path / "packages", "--build-dir", tmp_path / "b", "--format", "mip",
+                "--channel", "o/c", "--base-url", "https://o.example.org/c", cwd=tmp_path, env=ENV)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert str(tmp_path / "channel.yaml") in r.stderr and problem in r.stderr, r.stderr
+    assert not (tmp_path / "b" / "prepared").exists() and not (tmp_path / "b" / "store").exists()
+
+
+def test_the_compatibility_floor_option_of_index(run_cli, tmp_path, git_factory):
+    repo = git_factory.create("up", {"pkgfn.m": "function pkgfn\nend\n"})
+    d = tmp_path / "packages" / "pkg" / "main"
+    write(d / "mip.yaml", "name: pkg\nbuilds:\n  - architectures: [any]\n")
+    write(d / "source.yaml", f"source:\n  git: \"{repo}\"\n")
+    (tmp_path / "packages" / "channel.yaml").write_text("mip_compatibility_floor: '2.0'\n")
+    common = ("--build-dir", tmp_path / "b", "--base-url", "https://o.example.org/c")
+    cli(run_cli, tmp_path, "publish", "--recipes", tmp_path / "packages", "--format", "mip", "--channel",
+        "o/c", "--test", "skip", *common)
+    gh = tmp_path / "b" / "gh-pages" / "index.json"
+    assert json.loads(gh.read_text())["mip_compatibility_floor"] == "2.0"  # <recipes>/channel.yaml
+    # --compatibility-floor wins over channel.yaml, and `index` takes it alone
+    cli(run_cli, tmp_path, "index", "--format", "mip", "--channel", "o/c", "--compatibility-floor", "3.1.4",
+        *common)
+    assert json.loads(gh.read_text())["mip_compatibility_floor"] == "3.1.4"
+    cli(run_cli, tmp_path, "index", "--format", "mip", "--channel", "o/c", *common)
+    assert "mip_compatibility_floor" not in json.loads(gh.read_text())
+    before = gh.read_bytes()
+    r = run_cli("index", "--format", "mip", "--channel", "o/c", "--compatibility-floor", "1.0-rc1", *common,
+                cwd=tmp_path, env=ENV)
+    assert r.returncode == 3 and "'1.0-rc1' is not a numeric version" in r.stderr, r.stderr
+    assert gh.read_bytes() == before  # the index written before stays
+    r = run_cli("index", "--compatibility-floor", "1.0", *common, cwd=tmp_path, env=ENV)
+    assert r.returncode == 3 and "the R2 index has none" in r.stderr, r.stderr
+    import mip_native  # the same through the bindings
+
+    mip_native.index(build_dir=tmp_path / "b", format="mip", channel="o/c",
+                     base_url="https://o.example.org/c", compatibility_floor="4.2")
+    assert json.loads(gh.read_text())["mip_compatibility_floor"] == "4.2"
+    assert mip_native.IndexOptions(compatibility_floor="1.0").compatibility_floor == "1.0"
+    with pytest.raises(mip_native.SpecError, match="'v1' is not a numeric version"):
+        mip_native.index(build_dir=tmp_path / "b", format="mip", channel="o/c",
+                         base_url="https://o.example.org/c", compatibility_floor="v1")

@@ -36,6 +36,10 @@ struct IndexOptions {
     /// `--allow-partial` (`--format mip`): list a release although some architecture its
     /// builds declare is not published yet (else it is held out, reported as a warning).
     bool allow_partial = false;
+    /// `--compatibility-floor VERSION` (`--format mip`): the index's `mip_compatibility_floor`,
+    /// the oldest mip client the channel works with (a numeric version; "" = none). `publish`
+    /// takes it from the channel's `channel.yaml` when not given (docs/current-format.md).
+    std::string compatibility_floor;
 };
 
 struct SkippedSidecar {

@@ -9,6 +9,7 @@
 #include <mip/package_spec.hpp>
 
 #include "detail/base_url.hpp"
+#include "detail/channel_config.hpp"
 #include "detail/current_format.hpp"
 #include "detail/package_layout.hpp"
 #include "detail/text.hpp"
@@ -133,6 +134,13 @@ IndexResult assemble_current_index(Store& store,
     }
     co.base_url = resolve_base_url(run.base_url, store, "--base-url");
     co.allow_partial = options.allow_partial;
+    if (!options.compatibility_floor.empty()) {
+        if (auto problem = check_compatibility_floor(options.compatibility_floor);
+            !problem.empty()) {
+            throw SpecError("--compatibility-floor", {{"compatibility_floor", problem}});
+        }
+        co.compatibility_floor = options.compatibility_floor;
+    }
     constexpr std::string_view suffix = ".mhl.mip.json";
     std::vector<GetRequest> gets;
     for (const auto& info : store.list("", false)) {
