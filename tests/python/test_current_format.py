@@ -700,3 +700,25 @@ def test_the_compatibility_floor_option_of_index(run_cli, tmp_path, git_factory)
     with pytest.raises(mip_native.SpecError, match="'v1' is not a numeric version"):
         mip_native.index(build_dir=tmp_path / "b", format="mip", channel="o/c",
                          base_url="https://o.example.org/c", compatibility_floor="v1")
+
+
+def test_a_git_source_with_submodules_true_brings_them_in(run_cli, tmp_path, git_factory):
+    # `submodules: true` (a source kind of spec §1 no mip-core recipe uses yet): the submodule's
+    # files land in the archive at the pinned submodule commit; without it the folder stays empty.
+    lib = git_factory.create("lib", {"libfn.m": "function r = libfn\n  r = 7;\nend\n"})
+    sup = git_factory.create("super", {"supfn.m": "function r = supfn\n  r = libfn() + 1;\nend\n"})
+    servers.git(sup, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "ext/lib")
+    servers.git(sup, "commit", "-q", "-m", "add lib", date=git_factory.tick())
+    for release, flag in (("main", "  submodules: true\n"), ("plain", "")):
+        d = tmp_path / "packages" / "sup" / release
+        write(d / "mip.yaml", "name: sup\npaths:\n  - path: \".\"\n  - path: ext/lib\n"
+                              "builds:\n  - architectures: [any]\n")
+        write(d / "source.yaml", f"source:\n  git: \"{sup}\"\n{flag}")
+    cli(run_cli, tmp_path, "prepare", "--recipes", tmp_path / "packages", "--build-dir", tmp_path / "b")
+    cli(run_cli, tmp_path, "bundle", "--build-dir", tmp_path / "b", "--format", "mip")
+    with zipfile.ZipFile(tmp_path / "b" / "bundled" / "sup-main-any.mhl") as zf:
+        names = set(zf.namelist())
+    assert {"sup/supfn.m", "sup/ext/lib/libfn.m"} <= names, names
+    assert not any(".git" in n.split("/") for n in names), names
+    with zipfile.ZipFile(tmp_path / "b" / "bundled" / "sup-plain-any.mhl") as zf:
+        assert "sup/ext/lib/libfn.m" not in zf.namelist()
