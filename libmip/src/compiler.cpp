@@ -17,11 +17,11 @@
 #include <mip/package_spec.hpp>
 
 #include "detail/credentials.hpp"
+#include "detail/engine_items.hpp"
 #include "detail/env.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
 #include "detail/octave_mex.hpp"
-#include "detail/parallel.hpp"
 #include "detail/process.hpp"
 #include "detail/progress.hpp"
 #include "detail/text.hpp"
@@ -50,10 +50,6 @@ constexpr std::array<std::string_view, 9> mex_extensions = {".mexa64",    ".mexg
                                                             ".mexw32",    ".mex",    ".oct"};
 
 constexpr std::size_t failure_tail_lines = 30;
-/// Engines run for seconds to hours: ticking more often than this would only spin the caller.
-constexpr std::chrono::milliseconds min_tick_interval{20};
-
-const char* const not_run_detail = "not run: an earlier package failed";
 
 bool is_fixed_name(std::string_view name) {
     return std::find(fixed_names.begin(), fixed_names.end(), name) != fixed_names.end();
@@ -569,20 +565,16 @@ StageReport Compiler::compile() {
         }
     }
 
-    report.items.resize(work.size());
-    for (std::size_t i = 0; i < work.size(); ++i) {
-        auto& item = report.items[i];
-        item.package = work[i].package;
-        item.wheel = work[i].wheel;
-        item.path = work[i].dir.string();
-        item.status = ItemStatus::skipped;
-        item.detail = not_run_detail;
+    std::vector<detail::EngineItem> items;
+    items.reserve(work.size());
+    for (const auto& c : work) {
+        items.push_back({c.package, c.wheel, c.dir});
     }
 
     detail::ProgressEmitter progress(o.progress, "compile", work.size());
 
     std::atomic<bool> cancel{false};  // set when a progress callback throws (Ctrl-C)
-    auto run_item = [&](std::size_t i) -> bool {
+    auto run_item = [&](std::size_t i) -> ItemResult {
         const Candidate& c = work[i];
         ItemResult result;
         if (o.dry_run) {
@@ -603,19 +595,9 @@ StageReport Compiler::compile() {
         } else {
             result = compile_one(c, *engine, source, c_opts, o.pass_env, o.logger, &cancel);
         }
-        const bool ok = result.status != ItemStatus::failed;
-        report.items[i] = std::move(result);
-        progress.item_done(c.package.empty() ? c.wheel : c.package);
-        return ok || o.keep_going;
+        return result;
     };
-
-    progress.started();
-    detail::ParallelOptions parallel;
-    parallel.cancel = &cancel;
-    parallel.jobs = o.effective_jobs();
-    parallel.tick_interval = std::max(o.progress_interval, min_tick_interval);
-    detail::run_parallel(work.size(), parallel, run_item, [&]() { progress.advanced(); });
-    progress.finished();
+    report.items = detail::run_engine_items(items, o, progress, cancel, run_item);
     return report;
 }
 

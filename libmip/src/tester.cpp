@@ -22,10 +22,10 @@
 #include "detail/binary_checks.hpp"
 #include "detail/credentials.hpp"
 #include "detail/elf.hpp"
+#include "detail/engine_items.hpp"
 #include "detail/env.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
-#include "detail/parallel.hpp"
 #include "detail/process.hpp"
 #include "detail/progress.hpp"
 #include "detail/sandbox.hpp"
@@ -61,8 +61,6 @@ constexpr std::array<std::string_view, 6> pass_through_names = {
     "PATH", "USER", "LOGNAME", "MLM_LICENSE_FILE", "LM_LICENSE_FILE", "DISPLAY"};
 
 constexpr std::size_t failure_tail_lines = 20;
-constexpr std::chrono::milliseconds min_tick_interval{20};
-const char* const not_run_detail = "not run: an earlier package failed";
 /// In the root: the objects the engine mapped, one path a line (the audit library appends).
 const char* const loaded_objects_file = "loaded-objects.txt";
 
@@ -500,14 +498,10 @@ StageReport Tester::test() {
         o.logger.info("test: using " + engine->description() + " (" + engine->executable.string() +
                       ")");
     }
-    report.items.resize(work.size());
-    for (std::size_t i = 0; i < work.size(); ++i) {
-        auto& item = report.items[i];
-        item.package = work[i].package;
-        item.wheel = work[i].wheel;
-        item.path = work[i].mhl.string();
-        item.status = ItemStatus::skipped;
-        item.detail = not_run_detail;
+    std::vector<detail::EngineItem> items;
+    items.reserve(work.size());
+    for (const auto& c : work) {
+        items.push_back({c.package, c.wheel, c.mhl});
     }
     const detail::NonDumpableWhile sealed(source);  // package code runs below
     detail::ProgressEmitter progress(o.progress, "test", work.size());
@@ -521,7 +515,7 @@ StageReport Tester::test() {
         fetch_store_dependencies(work, *store_, t.input_dir, fetched->path(), host_tag, o.logger);
         bundle_dirs.push_back(fetched->path());
     }
-    auto run_item = [&](std::size_t i) -> bool {
+    auto run_item = [&](std::size_t i) -> ItemResult {
         const Candidate& c = work[i];
         ItemResult result;
         if (o.dry_run) {
@@ -536,18 +530,9 @@ StageReport Tester::test() {
                               audit, host_tag, bundle_dirs, o.logger,   &cancel};
             result = test_one(c, ctx);
         }
-        const bool ok = result.status != ItemStatus::failed;
-        report.items[i] = std::move(result);
-        progress.item_done(c.package.empty() ? c.wheel : c.package);
-        return ok || o.keep_going;
+        return result;
     };
-    progress.started();
-    detail::ParallelOptions parallel;
-    parallel.cancel = &cancel;
-    parallel.jobs = o.effective_jobs();
-    parallel.tick_interval = std::max(o.progress_interval, min_tick_interval);
-    detail::run_parallel(work.size(), parallel, run_item, [&]() { progress.advanced(); });
-    progress.finished();
+    report.items = detail::run_engine_items(items, o, progress, cancel, run_item);
     return report;
 }
 
