@@ -381,14 +381,41 @@ std::vector<std::pair<fs::path, std::string>> prepared_dirs(const fs::path& inpu
     return out;
 }
 
+/// Packages of this run whose archives would get one file name in `layout` (the current format
+/// writes `-` as `_`, so `foo-bar` and `foo_bar` are both `foo_bar-…`): index → the other names.
+/// Bundling both would leave only the last one's archive, without a word.
+std::map<std::size_t, std::string> archive_name_collisions(
+    const std::vector<std::pair<fs::path, std::string>>& dirs,
+    const detail::PackageLayout& layout) {
+    std::map<std::string, std::set<std::string>> names;  // key name -> package names
+    for (const auto& d : dirs) {
+        names[layout.key_name(d.second)].insert(d.second);
+    }
+    std::map<std::size_t, std::string> out;
+    for (std::size_t i = 0; i < dirs.size(); ++i) {
+        std::string others;
+        for (const auto& n : names[layout.key_name(dirs[i].second)]) {
+            if (n != dirs[i].second) {
+                others += (others.empty() ? "'" : ", '") + n + "'";
+            }
+        }
+        if (!others.empty()) {
+            out[i] = others;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 StageReport Bundler::bundle_all() const {
     StageReport report;
     report.stage = "bundle";
     report.dry_run = run_.dry_run;
-    (void)detail::package_layout(run_.format);  // an unknown --format fails the run, not each item
+    // an unknown --format fails the run, not each item
+    const auto& layout = detail::package_layout(run_.format);
     auto dirs = prepared_dirs(options_.input_dir, run_);
+    const auto collisions = archive_name_collisions(dirs, layout);
     report.items.resize(dirs.size());
     detail::ProgressEmitter progress(run_.progress, "bundle", dirs.size());
     progress.started();
@@ -411,7 +438,15 @@ StageReport Bundler::bundle_all() const {
                 item.detail = "not run: an earlier package failed";
                 return false;
             }
-            if (run_.dry_run) {
+            if (auto c = collisions.find(i); c != collisions.end()) {
+                item.status = ItemStatus::failed;
+                item.error_code = ErrorCode::invalid_spec;
+                item.detail = package + ": its archive file name would equal that of " + c->second +
+                              " (--format " + layout.format() +
+                              " writes '-' as '_' in archive names); rename one of them";
+                failed.store(true);
+                run_.logger.error(item.detail);
+            } else if (run_.dry_run) {
                 item.status = ItemStatus::planned;
                 item.detail =
                     "would bundle into " + (options_.output_dir / (item.wheel + ".mhl")).string();

@@ -722,3 +722,30 @@ def test_a_git_source_with_submodules_true_brings_them_in(run_cli, tmp_path, git
     assert not any(".git" in n.split("/") for n in names), names
     with zipfile.ZipFile(tmp_path / "b" / "bundled" / "sup-plain-any.mhl") as zf:
         assert "sup/ext/lib/libfn.m" not in zf.namelist()
+
+
+def test_names_that_give_one_archive_name_are_refused_before_bundling(run_cli, tmp_path, git_factory):
+    # `foo-bar` and `foo_bar` are both `foo_bar-1.0-any.mhl` in the current format: bundling both
+    # left only the last one's archive (bundle said "3 done"). Now neither is bundled, by name;
+    # `Foo_Bar` differs on disk and is refused by upload's name rule (names compare lower-cased
+    # with '-' as '_') before anything is uploaded.
+    repo = git_factory.create("up", {"f.m": "function f\nend\n"})
+    for name in ("foo-bar", "foo_bar", "Foo_Bar"):
+        d = tmp_path / "packages" / name / "1.0"
+        write(d / "mip.yaml", f"name: {name}\nversion: \"1.0\"\nbuilds:\n  - architectures: [any]\n")
+        write(d / "source.yaml", f"source:\n  git: \"{repo}\"\n")
+    common = ("--build-dir", tmp_path / "b", "--format", "mip", "--json")
+    cli(run_cli, tmp_path, "prepare", "--recipes", tmp_path / "packages", *common)
+    r = run_cli("bundle", "--keep-going", *common, cwd=tmp_path, env=ENV)
+    assert r.returncode != 0, r.stdout + r.stderr
+    bundled = {i["package"]: i for i in json.loads(r.stdout)["items"]}
+    assert bundled["Foo_Bar"]["status"] == "done"
+    for name, other in (("foo-bar", "foo_bar"), ("foo_bar", "foo-bar")):
+        assert bundled[name]["status"] == "failed", bundled
+        assert f"{name}: its archive file name would equal that of '{other}'" in bundled[name]["detail"]
+    assert sorted(p.name for p in (tmp_path / "b" / "bundled").glob("*.mhl")) == ["Foo_Bar-1.0-any.mhl"]
+    # publish stops at the bundle stage: nothing reaches the store
+    r = run_cli("publish", "--recipes", tmp_path / "packages", "--channel", "o/c", "--base-url",
+                "https://o.example.org/c", "--test", "skip", *common, cwd=tmp_path, env=ENV)
+    assert r.returncode != 0 and "would equal that of" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert not list((tmp_path / "b").glob("store/**/*.mhl"))
