@@ -819,8 +819,8 @@ end
     def sc_big(self):
         if self.args.no_big:
             return None
-        size = self.args.big_size
-        shown = f"{size / (1 << 30):.0f} GiB" if size >= 1 << 30 else f"{size / MB:.0f} MiB"
+        size = self.big_mhl.stat().st_size
+        shown = f"{size / (1 << 30):.0f} GiB" if size >= (1 << 30) - 8192 else f"{size / MB:.0f} MiB"
         sc = Scenario(self, "big", f"upload, one {shown} bundle (multipart)", objects=1, unit="files")
         d = self.big_dir
         name = self.big_mhl.name

@@ -226,16 +226,26 @@ class Package:
 '''
 
 
-def random_file(path, size, seed=1):
-    """A file of `size` incompressible bytes, written in 64 MiB blocks (bounded memory)."""
+def random_blocks(size, seed=1):
+    """`size` incompressible bytes in blocks of 64 MiB (bounded memory)."""
     rng = random.Random(seed)
     block = 64 << 20
-    with open(path, "wb") as f:
-        left = size
-        while left > 0:
-            n = min(block, left)
-            f.write(rng.randbytes(n))
-            left -= n
+    left = size
+    while left > 0:
+        n = min(block, left)
+        yield rng.randbytes(n)
+        left -= n
+
+
+def random_zip(path, size, seed=1):
+    """A zip of about `size` bytes: one stored entry of incompressible bytes (kept below 2 GiB -
+    1, so no ZIP64), fixed date, as upload's checks read a bundle's entries."""
+    import zipfile
+    info = zipfile.ZipInfo("bigpkg/blob.bin", date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w") as z, z.open(info, "w") as f:
+        for b in random_blocks(min(size, (1 << 31) - 1) - 4096, seed):
+            f.write(b)
 
 
 def sha256_file(path):
@@ -247,15 +257,17 @@ def sha256_file(path):
 
 
 def big_bundle(bundled_dir, size):
-    """One `<wheel>.mhl` of `size` random bytes plus a valid sidecar (upload only checks the
-    sidecar's sha256/size, so a real zip is not needed to measure the transfer)."""
+    """One `<wheel>.mhl` of about `size` bytes (a zip of one stored entry of random bytes) plus a
+    valid sidecar. It is a real zip: upload looks into bundles (the Octave MEX gate)."""
     bundled_dir = pathlib.Path(bundled_dir)
     bundled_dir.mkdir(parents=True, exist_ok=True)
     w = wheel("bigpkg", "1.0.0")
     mhl = bundled_dir / f"{w}.mhl"
-    if not mhl.exists() or mhl.stat().st_size != size:
-        random_file(mhl, size)
+    import zipfile
+    if not mhl.exists() or abs(mhl.stat().st_size - size) > 8192 or not zipfile.is_zipfile(mhl):
+        random_zip(mhl, size)
     sha = sha256_file(mhl)
+    size = mhl.stat().st_size
     meta = json.loads(sidecar("big", 0)[1])
     meta.update({"name": "bigpkg", "version": "1.0.0", "dependencies": [], "mhl_sha256": sha,
                  "mhl_size": size, "mhl_url": f"{BASE}/big/sha256/{sha}/{w}.mhl"})

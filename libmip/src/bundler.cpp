@@ -409,6 +409,7 @@ std::map<std::size_t, std::string> archive_name_collisions(
 }  // namespace
 
 StageReport Bundler::bundle_all() const {
+    const detail::StaleTempSweepScope sweep_once;  // two files per package into one bundled/
     StageReport report;
     report.stage = "bundle";
     report.dry_run = run_.dry_run;

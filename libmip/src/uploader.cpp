@@ -570,6 +570,9 @@ private:
 Uploader::Uploader(Store& store, UploadOptions options, RunOptions run)
     : store_(store), options_(std::move(options)), run_(std::move(run)) {}
 
-StageReport Uploader::upload() { return UploadRun(store_, options_, run_).upload(); }
+StageReport Uploader::upload() {
+    const detail::StaleTempSweepScope sweep_once;  // a sidecar per package into one bundled/
+    return UploadRun(store_, options_, run_).upload();
+}
 
 }  // namespace mip

@@ -36,11 +36,26 @@ void append_file(const fs::path& path, std::string_view data);
 /// (kill(pid, 0) fails with ESRCH). Other hosts' names and live processes' are false.
 [[nodiscard]] bool tagged_by_dead_process(std::string_view tagged);
 
-/// Removes the `<dir>/.<name>.tmp-*` files of `path` whose writer is gone: this host's with a
-/// pid that no longer runs, and the untagged `.tmp-<hex>` form of older versions (best effort).
-/// A live process's temp (another run writing the same directory) is left alone.
-/// write_file_atomic() calls it, so a rerun cleans up after a crash.
+/// Removes the `.<name>.tmp-*` files in `path`'s directory whose writer is gone (of every
+/// target there, not only `path`'s): this host's with a pid that no longer runs, and the untagged
+/// `.tmp-<hex>` form of older versions (best effort). A live process's temp (another run writing
+/// the same directory) is left alone. Inside a `StaleTempSweepScope` only the first call per
+/// directory sweeps it. write_file_atomic() calls it, so a rerun cleans up after a crash.
 void remove_stale_temps(const fs::path& path);
+
+/// While at least one lives (in any thread), remove_stale_temps() sweeps each directory once
+/// instead of on every call: for a stage writing thousands of files into one directory (bundle,
+/// upload), where a sweep per file made the stage quadratic. Outside every scope each call
+/// sweeps, so a directory removed and made again (its inode reused) is never taken as swept.
+class StaleTempSweepScope {
+public:
+    StaleTempSweepScope();
+    ~StaleTempSweepScope();
+    StaleTempSweepScope(const StaleTempSweepScope&) = delete;
+    StaleTempSweepScope& operator=(const StaleTempSweepScope&) = delete;
+    StaleTempSweepScope(StaleTempSweepScope&&) = delete;
+    StaleTempSweepScope& operator=(StaleTempSweepScope&&) = delete;
+};
 
 /// A unique sibling temp name for `path`, unique per process and per call
 /// ("<dir>/.<name>.tmp-<host>-<pid>-<random>").
