@@ -418,9 +418,9 @@ std::map<std::string, std::map<std::string, std::string>> published_bundles(Stor
 /// Where a published bundle's bytes are: its content-addressed key when its sidecar names one
 /// (`mhl_url` ending in `sha256/<hex>/<stem>.mhl`), else the flat `<stem>.mhl`.
 std::string bundle_key(const std::string& stem, const PackageSpec& spec) {
-    const std::string flat = stem + ".mhl";
+    std::string flat = stem + ".mhl";
     if (spec.mhl_sha256 && spec.mhl_url) {
-        const std::string cas = "sha256/" + *spec.mhl_sha256 + "/" + flat;
+        std::string cas = "sha256/" + *spec.mhl_sha256 + "/" + flat;
         const auto& url = *spec.mhl_url;
         if (url.size() > cas.size() && url.compare(url.size() - cas.size(), cas.size(), cas) == 0 &&
             url[url.size() - cas.size() - 1] == '/') {

@@ -168,7 +168,7 @@ def test_every_request_faulted_fails_cleanly_and_a_rerun_completes(tmp_path, run
     index = json.loads((build / "gh-pages" / "index.json").read_text())
     assert index["total_packages"] == 8
     objects = store_objects(stack, prefix)
-    assert len(objects) == 24
+    assert len(objects) == 16  # per package the sha256/ bundle and the sidecar (no flat copy)
     assert faults.check_store_consistent(objects, f"{BASE}/{prefix}") == []
 
 
