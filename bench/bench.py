@@ -156,13 +156,14 @@ class Scenario:
         self.unit = unit
         self.before_round = before_round
 
-    def add(self, label, make, cleanup=None, concurrency=None):
+    def add(self, label, make, cleanup=None, concurrency=None, twin=True):
         """concurrency: requests the competitor keeps in flight (for the latency bound). With
         --mip-baseline, every libmip competitor gets a twin running the baseline binary on the
-        same job, in the same rounds (before/after a change, side by side)."""
+        same job, in the same rounds (before/after a change, side by side); `twin=False` for a
+        line whose flags the baseline does not know."""
         self.competitors.append((label, make, cleanup, concurrency))
         base = self.bench.baseline
-        if base and label.startswith("libmip"):
+        if base and twin and label.startswith("libmip"):
             self.competitors.append((f"{label} @{base[1]}", with_binary(make, self.bench.mip, base[0]), cleanup,
                                      concurrency))
 
@@ -783,6 +784,10 @@ end
             return lambda r: self.stack.delete_prefix(f"up/{name}-{r}/")
         sc.add("libmip", lambda r: (self.mipv("--build-dir", up.parent, "upload", *self.s3args(f"up/lib-{r}")),
                                     self.env(), expect(f"{count} done")), clean("lib"), concurrency=32)
+        sc.add("libmip --flat-copy", lambda r: (self.mipv("--build-dir", up.parent, "upload", "--flat-copy",
+                                                          *self.s3args(f"up/copy-{r}")),
+                                                self.env(), expect(f"{count} done")), clean("copy"), concurrency=32,
+               twin=False)  # --flat-copy is new: the baseline's "libmip" line is its twin
         sc.add("libmip --flat-urls", lambda r: (self.mipv("--build-dir", up.parent, "upload", "--flat-urls",
                                                           *self.s3args(f"up/flat-{r}")),
                                                 self.env(), expect(f"{count} done")), clean("flat"), concurrency=32)

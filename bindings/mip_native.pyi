@@ -476,6 +476,7 @@ class UploadOptions:
     input_dir: Path
     allow_overwrite: bool
     allow_octave_builds: bool
+    flat_copy: bool
     def __init__(self, **fields: Any) -> None: ...
     def _replace(self, **fields: Any) -> UploadOptions: ...
 

@@ -29,11 +29,15 @@ void bind_uploader(py::module_& m) {
                  "--allow-overwrite: with flat_urls, replace a published .mhl with other bytes.");
     MIP_PY_FIELD(options, UploadOptions, allow_octave_builds,
                  "--allow-octave-builds: upload GNU Octave builds to an S3 store.");
+    MIP_PY_FIELD(options, UploadOptions, flat_copy,
+                 "--flat-copy: also write the flat .mhl (a server-side copy) into a store that "
+                 "holds no flat names yet.");
     add_kwargs_init(options);
 
     py::class_<PyUploader>(m, "Uploader",
                            "Publishes bundled packages into a store: content-addressed .mhl, "
-                           "flat .mhl, then the sidecar, per package.")
+                           "the flat .mhl where the store keeps flat names (or flat_copy), then "
+                           "the sidecar, per package.")
         // NOLINTNEXTLINE(bugprone-easily-swappable-parameters): Python's signature.
         .def(py::init([](const py::object& store, const py::object& base, const py::object& run,
                          const py::kwargs& kwargs) {

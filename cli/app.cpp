@@ -80,6 +80,9 @@ void add_store_options(CLI::App& sub, GlobalOptions& g) {
                    "With --flat-urls: replace a published .mhl with other bytes");
     MIP_FIELD_FLAG(sub, p.upload, allow_octave_builds,
                    "Upload packages compiled with GNU Octave to S3");
+    MIP_FIELD_FLAG(sub, p.upload, flat_copy,
+                   "Also write the flat <wheel>.mhl (a server-side copy) where the store holds "
+                   "no flat names yet");
 }
 
 void add_recipe_options(CLI::App& sub, GlobalOptions& g) {

@@ -108,18 +108,19 @@ std::optional<PackageSpec> Preparer::Impl::fetch_published(const PackageSpec& sp
     const auto& layout = detail::package_layout(run_options.format);
     std::string key = layout.archive_stem(spec) + ".mhl.mip.json";
     if (store != nullptr) {
-        if (prefetch_done.valid()) {
-            prefetch_done.get();  // rethrows if the batch itself failed
-        }
         if (auto it = prefetched.find(key); it != prefetched.end()) {
-            if (it->second.error) {
-                std::rethrow_exception(it->second.error);
+            // This key's answer only (rethrows if the batch itself failed); a copy of the
+            // shared future per caller, as two threads must not share one.
+            const std::shared_future<GetResult> answer = it->second;
+            const GetResult& got = answer.get();
+            if (got.error) {
+                std::rethrow_exception(got.error);
             }
-            if (!it->second.found) {
+            if (!got.found) {
                 note = "not published";
                 return std::nullopt;
             }
-            return layout.read_sidecar(it->second.data, key, false);
+            return layout.read_sidecar(got.data, key, false);
         }
         auto got = store->get(key);
         if (!got) {
@@ -435,15 +436,44 @@ void Preparer::Impl::start_prefetch(const std::vector<Job>& jobs) {
     if (requests.empty()) {
         return;
     }
-    // On its own thread: the workers copy and hash recipes and pin sources meanwhile, and wait
-    // for it only at their cache decision.
+    // On its own thread: the workers copy and hash recipes and pin sources meanwhile, and each
+    // waits only for its own sidecar at its cache decision (a future per key, set as the store
+    // hands over that answer).
+    auto answers = std::make_shared<std::vector<std::promise<GetResult>>>(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        prefetched.emplace(requests[i].key, (*answers)[i].get_future().share());
+    }
     prefetch_done =
-        std::async(std::launch::async, [impl = this, from = store, requests = std::move(requests)] {
+        std::async(std::launch::async, [from = store, answers, requests = std::move(requests)] {
             BatchOptions batch;
             batch.stage = "prepare:cache";
-            auto got = from->get_many(requests, batch);
-            for (std::size_t i = 0; i < got.size() && i < requests.size(); ++i) {
-                impl->prefetched.emplace(requests[i].key, std::move(got[i]));
+            std::vector<bool> answered(requests.size(), false);
+            try {
+                from->get_each(
+                    requests,
+                    [&](std::size_t i, GetResult r) {
+                        if (!answered[i]) {
+                            answered[i] = true;
+                            (*answers)[i].set_value(std::move(r));
+                        }
+                    },
+                    batch);
+            } catch (...) {  // the batch itself failed: every key still waiting gets it
+                for (std::size_t i = 0; i < requests.size(); ++i) {
+                    if (!answered[i]) {
+                        (*answers)[i].set_exception(std::current_exception());
+                    }
+                }
+                return;
+            }
+            for (std::size_t i = 0; i < requests.size(); ++i) {
+                if (!answered[i]) {  // a store that gave no answer: that check fails, named
+                    GetResult none;
+                    none.key = requests[i].key;
+                    none.error = std::make_exception_ptr(
+                        Error(ErrorCode::internal, "the store gave no answer for " + none.key));
+                    (*answers)[i].set_value(std::move(none));
+                }
             }
         }).share();
 }

@@ -173,11 +173,12 @@ struct Preparer::Impl {
     std::string host_tag;
     std::optional<Json> lock;  ///< the parsed `from_lock`
     /// Sidecars fetched for the cache check in one batch, by key (`<wheel>.mhl.mip.json`),
-    /// while the workers do their local work up to the cache decision; written only by that
-    /// batch and read after `prefetch_done`. A wheel whose name changes once its sources are
-    /// pinned is not in here and is fetched on its own.
-    std::map<std::string, GetResult> prefetched;
-    std::shared_future<void> prefetch_done;
+    /// while the workers do their local work up to the cache decision. One future per key, set
+    /// the moment its answer arrives: each decision waits for its own sidecar, not the batch.
+    /// The map is filled before the batch starts and only read afterwards. A wheel whose name
+    /// changes once its sources are pinned is not in here and is fetched on its own.
+    std::map<std::string, std::shared_future<GetResult>> prefetched;
+    std::shared_future<void> prefetch_done;  ///< the whole batch (joined before prepare returns)
     std::once_flag toolchain_once;
     detail::Toolchain toolchain;
     /// The recipe repositories' HEAD facts, asked of git once per repository per run.
@@ -199,7 +200,8 @@ struct Preparer::Impl {
                          const RecipeDirs& found,
                          Selector& selected,
                          LoadState& state);
-    /// Starts reading the published sidecars of every job (one batch, own thread).
+    /// Starts reading the published sidecars of every job (one batch, own thread; a future per
+    /// key in `prefetched`).
     void start_prefetch(const std::vector<Job>& jobs);
     /// Phases 2–3: every job's stages on `jobs` workers, progress on this thread.
     void run_jobs(std::vector<Job>& jobs);

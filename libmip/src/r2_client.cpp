@@ -231,20 +231,21 @@ std::optional<std::string> R2Client::get(const std::string& key) {
     return std::move(c->exchange.response_body);
 }
 
-std::vector<GetResult> R2Client::get_many(const std::vector<GetRequest>& requests,
-                                          const BatchOptions& options) {
+void R2Client::get_each(const std::vector<GetRequest>& requests,
+                        const GetCallback& on_result,
+                        const BatchOptions& options) {
     std::lock_guard lock(impl_->operation_mutex);
-    std::vector<GetResult> results(requests.size());
     s3::run_batch(*impl_, requests.size(), options, [&](Engine& engine, std::size_t i, auto done) {
         auto c = s3::get_call(*impl_, requests[i].key, requests[i].if_none_match);
-        results[i].key = requests[i].key;
-        c->done = [&results, &requests, i, done](Call& call) {
-            s3::fill_get_result(results[i], call, requests[i].if_none_match);
-            done(results[i].key);
+        c->done = [&requests, &on_result, i, done](Call& call) {
+            GetResult r;
+            r.key = requests[i].key;
+            s3::fill_get_result(r, call, requests[i].if_none_match);
+            on_result(i, std::move(r));
+            done(requests[i].key);
         };
         engine.submit(std::move(c));
     });
-    return results;
 }
 
 bool R2Client::get_to_file(const std::string& key, const std::filesystem::path& destination) {

@@ -47,32 +47,53 @@ std::vector<PutResult> Store::put_many(const std::vector<PutRequest>& requests,
 
 std::vector<GetResult> Store::get_many(const std::vector<GetRequest>& requests,
                                        const BatchOptions& options) {
-    return sequential_batch<GetResult>(requests.size(), options, [&](std::size_t i) {
-        GetResult r;
-        r.key = requests[i].key;
-        r.attempts = 1;
-        try {
-            if (!requests[i].if_none_match.empty()) {
-                auto info = head(requests[i].key);
-                if (info && info->etag == requests[i].if_none_match) {
-                    r.found = true;
-                    r.not_modified = true;
-                    r.etag = info->etag;
-                    return r;
-                }
-            }
-            auto data = get(requests[i].key);
-            if (data) {
-                r.found = true;
-                r.data = std::move(*data);
-                auto info = head(requests[i].key);
-                r.etag = info ? info->etag : std::string();
-            }
-        } catch (...) {
-            r.error = std::current_exception();
+    std::vector<GetResult> results(requests.size());
+    get_each(
+        requests, [&results](std::size_t i, GetResult r) { results[i] = std::move(r); }, options);
+    return results;
+}
+
+void Store::get_each(const std::vector<GetRequest>& requests,
+                     const GetCallback& on_result,
+                     const BatchOptions& options) {
+    detail::ProgressEmitter progress(options.progress, options.stage, requests.size());
+    progress.started();
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        GetResult r = get_one(requests[i]);
+        progress.item_done(r.key);
+        on_result(i, std::move(r));
+        if (i + 1 < requests.size()) {
+            progress.advance_if_due(options.progress_interval);
         }
-        return r;
-    });
+    }
+    progress.finished();
+}
+
+GetResult Store::get_one(const GetRequest& request) {
+    GetResult r;
+    r.key = request.key;
+    r.attempts = 1;
+    try {
+        if (!request.if_none_match.empty()) {
+            auto info = head(request.key);
+            if (info && info->etag == request.if_none_match) {
+                r.found = true;
+                r.not_modified = true;
+                r.etag = info->etag;
+                return r;
+            }
+        }
+        auto data = get(request.key);
+        if (data) {
+            r.found = true;
+            r.data = std::move(*data);
+            auto info = head(request.key);
+            r.etag = info ? info->etag : std::string();
+        }
+    } catch (...) {
+        r.error = std::current_exception();
+    }
+    return r;
 }
 
 std::vector<HeadResult> Store::head_many(const std::vector<std::string>& keys,

@@ -396,19 +396,38 @@ detail::ArchiveFormat format_of(const fs::path& mhl) {
     return id ? id->format : detail::ArchiveFormat::r2;
 }
 
-/// The store's bundles by normalised name and platform tag (one listing).
+/// The store's packages by normalised name and platform tag: their bundle stems (one listing,
+/// of the sidecars: a store written without flat copies holds no `<stem>.mhl` at its top).
 std::map<std::string, std::map<std::string, std::string>> published_bundles(Store& store) {
     std::map<std::string, std::map<std::string, std::string>> out;
+    constexpr std::string_view sidecar_suffix = ".mhl.mip.json";
     for (const auto& info : store.list("", false)) {
         const auto& key = info.key;
-        if (key.size() <= 4 || key.compare(key.size() - 4, 4, ".mhl") != 0) {
+        if (key.size() <= sidecar_suffix.size() ||
+            key.compare(key.size() - sidecar_suffix.size(), sidecar_suffix.size(),
+                        sidecar_suffix) != 0) {
             continue;
         }
         if (auto id = detail::bundle_id(key)) {  // else not a bundle name
-            out[normalize_package_name(id->name)][id->tag] = key;
+            out[normalize_package_name(id->name)][id->tag] = std::string(strip_wheel_suffix(key));
         }
     }
     return out;
+}
+
+/// Where a published bundle's bytes are: its content-addressed key when its sidecar names one
+/// (`mhl_url` ending in `sha256/<hex>/<stem>.mhl`), else the flat `<stem>.mhl`.
+std::string bundle_key(const std::string& stem, const PackageSpec& spec) {
+    std::string flat = stem + ".mhl";
+    if (spec.mhl_sha256 && spec.mhl_url) {
+        std::string cas = "sha256/" + *spec.mhl_sha256 + "/" + flat;
+        const auto& url = *spec.mhl_url;
+        if (url.size() > cas.size() && url.compare(url.size() - cas.size(), cas.size(), cas) == 0 &&
+            url[url.size() - cas.size() - 1] == '/') {
+            return cas;
+        }
+    }
+    return flat;
 }
 
 /// Fetches into `into` the published bundles (and sidecars) of the dependencies the
@@ -455,14 +474,20 @@ void fetch_store_dependencies(const std::vector<Candidate>& work,
                 continue;
             }
             detail::create_dirs(into);
-            const std::string sidecar_key = t->second + ".mip.json";
-            if (!store.get_to_file(t->second, into / t->second) ||
-                !store.get_to_file(sidecar_key, into / sidecar_key)) {
+            const std::string flat_key = t->second + ".mhl";
+            const std::string sidecar_key = flat_key + ".mip.json";
+            if (!store.get_to_file(sidecar_key, into / sidecar_key)) {
                 break;
             }
-            logger.info("test: dependency " + t->second + " fetched from " + store.describe());
             const auto spec = detail::read_bundle_spec(detail::read_file(into / sidecar_key),
-                                                       sidecar_key, format_of(t->second));
+                                                       sidecar_key, format_of(flat_key));
+            // The sidecar says where the bytes are; they land under the flat name either way
+            // (as `bundle` writes it).
+            if (!store.get_to_file(bundle_key(t->second, spec), into / flat_key)) {
+                fs::remove(into / sidecar_key);
+                break;
+            }
+            logger.info("test: dependency " + flat_key + " fetched from " + store.describe());
             queue.insert(queue.end(), spec.dependencies.begin(), spec.dependencies.end());
             break;
         }

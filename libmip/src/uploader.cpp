@@ -1,6 +1,6 @@
 // Uploader (uploader.hpp): bundles and sidecars into a store. One upload() is an UploadRun:
 // collect the bundles, skip what is published, re-check every digest, then write each package's
-// chain (content-addressed bundle, flat copy, sidecar).
+// chain (content-addressed bundle, the flat copy where the store keeps flat names, sidecar).
 
 #include <algorithm>
 #include <cerrno>
@@ -297,6 +297,10 @@ private:
             format_key_listed_ = true;
             return;
         }
+        if (is_flat_bundle_key(key)) {
+            flat_keys_seen_ = true;
+            return;
+        }
         constexpr std::string_view suffix = ".mhl.mip.json";
         if (key.size() <= suffix.size() ||
             key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
@@ -312,6 +316,18 @@ private:
         } catch (const Error&) {  // not an R2-era sidecar
         }
     }
+
+    /// A flat bundle name at the top of the store (`<wheel>.mhl`, not under `sha256/`).
+    [[nodiscard]] static bool is_flat_bundle_key(const std::string& key) {
+        constexpr std::string_view suffix = ".mhl";
+        return key.size() > suffix.size() && key.find('/') == std::string::npos &&
+               key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+    }
+
+    /// The flat `<wheel>.mhl` copy is made only where a reader may want it: a store that
+    /// already holds flat names (its listing, read by the skip check, showed one) or
+    /// `--flat-copy`. A store without them gets two requests per package instead of three.
+    [[nodiscard]] bool wants_flat_copy() const { return o_.flat_copy || flat_keys_seen_; }
 
     /// Names that differ but compare equal lower-cased with `-` as `_` (`dup`, `Dup`) would both
     /// be published and then break every `index`; a package whose name collides with another of
@@ -465,8 +481,9 @@ private:
     }
 
     /// Per package, in this order (mip-format §8.2): the write-once content-addressed bundle
-    /// (an existing one of the same size is ours), the flat name as a server-side copy of it,
-    /// then the sidecar. Under flat URLs the flat name is uploaded directly.
+    /// (an existing one of the same size is ours), the flat name as a server-side copy of it
+    /// (only when `wants_flat_copy()`), then the sidecar. Under flat URLs the flat name is
+    /// uploaded directly.
     [[nodiscard]] std::vector<PutRequest> chain_of(const Upload& u) const {
         std::vector<PutRequest> chain;
         const std::string cas_key = "sha256/" + *u.sidecar.mhl_sha256 + "/" + u.wheel + ".mhl";
@@ -484,12 +501,15 @@ private:
                            {},
                            *u.sidecar.mhl_size};
             chain.push_back(std::move(cas));
-            flat.copy_from = cas_key;
+            if (wants_flat_copy()) {
+                flat.copy_from = cas_key;
+                chain.push_back(std::move(flat));
+            }
         } else {
             flat.file = u.mhl;
             flat.sha256 = *u.sidecar.mhl_sha256;
+            chain.push_back(std::move(flat));
         }
-        chain.push_back(std::move(flat));
         PutRequest sidecar;
         sidecar.key = u.wheel + ".mhl.mip.json";
         sidecar.data = layout_.render_sidecar(u.sidecar);
@@ -562,6 +582,7 @@ private:
     bool r2_sidecar_seen_ = false;           ///< the store holds an R2-era sidecar
     bool store_format_recorded_ = false;     ///< the store says which format it holds
     bool format_key_listed_ = false;         ///< its listing holds `store_format_key`
+    bool flat_keys_seen_ = false;            ///< its listing holds a flat `<wheel>.mhl`
     std::exception_ptr listing_error_;       ///< the listing for the collision check failed
 };
 

@@ -15,8 +15,8 @@ public:
     explicit CountingStore(Store& inner) : inner_(inner) {}
 
     std::size_t single_gets = 0;       ///< get() calls
-    std::size_t batch_gets = 0;        ///< get_many() calls
-    std::size_t batched_requests = 0;  ///< GetRequests over all get_many() calls
+    std::size_t batch_gets = 0;        ///< get_many() and get_each() calls
+    std::size_t batched_requests = 0;  ///< GetRequests over all of them
     std::vector<GetRequest> last_batch;
     std::size_t lists = 0;  ///< list() calls
 
@@ -47,6 +47,14 @@ public:
         batched_requests += requests.size();
         last_batch = requests;
         return inner_.get_many(requests, options);
+    }
+    void get_each(const std::vector<GetRequest>& requests,
+                  const GetCallback& on_result,
+                  const BatchOptions& options = {}) override {
+        ++batch_gets;
+        batched_requests += requests.size();
+        last_batch = requests;
+        inner_.get_each(requests, on_result, options);
     }
     void reset() {
         single_gets = batch_gets = batched_requests = lists = 0;

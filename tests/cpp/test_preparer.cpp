@@ -1,5 +1,10 @@
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <future>
 #include <map>
+#include <string_view>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -7,9 +12,11 @@
 #include <mip/local_store.hpp>
 #include <mip/package_spec.hpp>
 #include <mip/preparer.hpp>
+#include <mip/r2_client.hpp>
 
 #include "counting_store.hpp"
 #include "detail/crypto.hpp"
+#include "s3_servers.hpp"
 #include "test_support.hpp"
 
 using namespace mip;
@@ -262,6 +269,184 @@ TEST_CASE("the cache check fetches all sidecars in one batch", "[preparer][cache
         CHECK(store.batch_gets == 0);
         CHECK(store.single_gets == 0);
     }
+}
+
+namespace {
+
+/// A store that hands over every sidecar of a batch but the last at once, and the last only
+/// after the preparer logged a decision about every other package. A cache check that waits for
+/// the whole batch never gets there: the store gives up after two minutes and the test fails
+/// (`held_until_decided` stays false) instead of hanging.
+class HoldLastStore final : public Store {
+public:
+    explicit HoldLastStore(Store& inner) : inner_(inner) {}
+    std::atomic<bool> held_until_decided{false};
+    std::size_t batches = 0;
+
+    /// The preparer's logger: counts "<wheel>: skipped" decisions.
+    Logger logger() {
+        return Logger(
+            [this](LogLevel, std::string_view m) {
+                if (m.find(": skipped") != std::string_view::npos && ++skipped_ == expected_) {
+                    decided_.set_value();
+                }
+            },
+            LogLevel::info);
+    }
+    void expect_skips(std::size_t n) { expected_ = n; }
+
+    [[nodiscard]] std::string describe() const override { return inner_.describe(); }
+    [[nodiscard]] std::string default_base_url() const override {
+        return inner_.default_base_url();
+    }
+    PutResult put(const PutRequest& request) override { return inner_.put(request); }
+    [[nodiscard]] std::optional<std::string> get(const std::string& key) override {
+        return inner_.get(key);
+    }
+    bool get_to_file(const std::string& key, const fs::path& destination) override {
+        return inner_.get_to_file(key, destination);
+    }
+    [[nodiscard]] std::optional<ObjectInfo> head(const std::string& key) override {
+        return inner_.head(key);
+    }
+    [[nodiscard]] std::vector<ObjectInfo> list(const std::string& prefix, bool recursive) override {
+        return inner_.list(prefix, recursive);
+    }
+    void remove(const std::string& key) override { inner_.remove(key); }
+    void get_each(const std::vector<GetRequest>& requests,
+                  const GetCallback& on_result,
+                  const BatchOptions& options) override {
+        ++batches;
+        std::vector<GetResult> got = inner_.get_many(requests, options);
+        for (std::size_t i = 0; i + 1 < got.size(); ++i) {
+            on_result(i, std::move(got[i]));
+        }
+        if (!got.empty()) {
+            held_until_decided = decided_.get_future().wait_for(std::chrono::minutes(2)) ==
+                                 std::future_status::ready;
+            on_result(got.size() - 1, std::move(got.back()));
+        }
+    }
+
+private:
+    Store& inner_;
+    std::atomic<std::size_t> skipped_{0};
+    std::size_t expected_ = 0;
+    std::promise<void> decided_;
+};
+
+}  // namespace
+
+TEST_CASE("each cache decision starts when its own sidecar arrives, not after the batch",
+          "[preparer][cache]") {
+    TempDir tmp;
+    auto recipes = tmp / "recipes";
+    const std::vector<std::string> names = {"aaa", "bbb", "ccc", "ddd", "eee"};
+    for (const auto& name : names) {
+        simple_recipe(recipes, name);
+    }
+    LocalStore local(tmp / "store");
+    auto o = options_for(tmp);
+    o.store = &local;
+    REQUIRE(test::preparer_for(o).prepare().count(ItemStatus::done) == names.size());
+    for (const auto& name : names) {  // all published
+        auto wheel = name + "-1.0-any-none-any";
+        (void)local.put({wheel + ".mhl.mip.json",
+                         std::nullopt,
+                         test::read_file(tmp / "prepared" / (wheel + ".dir") / "mip.json"),
+                         {}});
+    }
+    fs::remove_all(tmp / "prepared");
+    HoldLastStore held(local);
+    held.expect_skips(names.size() - 1);
+    o.store = &held;
+    o.jobs = 2;
+    o.logger = held.logger();
+    const auto r = test::preparer_for(o).prepare();
+    CHECK(held.batches == 1);
+    CHECK(held.held_until_decided);  // four decisions made while the fifth answer was held back
+    CHECK(r.count(ItemStatus::skipped) == names.size());
+}
+
+// The per-key cache check against moto (through the verifying proxy): a mixed store gives the
+// same decisions as the same store on disk, every one of them the expected one.
+TEST_CASE("the cache check decides a mixed S3 store package by package, as a local store does",
+          "[preparer][cache][integration]") {
+    TempDir tmp;
+    auto recipes = tmp / "recipes";
+    const std::vector<std::string> names = {"aaa", "bbb", "ccc", "ddd", "eee"};
+    for (const auto& name : names) {
+        simple_recipe(recipes, name);
+    }
+    auto o = options_for(tmp);
+    REQUIRE(test::preparer_for(o).prepare().count(ItemStatus::done) == names.size());
+    test::S3Servers servers(tmp / "s3");
+    R2Client s3(servers.config("cache/packages"));
+    LocalStore local(tmp / "store");
+    auto publish = [&](const std::string& key, const std::string& text) {
+        for (Store* store : {static_cast<Store*>(&s3), static_cast<Store*>(&local)}) {
+            REQUIRE(store->put({key, std::nullopt, text, {}}).error == nullptr);
+        }
+    };
+    auto sidecar_of = [&](const std::string& name) {
+        return test::read_file(tmp / "prepared" / (name + "-1.0-any-none-any.dir") / "mip.json");
+    };
+    publish("aaa-1.0-any-none-any.mhl.mip.json", sidecar_of("aaa"));  // unchanged
+    publish("bbb-1.0-any-none-any.mhl.mip.json", sidecar_of("bbb"));  // changed below
+    publish("ccc-1.0-any-none-any.mhl.mip.json", sidecar_of("ccc"));  // unchanged
+    // ddd: never published. eee: a corrupt sidecar, named in a warning, and built.
+    publish("eee-1.0-any-none-any.mhl.mip.json", "{\"name\": \"eee\", truncated");
+    write_file(recipes / "bbb" / "src" / "extra.m", "function extra\nend\n");
+
+    auto decide_with = [&](Store& store) {
+        fs::remove_all(tmp / "prepared");
+        auto run = o;
+        run.store = &store;
+        run.jobs = 2;
+        auto warnings = std::make_shared<std::vector<std::string>>();
+        run.logger = Logger(
+            [warnings](LogLevel level, std::string_view m) {
+                // (built packages also warn that the test's recipes are in no git repository)
+                if (level == LogLevel::warning && m.find("cache") != std::string_view::npos) {
+                    warnings->emplace_back(m);
+                }
+            },
+            LogLevel::info);
+        auto report = test::preparer_for(run).prepare();
+        return std::make_pair(report, *warnings);
+    };
+    const auto [from_s3, s3_warnings] = decide_with(s3);
+    const auto [from_disk, disk_warnings] = decide_with(local);
+    REQUIRE(from_s3.items.size() == names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        INFO(from_s3.items[i].package << ": " << from_s3.items[i].detail);
+        CHECK(from_s3.items[i].package == from_disk.items[i].package);
+        CHECK(from_s3.items[i].status == from_disk.items[i].status);
+        CHECK(from_s3.items[i].detail == from_disk.items[i].detail);
+    }
+    CHECK(item_named(from_s3, "aaa").status == ItemStatus::skipped);
+    CHECK(item_named(from_s3, "ccc").status == ItemStatus::skipped);
+    CHECK(item_named(from_s3, "aaa").detail == "published metadata matches");
+    CHECK(item_named(from_s3, "bbb").status == ItemStatus::done);
+    CHECK(item_named(from_s3, "bbb").detail.find("'source' differs") != std::string::npos);
+    CHECK(item_named(from_s3, "ddd").status == ItemStatus::done);
+    CHECK(item_named(from_s3, "ddd").detail.find("not published") != std::string::npos);
+    CHECK(item_named(from_s3, "eee").status == ItemStatus::done);
+    CHECK(item_named(from_s3, "eee").detail == "built (cache check failed)");
+    REQUIRE(s3_warnings.size() == 1);
+    CHECK(s3_warnings[0].find("eee-1.0-any-none-any.mhl.mip.json") != std::string::npos);
+    CHECK(s3_warnings[0].find("cache check failed") != std::string::npos);
+    CHECK(disk_warnings.size() == 1);
+    // One GET per sidecar, all from the one batch.
+    std::size_t sidecar_gets = 0;
+    for (const auto& r : servers.records()) {
+        const auto path = r["path"].get<std::string>();
+        if (r["method"] == "GET" && path.find(".mhl.mip.json") != std::string::npos) {
+            ++sidecar_gets;
+        }
+    }
+    CHECK(sidecar_gets == names.size());
+    test::require_clean_log(servers);
 }
 
 TEST_CASE("package selection, duplicates and unknown names", "[preparer]") {

@@ -75,7 +75,7 @@ void set_engine(const fs::path& bundled, const std::string& name, const std::str
 
 }  // namespace
 
-TEST_CASE("upload publishes bundle, flat copy and sidecar per package into a local store",
+TEST_CASE("upload publishes bundle and sidecar per package into a new local store, no flat copy",
           "[uploader]") {
     TempDir tmp;
     const auto bundled = bundle_packages(tmp, {"alpha", "beta"});
@@ -101,7 +101,9 @@ TEST_CASE("upload publishes bundle, flat copy and sidecar per package into a loc
         CHECK(item.path == cas_url);
         // A reader gets exactly the bundle's bytes under both names.
         CHECK(store.get(cas) == mip::test::read_file(mhl));
-        CHECK(store.get(item.wheel + ".mhl") == mip::test::read_file(mhl));
+        // A store without flat names gets none: nothing reads them (index, test stage and
+        // channel page go by the sidecar's mhl_url).
+        CHECK_FALSE(store.get(item.wheel + ".mhl"));
         // The published sidecar names the content-addressed URL; the local one matches it.
         const auto published =
             mip::PackageSpec::from_json(*store.get(item.wheel + ".mhl.mip.json"), "sidecar");
@@ -109,7 +111,7 @@ TEST_CASE("upload publishes bundle, flat copy and sidecar per package into a loc
         CHECK(published.mhl_sha256 == digest);
         CHECK(mip::test::read_file(fs::path(mhl.string() + ".mip.json")) ==
               *store.get(item.wheel + ".mhl.mip.json"));
-        expected_keys.insert({cas, item.wheel + ".mhl", item.wheel + ".mhl.mip.json"});
+        expected_keys.insert({cas, item.wheel + ".mhl.mip.json"});
     }
     const auto keys = keys_of(store);
     CHECK(std::set<std::string>(keys.begin(), keys.end()) == expected_keys);
@@ -129,6 +131,55 @@ TEST_CASE("upload publishes bundle, flat copy and sidecar per package into a loc
             CHECK(item.detail == "unchanged in " + store.describe());
         }
         CHECK(store.head(wheel_of("alpha") + ".mhl.mip.json") == before);
+    }
+}
+
+TEST_CASE("the flat copy is written exactly where the store keeps flat names or flat_copy asks",
+          "[uploader]") {
+    TempDir tmp;
+    const auto bundled = bundle_packages(tmp, {"alpha"});
+    const auto mhl = bundled / (wheel_of("alpha") + ".mhl");
+    const auto flat = wheel_of("alpha") + ".mhl";
+    const auto cas = "sha256/" + mip::detail::sha256_file_hex(mhl) + "/" + flat;
+    mip::LocalStore store(tmp / "store");
+    SECTION("a store that already holds a flat name (the reference layout) keeps getting them") {
+        mip::PutRequest legacy;
+        legacy.key = "legacy-0.1.0-any-none-any.mhl";
+        legacy.data = "an older package's bytes";
+        REQUIRE(store.put(legacy).written);
+        REQUIRE(mip::Uploader(store, {.input_dir = bundled}, run_options()).upload().ok());
+        CHECK(store.get(cas) == mip::test::read_file(mhl));
+        CHECK(store.get(flat) == mip::test::read_file(mhl));
+    }
+    SECTION("a flat name under sha256/ only is not a flat name") {
+        mip::PutRequest other;
+        other.key = "sha256/00/legacy-0.1.0-any-none-any.mhl";
+        other.data = "content-addressed bytes";
+        REQUIRE(store.put(other).written);
+        REQUIRE(mip::Uploader(store, {.input_dir = bundled}, run_options()).upload().ok());
+        CHECK(store.get(cas) == mip::test::read_file(mhl));
+        CHECK_FALSE(store.get(flat));
+    }
+    SECTION("flat_copy writes it into a new store, and the next upload keeps it up") {
+        REQUIRE(mip::Uploader(store, {.input_dir = bundled, .flat_copy = true}, run_options())
+                    .upload()
+                    .ok());
+        CHECK(store.get(flat) == mip::test::read_file(mhl));
+        const auto published = mip::PackageSpec::from_json(*store.get(flat + ".mip.json"), "s");
+        CHECK(published.mhl_url == base + "/" + cas);  // the URL stays content-addressed
+        // A new package into that store: it has flat names now, so it gets its copy too.
+        TempDir more;
+        const auto beta = bundle_packages(more, {"beta"});
+        REQUIRE(mip::Uploader(store, {.input_dir = beta}, run_options()).upload().ok());
+        CHECK(store.get(wheel_of("beta") + ".mhl") ==
+              mip::test::read_file(beta / (wheel_of("beta") + ".mhl")));
+    }
+    SECTION("flat URLs upload the flat name itself, as before") {
+        auto run = run_options();
+        run.flat_urls = true;
+        REQUIRE(mip::Uploader(store, {.input_dir = bundled}, run).upload().ok());
+        CHECK(keys_of(store) == std::vector<std::string>{flat, flat + ".mip.json"});
+        CHECK(store.get(flat) == mip::test::read_file(mhl));
     }
 }
 
@@ -266,13 +317,13 @@ TEST_CASE("an Octave build goes to a local store, not to S3 unless allowed",
         mip::Uploader(client, {.input_dir = bundled, .allow_octave_builds = true}, run_options())
             .upload();
     CHECK(allowed.ok());
-    CHECK(client.list("").size() == 3);
+    CHECK(client.list("").size() == 2);  // the content-addressed bundle and the sidecar
     mip::test::require_clean_log(servers);
 }
 
 TEST_CASE(
-    "upload to S3: create-only bundle, server-side copy, then sidecar; a rerun reads "
-    "nothing it can prove by ETag",
+    "upload to S3: create-only bundle then sidecar, a server-side flat copy only where the store "
+    "has flat names; a rerun reads nothing it can prove by ETag",
     "[uploader][integration]") {
     TempDir tmp;
     std::vector<std::string> names;
@@ -290,7 +341,7 @@ TEST_CASE(
     const auto digest = mip::detail::sha256_file_hex(bundled / (wheel + ".mhl"));
     CHECK(client.get("sha256/" + digest + "/" + wheel + ".mhl") ==
           mip::test::read_file(bundled / (wheel + ".mhl")));
-    CHECK(client.get(wheel + ".mhl") == mip::test::read_file(bundled / (wheel + ".mhl")));
+    CHECK_FALSE(client.get(wheel + ".mhl"));  // a new store: no flat copy
     const auto records = servers.records();
     using nlohmann::json;
     auto ends_with = [](const std::string& s, const std::string& tail) {
@@ -298,25 +349,27 @@ TEST_CASE(
     };
     auto count = [&](auto pred) { return std::count_if(records.begin(), records.end(), pred); };
     const auto n = static_cast<long>(names.size());
-    // Per package: the bundle create-only and immutable, the flat name as a server-side copy (no
-    // body), the sidecar as JSON.
-    CHECK(count([](const json& r) {
-              return r["method"] == "PUT" &&
-                     r["path"].get<std::string>().find("/sha256/") != std::string::npos &&
-                     r["if_none_match"] == "*" &&
-                     r["cache_control"] == "public, max-age=31536000, immutable";
-          }) == n);
-    CHECK(count([&](const json& r) {
-              const auto path = r["path"].get<std::string>();
-              return r["method"] == "PUT" && ends_with(path, ".mhl") &&
-                     path.find("/sha256/") == std::string::npos && r["body_bytes"] == 0 &&
-                     r.dump().find("x-amz-copy-source") != std::string::npos;
-          }) == n);
-    CHECK(count([&](const json& r) {
-              return r["method"] == "PUT" &&
-                     ends_with(r["path"].get<std::string>(), ".mhl.mip.json") &&
-                     r["content_type"] == "application/json";
-          }) == n);
+    // Per package: the bundle create-only and immutable, the sidecar as JSON; two requests.
+    auto bundles = [](const json& r) {
+        return r["method"] == "PUT" &&
+               r["path"].get<std::string>().find("/sha256/") != std::string::npos &&
+               r["if_none_match"] == "*" &&
+               r["cache_control"] == "public, max-age=31536000, immutable";
+    };
+    auto flat_copies = [&](const json& r) {
+        const auto path = r["path"].get<std::string>();
+        return r["method"] == "PUT" && ends_with(path, ".mhl") &&
+               path.find("/sha256/") == std::string::npos && r["body_bytes"] == 0 &&
+               r.dump().find("x-amz-copy-source") != std::string::npos;
+    };
+    auto sidecars = [&](const json& r) {
+        return r["method"] == "PUT" && ends_with(r["path"].get<std::string>(), ".mhl.mip.json") &&
+               r["content_type"] == "application/json";
+    };
+    CHECK(count(bundles) == n);
+    CHECK(count(flat_copies) == 0);
+    CHECK(count(sidecars) == n);
+    CHECK(count([](const json& r) { return r["method"] == "PUT"; }) == 2 * n);
     mip::test::require_clean_log(servers);
 
     const auto before = records.size();
@@ -330,4 +383,19 @@ TEST_CASE(
         CHECK(after[i]["query"].get<std::string>().find("list-type=2") != std::string::npos);
     }
     CHECK(after.size() > before);
+
+    // A store that holds flat names (here one of the reference layout) gets the flat copy, as a
+    // server-side copy: three requests per package, the listing deciding at no extra cost.
+    mip::R2Client legacy(servers.config("legacy/packages"));
+    REQUIRE(legacy.put({.key = "old-0.1.0-any-none-any.mhl", .data = "old bytes"}).written);
+    const auto start = servers.records().size();
+    REQUIRE(mip::Uploader(legacy, {.input_dir = bundled}, run_options()).upload().ok());
+    CHECK(legacy.get(wheel + ".mhl") == mip::test::read_file(bundled / (wheel + ".mhl")));
+    const auto all = servers.records();
+    const std::vector<json> copied(all.begin() + static_cast<long>(start), all.end());
+    auto in = [&](auto pred) { return std::count_if(copied.begin(), copied.end(), pred); };
+    CHECK(in(bundles) == n);
+    CHECK(in(flat_copies) == n);
+    CHECK(in(sidecars) == n);
+    mip::test::require_clean_log(servers);
 }

@@ -125,12 +125,14 @@ def test_upload_into_a_full_local_store(tmp_path, mip_build_exe):
     assert r.returncode == 0, r.stderr
     size = next((tmp_path / "build" / "bundled").glob("*.mhl")).stat().st_size
     rc, out, listing, mnt = in_namespace(
-        tmp_path, mip_build_exe, ["upload", "--build-dir", tmp_path / "build", "--store", "{mnt}/store"])
+        tmp_path, mip_build_exe,
+        ["upload", "--build-dir", tmp_path / "build", "--store", "{mnt}/store", "--flat-copy"])
     print(out)
     assert rc == 4, out
     assert str(mnt) in out and "No space left on device" in out, out
-    # A complete object may have landed (the write-once sha256/ copy fits; the flat copy does
-    # not): nothing partial, no sidecar, nothing in the store's scratch area.
+    # A complete object may have landed (the write-once sha256/ copy fits; the flat copy, asked
+    # for with --flat-copy, does not): nothing partial, no sidecar, nothing in the store's
+    # scratch area.
     for rel, (kind, got) in listing.items():
         if rel.endswith(".mhl"):
             assert got == size, f"partial object {rel}: {got} of {size} bytes"

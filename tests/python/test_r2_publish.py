@@ -119,7 +119,7 @@ def test_publish_to_s3_matches_a_local_publish(tmp_path, run_cli, source_dir, st
             assert "immutable" in (r["cache_control"] or ""), r
 
     # Per package, in order: the create-only bundle (its known digest signed as the payload
-    # hash), the flat name as a server-side copy (no body), then the sidecar.
+    # hash), then the sidecar. A new bucket holds no flat names, so no flat copy is made.
     # Before the first write, publish reads each published sidecar once: the upload's check
     # reuses the prepare stage's read (the index reads the new ones afterwards).
     first_put = next(i for i, r in enumerate(records) if r["method"] == "PUT")
@@ -141,11 +141,11 @@ def test_publish_to_s3_matches_a_local_publish(tmp_path, run_cli, source_dir, st
                 assert r["body_bytes"] == entry["mhl_size"], r
             elif r["path"].endswith(f"/core/packages/{wheel}.mhl"):
                 position["flat"] = i
-                assert r["body_bytes"] == 0, r  # CopyObject: the bytes are not sent twice
-                assert r["cache_control"] == "no-cache", r
             elif r["path"].endswith(f"/core/packages/{wheel}.mhl.mip.json"):
                 position["sidecar"] = i
-        assert position["bundle"] < position["flat"] < position["sidecar"], (wheel, position)
+        assert "flat" not in position, (wheel, position)
+        assert position["bundle"] < position["sidecar"], (wheel, position)
+        assert f"{wheel}.mhl" not in remote_objects
 
 
 def test_upload_of_many_packages_checks_by_listing(tmp_path, run_cli, stack):
@@ -189,5 +189,63 @@ def test_upload_of_many_packages_checks_by_listing(tmp_path, run_cli, stack):
     assert "1 done, 39 skipped" in out, out
     assert len(lists) == 1
     assert gets == [f"/test/{prefix}/{other}.mhl.mip.json"]  # read: same fields, so skipped
-    assert sorted(p.rsplit("/", 1)[1] for p in puts) == sorted([f"{wheel}.mhl", f"{wheel}.mhl",
-                                                               f"{wheel}.mhl.mip.json"])
+    assert sorted(p.rsplit("/", 1)[1] for p in puts) == sorted([f"{wheel}.mhl", f"{wheel}.mhl.mip.json"])
+    assert [p for p in puts if "/sha256/" not in p and p.endswith(".mhl")] == []  # no flat copy
+
+
+def test_the_flat_copy_is_made_exactly_when_asked_or_the_bucket_has_flat_names(tmp_path, run_cli, stack):
+    """`--flat-copy` writes the flat `<wheel>.mhl` as a server-side copy into a new bucket prefix;
+    without it a prefix gets one only once it holds flat names; `--flat-urls` uploads the flat
+    name itself (the bytes, no content-addressed key)."""
+    recipes = tmp_path / "recipes"
+    names = faults.make_recipes(recipes, 2)
+    build = tmp_path / "build"
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "AWS_ACCESS_KEY_ID": s3.ACCESS_KEY,
+           "AWS_SECRET_ACCESS_KEY": s3.SECRET_KEY}
+    for verb in (["prepare", "--recipes", recipes, "--force"], ["bundle"]):
+        r = run_cli(*verb, "--build-dir", build, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+    wheels = sorted(p.name[:-len(".mhl")] for p in (build / "bundled").glob("*.mhl"))
+    assert len(wheels) == len(names) == 2
+
+    def upload(prefix, *flags):
+        stack.clear_log()
+        r = run_cli("upload", "--build-dir", build, "--store", f"s3://test/{prefix}", "--endpoint", stack.endpoint,
+                    "--allow-insecure-loopback", "--base-url", f"https://example.invalid/{prefix}", *flags, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        puts = [x for x in stack.records() if x["method"] == "PUT"]
+        flat = [x for x in puts if "/sha256/" not in x["path"] and x["path"].endswith(".mhl")]
+        for x in puts:
+            assert x["error"] is None, x
+        return puts, flat
+
+    def keys(prefix):
+        out = stack.aws("s3", "ls", "--recursive", f"s3://test/{prefix}/").stdout
+        return sorted(line.split()[-1].split(f"{prefix}/", 1)[1] for line in out.splitlines() if line.strip())
+
+    puts, flat = upload("fc/new")
+    assert len(puts) == 4 and flat == []
+    assert not any(k in keys("fc/new") for k in (f"{w}.mhl" for w in wheels))
+
+    puts, flat = upload("fc/asked", "--flat-copy")
+    assert len(puts) == 6 and len(flat) == 2
+    for x in flat:
+        assert x["body_bytes"] == 0 and x["cache_control"] == "no-cache", x  # CopyObject
+    for w in wheels:
+        assert f"{w}.mhl" in keys("fc/asked")
+    local = (build / "bundled" / f"{wheels[0]}.mhl").read_bytes()
+    download = tmp_path / "flat.mhl"
+    stack.aws("s3", "cp", f"s3://test/fc/asked/{wheels[0]}.mhl", str(download))
+    assert download.read_bytes() == local
+
+    # A package missing from a prefix that holds flat names gets its copy without being asked
+    # (the other one is unchanged, so skipped).
+    stack.aws("s3", "rm", f"s3://test/fc/asked/{wheels[1]}.mhl.mip.json")
+    stack.aws("s3", "rm", f"s3://test/fc/asked/{wheels[1]}.mhl")
+    puts, flat = upload("fc/asked")
+    assert [x["path"].rsplit("/", 1)[1] for x in flat] == [f"{wheels[1]}.mhl"]
+
+    puts, flat = upload("fc/flat-urls", "--flat-urls")
+    assert len(puts) == 4 and len(flat) == 2
+    assert all(x["body_bytes"] == len((build / "bundled" / x["path"].rsplit("/", 1)[1]).read_bytes()) for x in flat)
+    assert not any(k.startswith("sha256/") for k in keys("fc/flat-urls"))

@@ -158,8 +158,12 @@ def open_multipart_uploads(endpoint, bucket):
 def check_store_consistent(objects, base_url):
     """Checks a store given as {relative key: bytes}. Returns a list of problems (empty = ok):
     every sidecar parses, its mhl_url names an object of the store whose bytes match
-    mhl_sha256/mhl_size, the flat .mhl matches too, and no temporary or partial objects exist."""
+    mhl_sha256/mhl_size, and no temporary or partial objects exist. A store that holds flat names
+    (a `<wheel>.mhl` at its top) must hold every sidecar's: the uploader then writes the flat copy
+    before the sidecar; a store without them must not gain one (libmip writes no flat copy there
+    unless asked with --flat-copy)."""
     problems = []
+    flat_names = any(k.endswith(".mhl") and "/" not in k for k in objects)
     for key, data in sorted(objects.items()):
         base = key.rsplit("/", 1)[-1]
         if base.startswith(".") or ".tmp" in base or "mip-tmp" in key:
@@ -184,7 +188,7 @@ def check_store_consistent(objects, base_url):
             if len(objects[target]) != side.get("mhl_size"):
                 problems.append(f"{key}: {target} size does not match mhl_size")
             flat = key[: -len(".mip.json")]
-            if flat not in objects:
+            if flat_names and flat not in objects:
                 problems.append(f"{key}: flat {flat} missing")
         elif key.endswith(".mhl"):
             if not objects[key].startswith(b"PK\x03\x04") or b"PK\x05\x06" not in objects[key][-4096:]:

@@ -118,7 +118,8 @@ struct PublishReport {
 /// `Tester::test` over `tester.input_dir` (always tests: `tester.test` is read by publish only).
 [[nodiscard]] StageReport run_test(const PipelineOptions& options);
 /// Per package: the content-addressed `sha256/<hex>/<wheel>.mhl` (create-only), the flat
-/// `<wheel>.mhl`, then the sidecar with the final `mhl_url`. Packages whose published sidecar
+/// `<wheel>.mhl` (where the store holds flat names, or `upload.flat_copy`), then the sidecar with
+/// the final `mhl_url`. Packages whose published sidecar
 /// already has the same digest and metadata are skipped.
 [[nodiscard]] StageReport run_upload(const PipelineOptions& options);
 /// Assembles the index from the store and writes it into `index.output_dir` (not on a dry run).

@@ -161,8 +161,11 @@ public:
                                                          bool recursive,
                                                          const ListedGetFilter& want,
                                                          const BatchOptions& options = {}) override;
-    [[nodiscard]] std::vector<GetResult> get_many(const std::vector<GetRequest>& requests,
-                                                  const BatchOptions& options = {}) override;
+    /// GETs on the batch's connections; each result is handed over as its answer arrives
+    /// (`get_many` collects them).
+    void get_each(const std::vector<GetRequest>& requests,
+                  const GetCallback& on_result,
+                  const BatchOptions& options = {}) override;
     [[nodiscard]] std::vector<HeadResult> head_many(const std::vector<std::string>& keys,
                                                     const BatchOptions& options = {}) override;
 

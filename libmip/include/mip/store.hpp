@@ -103,6 +103,9 @@ struct ListedObject {
 /// For `list_and_get`: the GET to make for a listed object, or nullopt to skip it.
 using ListedGetFilter = std::function<std::optional<GetRequest>(const ObjectInfo&)>;
 
+/// For `get_each`: request `index`'s result, the moment it is final. Must not throw.
+using GetCallback = std::function<void(std::size_t index, GetResult result)>;
+
 struct BatchOptions {
     std::size_t max_in_flight = 32;  ///< requests in flight at once (stores may cap it)
     ProgressCallback progress;       ///< called on the calling thread
@@ -146,6 +149,14 @@ public:
                                                           const BatchOptions& options = {});
     [[nodiscard]] virtual std::vector<GetResult> get_many(const std::vector<GetRequest>& requests,
                                                           const BatchOptions& options = {});
+    /// `get_many` that hands each result to `on_result` as soon as it is final (on the calling
+    /// thread, in completion order, once per request) instead of all of them at the end, so a
+    /// caller can act on the first answers while the others are in flight (the cache check
+    /// decides each package when its own sidecar arrives). Throws only what `get_many` would
+    /// (a cancelled batch); results delivered before that stay delivered.
+    virtual void get_each(const std::vector<GetRequest>& requests,
+                          const GetCallback& on_result,
+                          const BatchOptions& options = {});
     [[nodiscard]] virtual std::vector<HeadResult> head_many(const std::vector<std::string>& keys,
                                                             const BatchOptions& options = {});
     /// Chains of puts: each chain's steps run in order, a step starting once the one before
@@ -164,6 +175,10 @@ public:
                                                                  const BatchOptions& options = {});
     [[nodiscard]] virtual std::vector<std::vector<PutResult>> put_chains(
         const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options = {});
+
+private:
+    /// One request of the default `get_each`, through the single calls; never throws.
+    [[nodiscard]] GetResult get_one(const GetRequest& request);
 };
 
 /// What only opening a store reads. From `RunOptions`: the logger and, for S3, `ca_file` (CA

@@ -2,8 +2,14 @@
 /// \file uploader.hpp
 /// `Uploader`: publishes bundled packages (`<wheel>.mhl` + `<wheel>.mhl.mip.json`, as the
 /// `Bundler` writes them) into a `Store`, in the order that keeps readers safe (mip-format §8.2):
-/// per package the write-once content-addressed `sha256/<hex>/<wheel>.mhl`, then the flat
-/// `<wheel>.mhl` (a server-side copy), then the sidecar naming its final `mhl_url`.
+/// per package the write-once content-addressed `sha256/<hex>/<wheel>.mhl`, then (only where
+/// needed, below) the flat `<wheel>.mhl` as a server-side copy, then the sidecar naming its final
+/// `mhl_url`.
+///
+/// The flat copy is written when the store already holds a flat `<wheel>.mhl` key (the reference
+/// layout, or an earlier upload that wrote them; seen in the listing the skip check makes anyway,
+/// so deciding costs no request) or with `flat_copy`. A new store gets two requests per package.
+/// Under `flat_urls` the flat name is the bundle itself, uploaded directly.
 ///
 /// Before writing it skips what is already published: packages whose published sidecar has the
 /// same digest, `mhl_url` and cached metadata (for more than 32 packages one listing decides,
@@ -40,6 +46,10 @@ struct UploadOptions {
     bool allow_overwrite = false;
     /// `--allow-octave-builds`: upload packages compiled with GNU Octave to an S3 store.
     bool allow_octave_builds = false;
+    /// `--flat-copy`: also write the flat `<wheel>.mhl` (a server-side copy of the
+    /// content-addressed bundle) into a store that holds no flat keys yet. Without it the copy is
+    /// made only where the store's listing shows a flat `.mhl` key.
+    bool flat_copy = false;
 };
 
 class Uploader {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <mip/store.hpp>
@@ -67,37 +68,43 @@ public:
                                                     const BatchOptions& options) override {
         return inner_->head_many(keys, options);
     }
-    /// Unconditional reads are answered from memory when an earlier one got an answer.
-    [[nodiscard]] std::vector<GetResult> get_many(const std::vector<GetRequest>& requests,
-                                                  const BatchOptions& options) override {
-        std::vector<GetResult> results(requests.size());
+    /// Unconditional reads are answered from memory when an earlier one got an answer (at
+    /// once, before the others are asked for); the rest as the store answers them.
+    void get_each(const std::vector<GetRequest>& requests,
+                  const GetCallback& on_result,
+                  const BatchOptions& options) override {
         std::vector<GetRequest> missing;
         std::vector<std::size_t> where;
+        std::vector<std::pair<std::size_t, GetResult>> known;
         {
             std::lock_guard lock(mutex_);
             for (std::size_t i = 0; i < requests.size(); ++i) {
                 auto it =
                     requests[i].if_none_match.empty() ? memo_.find(requests[i].key) : memo_.end();
                 if (it != memo_.end()) {
-                    results[i] = it->second;
+                    known.emplace_back(i, it->second);
                 } else {
                     missing.push_back(requests[i]);
                     where.push_back(i);
                 }
             }
         }
+        for (auto& [i, r] : known) {
+            on_result(i, std::move(r));
+        }
         if (missing.empty()) {
-            return results;
+            return;
         }
-        auto got = inner_->get_many(missing, options);
-        std::lock_guard lock(mutex_);
-        for (std::size_t k = 0; k < got.size(); ++k) {
-            if (!got[k].error && !got[k].not_modified) {
-                memo_[missing[k].key] = got[k];
-            }
-            results[where[k]] = std::move(got[k]);
-        }
-        return results;
+        inner_->get_each(
+            missing,
+            [&](std::size_t k, GetResult r) {
+                if (!r.error && !r.not_modified) {
+                    std::lock_guard lock(mutex_);
+                    memo_[missing[k].key] = r;
+                }
+                on_result(where[k], std::move(r));
+            },
+            options);
     }
 
 private:
