@@ -27,7 +27,7 @@ namespace {
 constexpr std::string_view sidecar_suffix = ".mhl.mip.json";
 /// The periodic consistency check: a manifest whose last full listing is older than this (or
 /// dated in the future) makes the run list the store again (docs/performance.md).
-constexpr std::int64_t manifest_max_age_seconds = 24 * 3600;
+constexpr std::int64_t manifest_max_age_seconds = std::int64_t{24} * 3600;
 
 std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(
@@ -240,8 +240,7 @@ private:
             return std::string("no ") + detail::index_manifest_key + " yet";
         }
         if (!manifest_.manifest) {
-            return "ignoring " + std::string(detail::index_manifest_key) + ": " +
-                   manifest_.problem;
+            return "ignoring " + std::string(detail::index_manifest_key) + ": " + manifest_.problem;
         }
         const auto at = manifest_.manifest->listed_at;
         if (at == 0) {
@@ -358,14 +357,13 @@ private:
         const auto now = unix_now();
         const std::optional<detail::IndexManifest> base = manifest_.manifest;
         try {
-            auto r = detail::update_index_manifest(
-                store_, [&](const detail::ManifestRead& current) {
+            auto r =
+                detail::update_index_manifest(store_, [&](const detail::ManifestRead& current) {
                     return std::optional<detail::IndexManifest>(
                         detail::merge_listing(listed, now, base, current.manifest));
                 });
             if (r.gave_up) {
-                run_.logger.warning(std::string("could not update ") +
-                                    detail::index_manifest_key +
+                run_.logger.warning(std::string("could not update ") + detail::index_manifest_key +
                                     ": concurrent writers on every attempt");
             } else {
                 run_.logger.info(std::string("wrote ") + detail::index_manifest_key + " (" +

@@ -180,8 +180,7 @@ detail::UniqueFd lock_conditional(const fs::path& tmp_dir) {
     }
     while (::flock(fd.get(), LOCK_EX) != 0) {
         if (errno != EINTR) {
-            throw IoError("cannot lock the store", path.string(),
-                          {errno, std::generic_category()});
+            throw IoError("cannot lock the store", path.string(), {errno, std::generic_category()});
         }
     }
     return fd;

@@ -291,6 +291,18 @@ private:
             }
             compare_published(u, got[i].data, gets[i].key);
         }
+        // Unchanged sidecars go into the index manifest too: a run killed between its sidecars
+        // and the manifest is healed by the rerun that skips them.
+        for (std::size_t i = 0; i < uploads_.size(); ++i) {
+            if (report_.items[uploads_[i].item].status != ItemStatus::skipped) {
+                continue;
+            }
+            auto etag = identical[i] ? detail::md5_hex(layout_.render_sidecar(uploads_[i].sidecar))
+                                     : got[i].etag;
+            if (!etag.empty()) {  // a GET without an ETag (a mirror) says nothing: left as is
+                unchanged_etags_[gets[i].key] = std::move(etag);
+            }
+        }
     }
 
     /// Remembers the package name of a published sidecar key (others are ignored).
@@ -550,15 +562,18 @@ private:
         }
     }
 
-    /// The index manifest learns the new sidecars (index_manifest.hpp). If it cannot, the
-    /// packages are published but the run fails, so a rerun or `index --full-listing` follows.
+    /// The index manifest learns the new and the unchanged sidecars (index_manifest.hpp; no
+    /// write when it already lists them all). If it cannot, the packages are published but the
+    /// run fails, so a rerun or `index --full-listing` follows.
     void record_in_index_manifest() {
-        if (layout_.format() != "r2" || sidecar_etags_.empty()) {
+        if (layout_.format() != "r2" || (sidecar_etags_.empty() && unchanged_etags_.empty())) {
             return;
         }
         try {
-            detail::record_uploaded_sidecars(store_, sidecar_etags_, run_.logger);
+            detail::record_uploaded_sidecars(store_, sidecar_etags_, unchanged_etags_, run_.logger);
         } catch (...) {
+            run_.logger.warning(std::string(detail::index_manifest_key) + " was not updated: " +
+                                detail::message_of(std::current_exception()));
             for (auto& item : report_.items) {
                 if (item.status == ItemStatus::done) {
                     detail::mark_failed(item, std::current_exception());
@@ -610,7 +625,8 @@ private:
     bool format_key_listed_ = false;         ///< its listing holds `store_format_key`
     bool flat_keys_seen_ = false;            ///< its listing holds a flat `<wheel>.mhl`
     std::exception_ptr listing_error_;       ///< the listing for the collision check failed
-    std::map<std::string, std::string> sidecar_etags_;  ///< published sidecar key -> ETag
+    std::map<std::string, std::string> sidecar_etags_;    ///< uploaded sidecar key -> ETag
+    std::map<std::string, std::string> unchanged_etags_;  ///< skipped (published) ones
 };
 
 }  // namespace

@@ -53,8 +53,9 @@ TEST_CASE("a corrupt or hostile index manifest is refused, naming the field", "[
     CHECK(field_of("{\"format\": 2, \"listed_at\": 1, \"sidecars\": {}}") == "format");
     CHECK(field_of("{\"format\": 1, \"listed_at\": -1, \"sidecars\": {}}") == "listed_at");
     CHECK(field_of("{\"format\": 1, \"listed_at\": 1, \"sidecars\": []}") == "sidecars");
-    for (const char* key : {"../x.mhl.mip.json", "a/b.mhl.mip.json", "x.mhl", ".hidden.mhl.mip.json",
-                            "bad\\u0001.mhl.mip.json", "sha256/ab/x.mhl.mip.json"}) {
+    for (const char* key :
+         {"../x.mhl.mip.json", "a/b.mhl.mip.json", "x.mhl", ".hidden.mhl.mip.json",
+          "bad\\u0001.mhl.mip.json", "sha256/ab/x.mhl.mip.json"}) {
         CAPTURE(key);
         CHECK(field_of(std::string("{\"format\": 1, \"listed_at\": 1, \"sidecars\": {\"") + key +
                        "\": \"e\"}}") == "sidecars");
@@ -68,11 +69,23 @@ TEST_CASE("a corrupt or hostile index manifest is refused, naming the field", "[
 TEST_CASE("an uploader's merge keeps every other entry", "[index_manifest]") {
     auto current = manifest({{"a.mhl.mip.json", "1"}, {"b.mhl.mip.json", "2"}}, 100);
     SECTION("new and changed entries over the current ones; listed_at stays") {
-        auto merged = detail::merge_uploaded(current, {{"b.mhl.mip.json", "3"}, {"c.mhl.mip.json", "4"}});
+        auto merged =
+            detail::merge_uploaded(current, {{"b.mhl.mip.json", "3"}, {"c.mhl.mip.json", "4"}});
         REQUIRE(merged);
         CHECK(*merged ==
               manifest({{"a.mhl.mip.json", "1"}, {"b.mhl.mip.json", "3"}, {"c.mhl.mip.json", "4"}},
                        100));
+    }
+    SECTION("unchanged sidecars fill gaps but never replace another uploader's entry") {
+        auto merged = detail::merge_uploaded(current, {{"c.mhl.mip.json", "4"}},
+                                             {{"b.mhl.mip.json", "old"}, {"d.mhl.mip.json", "5"}});
+        REQUIRE(merged);
+        CHECK(*merged == manifest({{"a.mhl.mip.json", "1"},
+                                   {"b.mhl.mip.json", "2"},
+                                   {"c.mhl.mip.json", "4"},
+                                   {"d.mhl.mip.json", "5"}},
+                                  100));
+        CHECK_FALSE(detail::merge_uploaded(current, {}, {{"b.mhl.mip.json", "old"}}));
     }
     SECTION("nothing to write when the manifest already says so") {
         CHECK_FALSE(detail::merge_uploaded(current, {{"a.mhl.mip.json", "1"}}));
@@ -112,13 +125,14 @@ TEST_CASE("a listing's repair follows the listing, except entries written meanwh
 
 TEST_CASE("concurrent uploaders on one local store never lose an entry", "[index_manifest]") {
     TempDir dir;
-    constexpr int writers = 6;
+    constexpr std::size_t writers = 6;
     constexpr int rounds = 5;
     LocalStore(dir.path()).put({"seed", {}, "x", {}, {}, {}});
-    std::latch start(writers);
+    std::latch start(static_cast<std::ptrdiff_t>(writers));
     std::vector<std::thread> threads;
+    threads.reserve(writers);
     std::vector<std::uint32_t> attempts(writers, 0);
-    for (int w = 0; w < writers; ++w) {
+    for (std::size_t w = 0; w < writers; ++w) {
         threads.emplace_back([&, w] {
             LocalStore store(dir.path());  // one store per writer, as separate processes
             start.arrive_and_wait();
@@ -130,7 +144,7 @@ TEST_CASE("concurrent uploaders on one local store never lose an entry", "[index
                         return detail::merge_uploaded(current.manifest, {{key, "etag"}});
                     },
                     {.max_attempts = 1000, .backoff = std::chrono::milliseconds(1)});
-                attempts[static_cast<std::size_t>(w)] += result.attempts;
+                attempts[w] += result.attempts;
             }
         });
     }
@@ -140,7 +154,7 @@ TEST_CASE("concurrent uploaders on one local store never lose an entry", "[index
     LocalStore store(dir.path());
     auto read = detail::read_index_manifest(store);
     REQUIRE(read.manifest);
-    CHECK(read.manifest->sidecars.size() == writers * rounds);
+    CHECK(read.manifest->sidecars.size() == writers * std::size_t{rounds});
     CHECK(read.manifest->listed_at == 0);
 }
 
@@ -167,11 +181,15 @@ TEST_CASE("a local If-Match put fails once the object changed since it was read"
 TEST_CASE("an upload whose ETag is unknown leaves the manifest untrusted", "[index_manifest]") {
     TempDir dir;
     LocalStore store(dir.path());
-    PutRequest trusted{detail::index_manifest_key, {},
+    PutRequest trusted{detail::index_manifest_key,
+                       {},
                        detail::render_index_manifest(manifest({{"a.mhl.mip.json", "1"}}, 99)),
-                       {}, {}, {}};
+                       {},
+                       {},
+                       {}};
     REQUIRE(store.put(trusted).written);
-    detail::record_uploaded_sidecars(store, {{"b.mhl.mip.json", ""}, {"c.mhl.mip.json", "3"}}, {});
+    detail::record_uploaded_sidecars(store, {{"b.mhl.mip.json", ""}, {"c.mhl.mip.json", "3"}}, {},
+                                     {});
     auto read = detail::read_index_manifest(store);
     REQUIRE(read.manifest);
     CHECK(*read.manifest == manifest({{"a.mhl.mip.json", "1"}, {"c.mhl.mip.json", "3"}}, 0));

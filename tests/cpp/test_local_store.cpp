@@ -307,8 +307,8 @@ TEST_CASE("writes leave no temp file behind", "[local_store]") {
 
     CHECK(temp_leftovers(store.root()).empty());
     auto entries = tree(store.root());
-    std::vector<std::string> expected = {".mip-tmp", ".mip-tmp/conditional.lock", "x", "x/a",
-                                         "x/b", "x/c"};
+    std::vector<std::string> expected = {".mip-tmp", ".mip-tmp/conditional.lock", "x", "x/a", "x/b",
+                                         "x/c"};
     CHECK(entries == expected);
     CHECK(store.get("x/a") == std::string("two, replaced"));
 }

@@ -61,8 +61,7 @@ BatchOptions one_request() {
 bool is_sidecar_key(std::string_view key) {
     return key.size() > sidecar_suffix.size() && key.size() <= 1024 &&
            key.substr(key.size() - sidecar_suffix.size()) == sidecar_suffix &&
-           key.find('/') == std::string_view::npos && key.front() != '.' &&
-           !has_control_char(key);
+           key.find('/') == std::string_view::npos && key.front() != '.' && !has_control_char(key);
 }
 
 std::string render_index_manifest(const IndexManifest& manifest) {
@@ -116,9 +115,15 @@ IndexManifest parse_index_manifest(std::string_view text) {
 }
 
 std::optional<IndexManifest> merge_uploaded(const std::optional<IndexManifest>& current,
-                                            const std::map<std::string, std::string>& ours) {
+                                            const std::map<std::string, std::string>& ours,
+                                            const std::map<std::string, std::string>& unchanged) {
     IndexManifest merged = current.value_or(IndexManifest{});
     bool changed = !current.has_value();
+    for (const auto& [key, etag] : unchanged) {
+        if (ours.count(key) == 0 && merged.sidecars.emplace(key, etag).second) {
+            changed = true;
+        }
+    }
     for (const auto& [key, etag] : ours) {
         auto [it, inserted] = merged.sidecars.emplace(key, etag);
         if (!inserted && it->second != etag) {
@@ -222,9 +227,10 @@ ManifestUpdate update_index_manifest(Store& store,
 
 void record_uploaded_sidecars(Store& store,
                               const std::map<std::string, std::string>& ours,
+                              const std::map<std::string, std::string>& unchanged,
                               const Logger& logger,
                               const ManifestUpdateOptions& options) {
-    if (ours.empty()) {
+    if (ours.empty() && unchanged.empty()) {
         return;
     }
     std::map<std::string, std::string> known;
@@ -237,7 +243,7 @@ void record_uploaded_sidecars(Store& store,
         }
     }
     auto merge = [&](const ManifestRead& current) -> std::optional<IndexManifest> {
-        auto merged = merge_uploaded(current.manifest, known);
+        auto merged = merge_uploaded(current.manifest, known, unchanged);
         if (unknown_etag) {
             IndexManifest m = merged ? *merged : *current.manifest;
             if (!merged && m.listed_at == 0) {
@@ -251,13 +257,13 @@ void record_uploaded_sidecars(Store& store,
     auto r = update_index_manifest(store, merge, options);
     if (!r.gave_up) {
         logger.info(std::string(index_manifest_key) +
-                    (r.written ? ": recorded " : ": already lists ") +
-                    std::to_string(ours.size()) + " sidecar(s)");
+                    (r.written ? ": recorded " : ": already lists ") + std::to_string(ours.size()) +
+                    " sidecar(s)");
         return;
     }
     // Contention beyond the retries: untrusted beats incomplete.
     auto current = read_index_manifest(store);
-    auto merged = merge_uploaded(current.manifest, known);
+    auto merged = merge_uploaded(current.manifest, known, unchanged);
     IndexManifest m = merged ? *merged : *current.manifest;
     m.listed_at = 0;
     PutRequest put;

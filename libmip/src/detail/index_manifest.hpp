@@ -40,10 +40,14 @@ struct IndexManifest {
 /// that is no sidecar key, an empty or control-character ETag, an unknown format version).
 [[nodiscard]] IndexManifest parse_index_manifest(std::string_view text);
 
-/// An uploader's merge: `ours` over `current` (absent = a new, untrusted manifest). Every other
-/// entry and `listed_at` stay. nullopt when `current` already holds all of `ours`.
+/// An uploader's merge: `ours` over `current` (absent = a new, untrusted manifest), and the
+/// entries of `unchanged` (sidecars it found already published) where `current` has none: they
+/// fill gaps (a run killed before its manifest update) but never replace what another uploader
+/// wrote. Every other entry and `listed_at` stay. nullopt when there is nothing to change.
 [[nodiscard]] std::optional<IndexManifest> merge_uploaded(
-    const std::optional<IndexManifest>& current, const std::map<std::string, std::string>& ours);
+    const std::optional<IndexManifest>& current,
+    const std::map<std::string, std::string>& ours,
+    const std::map<std::string, std::string>& unchanged = {});
 
 /// A full listing's repair: the listed sidecars, except where the manifest changed between
 /// `base` (read before the listing) and `current` (read now): such an entry was written by an
@@ -85,13 +89,15 @@ using ManifestMerge = std::function<std::optional<IndexManifest>(const ManifestR
                                                    const ManifestUpdateOptions& options = {});
 
 /// The uploader's step, after its sidecars landed: adds `ours` (sidecar key -> the ETag its PUT
-/// returned). An empty ETag (a store that did not say) leaves the manifest untrusted
+/// returned) and fills gaps from `unchanged` (`merge_uploaded`). An empty ETag (a store that did
+/// not say) leaves the manifest untrusted
 /// (`listed_at` 0: the next index lists). When every attempt met a concurrent writer, one
 /// unconditional write marks it untrusted, keeping what it holds plus `ours`: the next index
 /// then lists the store and repairs it, so no entry is ever lost to the index. Throws store
 /// errors (the upload then fails: its sidecars are published, the manifest may lack them).
 void record_uploaded_sidecars(Store& store,
                               const std::map<std::string, std::string>& ours,
+                              const std::map<std::string, std::string>& unchanged,
                               const Logger& logger,
                               const ManifestUpdateOptions& options = {});
 
