@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <mip/channel_page.hpp>
 #include <mip/error.hpp>
@@ -229,6 +230,16 @@ private:
                 }
             }
         }
+        // ordered_json finds a key by a linear scan: one hash index for the run's lookups.
+        for (auto& [key, entry] : cache_.items()) {
+            if (entry.is_object() && entry.contains("data") && entry["data"].is_string()) {
+                auto etag = entry.contains("etag") && entry["etag"].is_string()
+                                ? entry["etag"].get<std::string>()
+                                : std::string();
+                cached_.emplace(key, CachedSidecar{std::move(etag),
+                                                   entry["data"].get_ptr<const std::string*>()});
+            }
+        }
     }
 
     /// The manifest's reason not to serve this run ("" = it may).
@@ -259,7 +270,7 @@ private:
     /// is not even read), `--full-listing`, no usable manifest, or a sidecar the manifest names
     /// that is gone.
     bool read_from_manifest() {
-        if (cache_.empty() && !options_.full_listing) {
+        if (cached_.empty() && !options_.full_listing) {
             // A cold cache is a full assembly either way: the listing alone, as always.
             run_.logger.info("no index cache: listing the store");
             return false;
@@ -288,16 +299,12 @@ private:
         const auto& entries = manifest_.manifest->sidecars;
         std::vector<GetRequest> requests;
         for (const auto& [key, etag] : entries) {
-            auto it = cache_.find(key);
-            const bool cached = it != cache_.end() && it->is_object() && it->contains("data") &&
-                                (*it)["data"].is_string();
-            std::string cached_etag = cached && it->contains("etag") && (*it)["etag"].is_string()
-                                          ? (*it)["etag"].get<std::string>()
-                                          : std::string();
-            if (cached && cached_etag == etag) {
+            const auto* hit = cached(key);
+            const std::string cached_etag = hit != nullptr ? hit->etag : std::string();
+            if (hit != nullptr && cached_etag == etag) {
                 continue;  // the manifest says it is unchanged
             }
-            requests.push_back({key, cached ? cached_etag : std::string()});
+            requests.push_back({key, cached_etag});
         }
         auto got = store_.get_many(requests, batch_options());
         std::map<std::string, GetResult> by_key;
@@ -395,20 +402,14 @@ private:
             if (!is_sidecar(s.key)) {
                 return std::nullopt;
             }
-            std::string cached_etag;
-            bool cached = false;
-            if (auto it = cache_.find(s.key); it != cache_.end() && it->is_object() &&
-                                              it->contains("data") && (*it)["data"].is_string()) {
-                cached = true;
-                if (it->contains("etag") && (*it)["etag"].is_string()) {
-                    cached_etag = (*it)["etag"].get<std::string>();
-                }
-            }
-            if (cached && !s.etag.empty() && cached_etag == s.etag) {
+            const auto* hit = cached(s.key);
+            const bool in_cache = hit != nullptr;
+            const std::string cached_etag = in_cache ? hit->etag : std::string();
+            if (in_cache && !s.etag.empty() && cached_etag == s.etag) {
                 return std::nullopt;  // revalidated by the listing
             }
             GetRequest r{s.key, {}};
-            if (cached && !cached_etag.empty()) {
+            if (in_cache && !cached_etag.empty()) {
                 r.if_none_match = cached_etag;
             }
             return r;
@@ -468,7 +469,8 @@ private:
             }
             std::string data;
             if (g.not_modified) {
-                data = cache_[key].value("data", "");
+                const auto* hit = cached(key);
+                data = hit != nullptr ? *hit->data : std::string();
             } else {
                 data = std::move(g.data);
                 ++result_.sidecars_downloaded;
@@ -586,7 +588,18 @@ private:
     const RunOptions& run_;
     std::string base_;
     IndexResult result_;
+    /// A sidecar of the ETag cache (`data` points into `cache_`).
+    struct CachedSidecar {
+        std::string etag;
+        const std::string* data = nullptr;
+    };
+    [[nodiscard]] const CachedSidecar* cached(const std::string& key) const {
+        auto it = cached_.find(key);
+        return it == cached_.end() ? nullptr : &it->second;
+    }
+
     Json cache_ = Json::object();
+    std::unordered_map<std::string, CachedSidecar> cached_;
     fs::path cache_file_;
     std::vector<ObjectInfo> sidecars_;
     std::vector<GetResult> got_;
