@@ -570,7 +570,8 @@ private:
             return;
         }
         try {
-            detail::record_uploaded_sidecars(store_, sidecar_etags_, unchanged_etags_, run_.logger);
+            detail::record_uploaded_sidecars(store_, {sidecar_etags_, unchanged_etags_},
+                                             run_.logger);
         } catch (...) {
             run_.logger.warning(std::string(detail::index_manifest_key) + " was not updated: " +
                                 detail::message_of(std::current_exception()));

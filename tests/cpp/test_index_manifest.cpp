@@ -69,29 +69,30 @@ TEST_CASE("a corrupt or hostile index manifest is refused, naming the field", "[
 TEST_CASE("an uploader's merge keeps every other entry", "[index_manifest]") {
     auto current = manifest({{"a.mhl.mip.json", "1"}, {"b.mhl.mip.json", "2"}}, 100);
     SECTION("new and changed entries over the current ones; listed_at stays") {
-        auto merged =
-            detail::merge_uploaded(current, {{"b.mhl.mip.json", "3"}, {"c.mhl.mip.json", "4"}});
+        auto merged = detail::merge_uploaded(
+            current, {{{"b.mhl.mip.json", "3"}, {"c.mhl.mip.json", "4"}}, {}});
         REQUIRE(merged);
         CHECK(*merged ==
               manifest({{"a.mhl.mip.json", "1"}, {"b.mhl.mip.json", "3"}, {"c.mhl.mip.json", "4"}},
                        100));
     }
     SECTION("unchanged sidecars fill gaps but never replace another uploader's entry") {
-        auto merged = detail::merge_uploaded(current, {{"c.mhl.mip.json", "4"}},
-                                             {{"b.mhl.mip.json", "old"}, {"d.mhl.mip.json", "5"}});
+        auto merged = detail::merge_uploaded(
+            current,
+            {{{"c.mhl.mip.json", "4"}}, {{"b.mhl.mip.json", "old"}, {"d.mhl.mip.json", "5"}}});
         REQUIRE(merged);
         CHECK(*merged == manifest({{"a.mhl.mip.json", "1"},
                                    {"b.mhl.mip.json", "2"},
                                    {"c.mhl.mip.json", "4"},
                                    {"d.mhl.mip.json", "5"}},
                                   100));
-        CHECK_FALSE(detail::merge_uploaded(current, {}, {{"b.mhl.mip.json", "old"}}));
+        CHECK_FALSE(detail::merge_uploaded(current, {{}, {{"b.mhl.mip.json", "old"}}}));
     }
     SECTION("nothing to write when the manifest already says so") {
-        CHECK_FALSE(detail::merge_uploaded(current, {{"a.mhl.mip.json", "1"}}));
+        CHECK_FALSE(detail::merge_uploaded(current, {{{"a.mhl.mip.json", "1"}}, {}}));
     }
     SECTION("no manifest yet: a new one that no index trusts before a full listing") {
-        auto merged = detail::merge_uploaded(std::nullopt, {{"a.mhl.mip.json", "1"}});
+        auto merged = detail::merge_uploaded(std::nullopt, {{{"a.mhl.mip.json", "1"}}, {}});
         REQUIRE(merged);
         CHECK(*merged == manifest({{"a.mhl.mip.json", "1"}}, 0));
     }
@@ -141,7 +142,7 @@ TEST_CASE("concurrent uploaders on one local store never lose an entry", "[index
                 auto result = detail::update_index_manifest(
                     store,
                     [&](const detail::ManifestRead& current) {
-                        return detail::merge_uploaded(current.manifest, {{key, "etag"}});
+                        return detail::merge_uploaded(current.manifest, {{{key, "etag"}}, {}});
                     },
                     {.max_attempts = 1000, .backoff = std::chrono::milliseconds(1)});
                 attempts[w] += result.attempts;
@@ -188,7 +189,7 @@ TEST_CASE("an upload whose ETag is unknown leaves the manifest untrusted", "[ind
                        {},
                        {}};
     REQUIRE(store.put(trusted).written);
-    detail::record_uploaded_sidecars(store, {{"b.mhl.mip.json", ""}, {"c.mhl.mip.json", "3"}}, {},
+    detail::record_uploaded_sidecars(store, {{{"b.mhl.mip.json", ""}, {"c.mhl.mip.json", "3"}}, {}},
                                      {});
     auto read = detail::read_index_manifest(store);
     REQUIRE(read.manifest);

@@ -285,3 +285,23 @@ def test_concurrent_uploaders_never_lose_an_entry(tmp_path, run_cli, mip_build_e
             assert index_bytes(warm) == full_index(run_cli, wd, flags, env=env)
     if where == "s3":
         assert all(r.get("status", 200) != 403 for r in stack.records())
+
+
+def test_python_full_listing_kwarg_and_sidecar_source(tmp_path, run_cli, bundled):
+    """`full_listing=` from Python: it lists a store whose manifest could serve, and creates
+    the manifest where none exists."""
+    import mip_native as m
+    build, store = tmp_path / "build", tmp_path / "store"
+    ok(run_cli("upload", "--input-dir", bundled, "--build-dir", build, *["--store", store, "--base-url", BASE_URL],
+               env=EPOCH))
+    (store / MANIFEST).unlink()
+    cache = tmp_path / "cache"
+    warm = m.IndexAssembler(m.LocalStore(store), cache_dir=cache, base_url=BASE_URL).assemble()
+    assert (warm.sidecar_source, len(warm.packages)) == ("listing", COUNT)
+    assert not (store / MANIFEST).exists(), "an index without --full-listing creates none"
+    full = m.IndexAssembler(m.LocalStore(store), cache_dir=cache, base_url=BASE_URL, full_listing=True).assemble()
+    assert (full.sidecar_source, full.sidecars_downloaded) == ("listing", 0)
+    assert len(local_manifest(store)["sidecars"]) == COUNT
+    again = m.IndexAssembler(m.LocalStore(store), cache_dir=cache, base_url=BASE_URL).assemble()
+    assert (again.sidecar_source, again.sidecars_downloaded) == ("manifest", 0)
+    assert again.index_json() == full.index_json()

@@ -115,8 +115,9 @@ IndexManifest parse_index_manifest(std::string_view text) {
 }
 
 std::optional<IndexManifest> merge_uploaded(const std::optional<IndexManifest>& current,
-                                            const std::map<std::string, std::string>& ours,
-                                            const std::map<std::string, std::string>& unchanged) {
+                                            const UploadedSidecars& sidecars) {
+    const auto& ours = sidecars.written;
+    const auto& unchanged = sidecars.unchanged;
     IndexManifest merged = current.value_or(IndexManifest{});
     bool changed = !current.has_value();
     for (const auto& [key, etag] : unchanged) {
@@ -226,10 +227,11 @@ ManifestUpdate update_index_manifest(Store& store,
 }
 
 void record_uploaded_sidecars(Store& store,
-                              const std::map<std::string, std::string>& ours,
-                              const std::map<std::string, std::string>& unchanged,
+                              const UploadedSidecars& sidecars,
                               const Logger& logger,
                               const ManifestUpdateOptions& options) {
+    const auto& ours = sidecars.written;
+    const auto& unchanged = sidecars.unchanged;
     if (ours.empty() && unchanged.empty()) {
         return;
     }
@@ -243,7 +245,7 @@ void record_uploaded_sidecars(Store& store,
         }
     }
     auto merge = [&](const ManifestRead& current) -> std::optional<IndexManifest> {
-        auto merged = merge_uploaded(current.manifest, known, unchanged);
+        auto merged = merge_uploaded(current.manifest, {known, unchanged});
         if (unknown_etag) {
             IndexManifest m = merged ? *merged : *current.manifest;
             if (!merged && m.listed_at == 0) {
@@ -263,7 +265,7 @@ void record_uploaded_sidecars(Store& store,
     }
     // Contention beyond the retries: untrusted beats incomplete.
     auto current = read_index_manifest(store);
-    auto merged = merge_uploaded(current.manifest, known, unchanged);
+    auto merged = merge_uploaded(current.manifest, {known, unchanged});
     IndexManifest m = merged ? *merged : *current.manifest;
     m.listed_at = 0;
     PutRequest put;

@@ -44,10 +44,13 @@ struct IndexManifest {
 /// entries of `unchanged` (sidecars it found already published) where `current` has none: they
 /// fill gaps (a run killed before its manifest update) but never replace what another uploader
 /// wrote. Every other entry and `listed_at` stay. nullopt when there is nothing to change.
+/// An upload's sidecars: key -> ETag.
+struct UploadedSidecars {
+    std::map<std::string, std::string> written;    ///< uploaded by this run (`ours`)
+    std::map<std::string, std::string> unchanged;  ///< found already published
+};
 [[nodiscard]] std::optional<IndexManifest> merge_uploaded(
-    const std::optional<IndexManifest>& current,
-    const std::map<std::string, std::string>& ours,
-    const std::map<std::string, std::string>& unchanged = {});
+    const std::optional<IndexManifest>& current, const UploadedSidecars& sidecars);
 
 /// A full listing's repair: the listed sidecars, except where the manifest changed between
 /// `base` (read before the listing) and `current` (read now): such an entry was written by an
@@ -96,8 +99,7 @@ using ManifestMerge = std::function<std::optional<IndexManifest>(const ManifestR
 /// then lists the store and repairs it, so no entry is ever lost to the index. Throws store
 /// errors (the upload then fails: its sidecars are published, the manifest may lack them).
 void record_uploaded_sidecars(Store& store,
-                              const std::map<std::string, std::string>& ours,
-                              const std::map<std::string, std::string>& unchanged,
+                              const UploadedSidecars& sidecars,
                               const Logger& logger,
                               const ManifestUpdateOptions& options = {});
 
