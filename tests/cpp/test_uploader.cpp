@@ -189,7 +189,8 @@ TEST_CASE("the flat copy is written exactly where the store keeps flat names or 
         auto run = run_options();
         run.flat_urls = true;
         REQUIRE(mip::Uploader(store, {.input_dir = bundled}, run).upload().ok());
-        CHECK(keys_of(store) == std::vector<std::string>{flat, flat + ".mip.json"});
+        CHECK(keys_of(store) ==
+              std::vector<std::string>{flat, flat + ".mip.json", "mip-index-manifest.json"});
         CHECK(store.get(flat) == mip::test::read_file(mhl));
     }
 }
@@ -381,7 +382,7 @@ TEST_CASE(
     CHECK(count(bundles) == n);
     CHECK(count(flat_copies) == 0);
     CHECK(count(sidecars) == n);
-    CHECK(count([](const json& r) { return r["method"] == "PUT"; }) == 2 * n);
+    CHECK(count([](const json& r) { return r["method"] == "PUT"; }) == 2 * n + 1);  // + manifest
     mip::test::require_clean_log(servers);
 
     const auto before = records.size();

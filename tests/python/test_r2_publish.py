@@ -227,11 +227,11 @@ def test_the_flat_copy_is_made_exactly_when_asked_or_the_bucket_has_flat_names(t
         return sorted(line.split()[-1].split(f"{prefix}/", 1)[1] for line in out.splitlines() if line.strip())
 
     puts, flat = upload("fc/new")
-    assert len(puts) == 4 and flat == []
+    assert len(puts) == 5 and flat == []  # 2 × (sha256/ bundle, sidecar) + the index manifest
     assert not any(k in keys("fc/new") for k in (f"{w}.mhl" for w in wheels))
 
     puts, flat = upload("fc/asked", "--flat-copy")
-    assert len(puts) == 6 and len(flat) == 2
+    assert len(puts) == 7 and len(flat) == 2  # + 2 flat copies
     for x in flat:
         assert x["body_bytes"] == 0 and x["cache_control"] == "no-cache", x  # CopyObject
     for w in wheels:
@@ -249,6 +249,6 @@ def test_the_flat_copy_is_made_exactly_when_asked_or_the_bucket_has_flat_names(t
     assert [x["path"].rsplit("/", 1)[1] for x in flat] == [f"{wheels[1]}.mhl"]
 
     puts, flat = upload("fc/flat-urls", "--flat-urls")
-    assert len(puts) == 4 and len(flat) == 2
+    assert len(puts) == 5 and len(flat) == 2  # + the index manifest
     assert all(x["body_bytes"] == len((build / "bundled" / x["path"].rsplit("/", 1)[1]).read_bytes()) for x in flat)
     assert not any(k.startswith("sha256/") for k in keys("fc/flat-urls"))
