@@ -899,38 +899,89 @@ end
         warm = wd / "warm"
         self.fresh(wd)
         epoch = {"SOURCE_DATE_EPOCH": "1767225600"}
-        # the warm states, untimed: libmip's ETag cache and rclone's local copy
-        subprocess.run([str(x) for x in self.mipv("--build-dir", warm, "index", *self.s3args(prefix))],
+        manifest_key = f"{prefix}/mip-index-manifest.json"
+        admin = self.stack.admin()
+        # the warm states, untimed: libmip's ETag cache and index manifest (`--full-listing`
+        # creates it, as a first publish does), rclone's local copy
+        subprocess.run([str(x) for x in self.mipv("--build-dir", warm, "index", "--full-listing",
+                                                  *self.s3args(prefix))],
                        env=self.env(extra=epoch), check=True, stdout=subprocess.DEVNULL)
         subprocess.run(rclone.download(self.rclone_conf, BUCKET, prefix, wd / "rclone"), env=self.env(False),
                        check=True, stdout=subprocess.DEVNULL)
         changed = max(1, n // 100)
 
+        import hashlib
+
+        def record_in_manifest(batch):
+            # What an uploader does after writing its sidecars (docs/formats.md, "The index
+            # manifest"): read the manifest, set each sidecar's ETag (a single-part PUT's ETag is
+            # its MD5), write it back with If-Match on the ETag read; 412 = read again.
+            for _ in range(10):
+                got = admin.get_object(Bucket=BUCKET, Key=manifest_key)
+                doc = json.loads(got["Body"].read())
+                for key, data in batch:
+                    doc["sidecars"][key[len(prefix) + 1:]] = hashlib.md5(data).hexdigest()
+                try:
+                    admin.put_object(Bucket=BUCKET, Key=manifest_key, Body=json.dumps(doc).encode(),
+                                     ContentType="application/json", IfMatch=got["ETag"])
+                    return
+                except admin.exceptions.ClientError as e:
+                    if e.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                        raise
+            raise RuntimeError("the index manifest kept changing")
+
         def mutate(r):
             # once per round, before any competitor: each incremental competitor then finds the
-            # same `changed` sidecars changed since its own previous run
+            # same `changed` sidecars changed since its own previous run. libmip's warm state is
+            # brought up to date first (untimed); each libmip incremental run (the baseline twin
+            # too) starts from a copy of it, so both see exactly these changes.
+            if r > 0:
+                subprocess.run([str(x) for x in self.mipv("--build-dir", warm, "index", *self.s3args(prefix))],
+                               env=self.env(extra=epoch), check=True, stdout=subprocess.DEVNULL)
             idx = [(r * changed + k) * 37 % n for k in range(changed)]
             batch = [datagen.mutate(objs[i][0], objs[i][1], r + 1) for i in idx]
             for i, kv in zip(idx, batch):
                 objs[i] = kv
             self.stack.seed(batch)
+            record_in_manifest(batch)
+
+        def sidecar_gets(count):
+            # the changed sidecars, plus the manifest itself when the client reads it (libmip
+            # since the manifest; rclone: it is one more changed object) — the baseline binary
+            # lists instead and reads exactly `count`
+            def check(lp, mix=None):
+                got = sum(v[0] for k, v in (mix or {}).items() if k in ("GET", "GET moto"))
+                if got not in (count, count + 1):
+                    raise Failed(f"{got} object GETs, expected {count} (+1 manifest) (requests: {mix}); log {lp}")
+            return check
         sc = Scenario(self, "incremental", f"index assembly, {changed} of {n} sidecars changed (1%)", objects=n,
                       unit="sidecars", before_round=mutate)
         sc.add("libmip full", lambda r: (self.mipv("--build-dir", self.fresh(wd / "full"), "index",
                                                    *self.s3args(prefix)), self.env(extra=epoch),
                                          expect(f"index: {n} package(s)")), concurrency=32)
-        sc.add("libmip incremental", lambda r: (self.mipv("--json", "--build-dir", warm, "index", *self.s3args(prefix)),
+        def warm_copy():
+            shutil.rmtree(wd / "inc", ignore_errors=True)
+            shutil.copytree(warm, wd / "inc", ignore=shutil.ignore_patterns(".mip-build.lock"))
+            return wd / "inc"
+        sc.add("libmip incremental", lambda r: (self.mipv("--json", "--build-dir", warm_copy(), "index",
+                                                          *self.s3args(prefix)),
                                                 self.env(extra=epoch),
-                                                both(expect(f'"sidecars_downloaded": {changed}'), gets(changed))),
+                                                both(expect(f'"sidecars_downloaded": {changed}'),
+                                                     sidecar_gets(changed))),
                concurrency=32)
         sc.add("rclone copy --checksum (warm)", lambda r: (
             rclone.download(self.rclone_conf, BUCKET, prefix, wd / "rclone", checksum=True), self.env(False),
-            both(files_in(wd / "rclone", n), gets(changed))), concurrency=32)
-        res = sc.run(self.args.runs)
-        subprocess.run([str(x) for x in self.mipv("--build-dir", self.fresh(wd / "check"), "index", *self.s3args(prefix))],
-                       env=self.env(extra=epoch), check=True, stdout=subprocess.DEVNULL)
+            both(files_in(wd / "rclone", n), sidecar_gets(changed))), concurrency=32)
+        try:
+            res = sc.run(self.args.runs)
+            subprocess.run([str(x) for x in self.mipv("--build-dir", self.fresh(wd / "check"), "index",
+                                                      *self.s3args(prefix))],
+                           env=self.env(extra=epoch), check=True, stdout=subprocess.DEVNULL)
+        finally:
+            # the other scenarios on this prefix see the store as seeded (no manifest)
+            admin.delete_object(Bucket=BUCKET, Key=manifest_key)
         full = (wd / "check" / "gh-pages" / "index.json").read_bytes()
-        inc = (warm / "gh-pages" / "index.json").read_bytes()
+        inc = (wd / "inc" / "gh-pages" / "index.json").read_bytes()  # the last incremental run's
         self.results["checks"]["incremental index equals a full assembly"] = (full == inc)
         log(f"incremental index equals a full assembly: {full == inc}")
         self.save()

@@ -27,6 +27,9 @@ void bind_index_assembler(py::module_& m) {
                  "--strict: fail on a bad sidecar or missing dependency.");
     MIP_PY_FIELD(options, IndexOptions, verify,
                  "--verify: re-download every .mhl and check size and sha256.");
+    MIP_PY_FIELD(options, IndexOptions, full_listing,
+                 "--full-listing: list the store instead of trusting its index manifest, and "
+                 "repair the manifest.");
     MIP_PY_FIELD(options, IndexOptions, cache_dir, "ETag cache of sidecars ('' = none).");
     MIP_PY_FIELD(options, IndexOptions, output_dir, "--output-dir: where mip-build index writes.");
     MIP_PY_FIELD(options, IndexOptions, channel,
@@ -54,6 +57,7 @@ void bind_index_assembler(py::module_& m) {
         .def_readonly("last_updated", &IndexResult::last_updated)
         .def_readonly("sidecars_listed", &IndexResult::sidecars_listed)
         .def_readonly("sidecars_downloaded", &IndexResult::sidecars_downloaded)
+        .def_readonly("sidecar_source", &IndexResult::sidecar_source)
         .def_readonly("document", &IndexResult::document)
         .def("index_json", &IndexResult::index_json, "index.json text.")
         .def("packages_html", &IndexResult::packages_html,

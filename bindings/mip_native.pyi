@@ -493,6 +493,7 @@ class IndexOptions:
     strict: bool
     verify: bool
     cache_dir: Path
+    full_listing: bool
     output_dir: Path
     channel: str
     allow_partial: bool
@@ -511,6 +512,7 @@ class IndexResult:
     last_updated: str
     sidecars_listed: int
     sidecars_downloaded: int
+    sidecar_source: str
     document: str
     def index_json(self) -> str: ...
     def packages_html(self) -> str: ...
@@ -614,6 +616,7 @@ class IndexReport:
     skipped: list[SkippedSidecar]
     warnings: list[str]
     sidecars_downloaded: int
+    sidecar_source: str
     def to_json(self) -> str: ...
 
 class PublishReport:

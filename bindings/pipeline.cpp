@@ -191,6 +191,7 @@ void bind_pipeline(py::module_& m) {
         .def_readonly("skipped", &IndexReport::skipped)
         .def_readonly("warnings", &IndexReport::warnings)
         .def_readonly("sidecars_downloaded", &IndexReport::sidecars_downloaded)
+        .def_readonly("sidecar_source", &IndexReport::sidecar_source)
         .def("to_json", &IndexReport::to_json)
         .def("__repr__", [](const IndexReport& r) {
             return std::string("IndexReport(written=") + (r.written ? "True" : "False") +

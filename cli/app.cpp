@@ -171,6 +171,9 @@ void add_index_options(CLI::App& sub, GlobalOptions& g) {
     MIP_FIELD_FLAG(sub, p.index, strict,
                    "Fail on a bad sidecar or a missing dependency instead of skipping");
     MIP_FIELD_FLAG(sub, p.index, verify, "Re-download every .mhl and check its size and sha256");
+    MIP_FIELD_FLAG(sub, p.index, full_listing,
+                   "List the store instead of trusting its index manifest, and repair the "
+                   "manifest (a listing also runs when the manifest's last one is a day old)");
     MIP_FIELD_OPTION(sub, p.index, channel,
                      "With --format mip: OWNER/NAME, the index's github_repo (OWNER/mip-NAME); "
                      "the output is ready for https://OWNER.github.io/mip-NAME/")

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <mip/channel_page.hpp>
 #include <mip/error.hpp>
@@ -13,6 +14,7 @@
 #include "detail/crypto.hpp"
 #include "detail/current_index.hpp"
 #include "detail/fs.hpp"
+#include "detail/index_manifest.hpp"
 #include "detail/json.hpp"
 #include "detail/package_layout.hpp"
 
@@ -24,6 +26,15 @@ using detail::Json;
 namespace {
 
 constexpr std::string_view sidecar_suffix = ".mhl.mip.json";
+/// The periodic consistency check: a manifest whose last full listing is older than this (or
+/// dated in the future) makes the run list the store again (docs/performance.md).
+constexpr std::int64_t manifest_max_age_seconds = std::int64_t{24} * 3600;
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 bool all_digit_dotted(const std::string& v) {
     if (v.empty() || v.front() == '.' || v.back() == '.') {
@@ -171,8 +182,14 @@ public:
     IndexResult assemble() {
         base_ = detail::resolve_base_url(run_.base_url, store_, "index");
         load_cache();
-        list_sidecars();
+        const bool listed = !read_from_manifest();
+        if (listed) {
+            list_sidecars();
+        }
         auto packages = parse_sidecars();
+        if (listed) {
+            repair_manifest();
+        }
         check_names_and_dependencies(packages);
         if (options_.verify) {
             verify_bundles(packages);
@@ -213,6 +230,165 @@ private:
                 }
             }
         }
+        // ordered_json finds a key by a linear scan: one hash index for the run's lookups.
+        for (auto& [key, entry] : cache_.items()) {
+            if (entry.is_object() && entry.contains("data") && entry["data"].is_string()) {
+                auto etag = entry.contains("etag") && entry["etag"].is_string()
+                                ? entry["etag"].get<std::string>()
+                                : std::string();
+                cached_.emplace(key, CachedSidecar{std::move(etag),
+                                                   entry["data"].get_ptr<const std::string*>()});
+            }
+        }
+    }
+
+    /// The manifest's reason not to serve this run ("" = it may).
+    [[nodiscard]] std::string manifest_unusable() const {
+        if (options_.full_listing) {
+            return "--full-listing";
+        }
+        if (!manifest_.present) {
+            return std::string("no ") + detail::index_manifest_key + " yet";
+        }
+        if (!manifest_.manifest) {
+            return "ignoring " + std::string(detail::index_manifest_key) + ": " + manifest_.problem;
+        }
+        const auto at = manifest_.manifest->listed_at;
+        if (at == 0) {
+            return std::string(detail::index_manifest_key) + " not yet checked by a full listing";
+        }
+        const auto now = unix_now();
+        if (at > now + 300 || now - at > manifest_max_age_seconds) {
+            return std::string(detail::index_manifest_key) +
+                   ": its last full listing is more than a day old (or in the future)";
+        }
+        return {};
+    }
+
+    /// One GET of the manifest, then GETs of the sidecars whose ETag the cache does not hold.
+    /// False (nothing kept) when the run must list the store instead: a cold cache (the manifest
+    /// is not even read), `--full-listing`, no usable manifest, or a sidecar the manifest names
+    /// that is gone.
+    bool read_from_manifest() {
+        if (cached_.empty() && !options_.full_listing) {
+            // A cold cache is a full assembly either way: the listing alone, as always.
+            run_.logger.info("no index cache: listing the store");
+            return false;
+        }
+        manifest_read_ = true;
+        try {
+            manifest_ = detail::read_index_manifest(store_);
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::network || e.code() == ErrorCode::auth) {
+                throw;
+            }
+            manifest_ = {};
+            manifest_.problem = e.what();
+            run_.logger.warning(std::string("cannot read ") + detail::index_manifest_key + ": " +
+                                e.what() + "; listing the store");
+            return false;
+        }
+        if (auto why = manifest_unusable(); !why.empty()) {
+            if (manifest_.present && !manifest_.manifest) {
+                run_.logger.warning(why + "; listing the store");
+            } else {
+                run_.logger.info(why + "; listing the store");
+            }
+            return false;
+        }
+        const auto& entries = manifest_.manifest->sidecars;
+        std::vector<GetRequest> requests;
+        for (const auto& [key, etag] : entries) {
+            const auto* hit = cached(key);
+            const std::string cached_etag = hit != nullptr ? hit->etag : std::string();
+            if (hit != nullptr && cached_etag == etag) {
+                continue;  // the manifest says it is unchanged
+            }
+            requests.push_back({key, cached_etag});
+        }
+        auto got = store_.get_many(requests, batch_options());
+        std::map<std::string, GetResult> by_key;
+        for (auto& g : got) {
+            if (!g.error && !g.found) {
+                run_.logger.warning(g.key + " is in " + detail::index_manifest_key +
+                                    " but not in the store; listing the store");
+                return false;
+            }
+            by_key.emplace(g.key, std::move(g));
+        }
+        for (const auto& [key, etag] : entries) {
+            sidecars_.push_back(ObjectInfo{key, 0, etag, {}});
+            if (auto it = by_key.find(key); it != by_key.end()) {
+                got_.push_back(std::move(it->second));
+            } else {
+                GetResult r;
+                r.key = key;
+                r.found = true;
+                r.not_modified = true;
+                r.etag = etag;
+                got_.push_back(std::move(r));
+            }
+        }
+        result_.sidecars_listed = sidecars_.size();
+        result_.sidecar_source = "manifest";
+        run_.logger.info(std::string(detail::index_manifest_key) + " names " +
+                         std::to_string(sidecars_.size()) + " sidecar(s); " +
+                         std::to_string(requests.size()) + " not in the index cache");
+        return true;
+    }
+
+    /// After a listing that read the manifest: the manifest made to match it (trusted from now
+    /// on), unless it already does and is fresh. An absent one is created by `--full-listing`
+    /// only. Entries uploaders wrote during the listing are kept (`merge_listing`). A store that
+    /// refuses the write (read-only credentials) only warns.
+    void repair_manifest() {
+        if (run_.dry_run || !manifest_read_) {
+            return;
+        }
+        if (!manifest_.present && !options_.full_listing) {
+            return;  // only uploaders and --full-listing create one: a store without stays so
+        }
+        std::map<std::string, std::string> listed;
+        for (const auto& s : sidecars_) {
+            if (s.etag.empty() || !detail::is_sidecar_key(s.key)) {
+                run_.logger.info("not writing " + std::string(detail::index_manifest_key) +
+                                 ": the listing of " + s.key + " cannot be recorded");
+                return;
+            }
+            listed.emplace(s.key, s.etag);
+        }
+        if (manifest_.manifest && manifest_.manifest->sidecars == listed &&
+            manifest_unusable().empty()) {
+            return;  // the listing confirmed it
+        }
+        const auto now = unix_now();
+        const std::optional<detail::IndexManifest> base = manifest_.manifest;
+        try {
+            auto r =
+                detail::update_index_manifest(store_, [&](const detail::ManifestRead& current) {
+                    return std::optional<detail::IndexManifest>(
+                        detail::merge_listing(listed, now, base, current.manifest));
+                });
+            if (r.gave_up) {
+                run_.logger.warning(std::string("could not update ") + detail::index_manifest_key +
+                                    ": concurrent writers on every attempt");
+            } else {
+                run_.logger.info(std::string("wrote ") + detail::index_manifest_key + " (" +
+                                 std::to_string(listed.size()) + " sidecar(s) listed)");
+            }
+        } catch (const Error& e) {
+            run_.logger.warning(std::string("could not update ") + detail::index_manifest_key +
+                                ": " + e.what());
+        }
+    }
+
+    [[nodiscard]] BatchOptions batch_options() const {
+        BatchOptions batch;
+        batch.max_in_flight = run_.max_in_flight;
+        batch.progress = run_.progress;
+        batch.progress_interval = run_.progress_interval;
+        batch.stage = "index";
+        return batch;
     }
 
     /// Lists the sidecars and gets the ones the cache cannot answer.
@@ -226,30 +402,19 @@ private:
             if (!is_sidecar(s.key)) {
                 return std::nullopt;
             }
-            std::string cached_etag;
-            bool cached = false;
-            if (auto it = cache_.find(s.key); it != cache_.end() && it->is_object() &&
-                                              it->contains("data") && (*it)["data"].is_string()) {
-                cached = true;
-                if (it->contains("etag") && (*it)["etag"].is_string()) {
-                    cached_etag = (*it)["etag"].get<std::string>();
-                }
-            }
-            if (cached && !s.etag.empty() && cached_etag == s.etag) {
+            const auto* hit = cached(s.key);
+            const bool in_cache = hit != nullptr;
+            const std::string cached_etag = in_cache ? hit->etag : std::string();
+            if (in_cache && !s.etag.empty() && cached_etag == s.etag) {
                 return std::nullopt;  // revalidated by the listing
             }
             GetRequest r{s.key, {}};
-            if (cached && !cached_etag.empty()) {
+            if (in_cache && !cached_etag.empty()) {
                 r.if_none_match = cached_etag;
             }
             return r;
         };
-        BatchOptions batch;
-        batch.max_in_flight = run_.max_in_flight;
-        batch.progress = run_.progress;
-        batch.progress_interval = run_.progress_interval;
-        batch.stage = "index";
-        auto listed = store_.list_and_get("", false, want, batch);
+        auto listed = store_.list_and_get("", false, want, batch_options());
         for (auto& o : listed) {
             if (!is_sidecar(o.info.key)) {
                 continue;
@@ -267,6 +432,7 @@ private:
             sidecars_.push_back(std::move(o.info));
         }
         result_.sidecars_listed = sidecars_.size();
+        result_.sidecar_source = "listing";
         run_.logger.info("listed " + std::to_string(sidecars_.size()) + " sidecar(s) in " +
                          store_.describe());
     }
@@ -303,7 +469,8 @@ private:
             }
             std::string data;
             if (g.not_modified) {
-                data = cache_[key].value("data", "");
+                const auto* hit = cached(key);
+                data = hit != nullptr ? *hit->data : std::string();
             } else {
                 data = std::move(g.data);
                 ++result_.sidecars_downloaded;
@@ -421,10 +588,23 @@ private:
     const RunOptions& run_;
     std::string base_;
     IndexResult result_;
+    /// A sidecar of the ETag cache (`data` points into `cache_`).
+    struct CachedSidecar {
+        std::string etag;
+        const std::string* data = nullptr;
+    };
+    [[nodiscard]] const CachedSidecar* cached(const std::string& key) const {
+        auto it = cached_.find(key);
+        return it == cached_.end() ? nullptr : &it->second;
+    }
+
     Json cache_ = Json::object();
+    std::unordered_map<std::string, CachedSidecar> cached_;
     fs::path cache_file_;
     std::vector<ObjectInfo> sidecars_;
     std::vector<GetResult> got_;
+    detail::ManifestRead manifest_;
+    bool manifest_read_ = false;  ///< this run read the manifest (a warm cache or --full-listing)
 };
 
 }  // namespace

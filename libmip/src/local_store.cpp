@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +12,9 @@
 #include <mip/local_store.hpp>
 
 #include "detail/crypto.hpp"
+#include "detail/fd.hpp"
 #include "detail/fs.hpp"
+#include "detail/progress.hpp"
 #include "detail/text.hpp"
 
 namespace mip {
@@ -167,7 +170,86 @@ void check_existing_size(const PutRequest& request, const fs::path& target) {
     }
 }
 
+/// The store's lock for conditional writes (flock, exclusive; released when the fd closes).
+detail::UniqueFd lock_conditional(const fs::path& tmp_dir) {
+    const auto path = tmp_dir / "conditional.lock";
+    detail::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd.valid()) {
+        throw IoError("cannot open the store's lock", path.string(),
+                      {errno, std::generic_category()});
+    }
+    while (::flock(fd.get(), LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            throw IoError("cannot lock the store", path.string(), {errno, std::generic_category()});
+        }
+    }
+    return fd;
+}
+
+/// The object's bytes and ETag from one open file (nullopt when absent).
+std::optional<std::pair<std::string, std::string>> read_with_etag(const fs::path& p) {
+    detail::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) {
+            return std::nullopt;
+        }
+        throw IoError("cannot read object", p.string(), {errno, std::generic_category()});
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        throw IoError("cannot read object", p.string(), {errno, std::generic_category()});
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return std::nullopt;
+    }
+    std::string data(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t done = 0;
+    while (done < data.size()) {
+        auto n = ::read(fd.get(), data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            throw IoError("cannot read object", p.string(),
+                          {n < 0 ? errno : EIO, std::generic_category()});
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return std::make_pair(std::move(data), etag_of(st));
+}
+
 }  // namespace
+
+std::vector<GetResult> LocalStore::get_many(const std::vector<GetRequest>& requests,
+                                            const BatchOptions& options) {
+    std::vector<GetResult> results(requests.size());
+    detail::ProgressEmitter progress(options.progress, options.stage, requests.size());
+    progress.started();
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        auto& r = results[i];
+        r.key = requests[i].key;
+        r.attempts = 1;
+        try {
+            if (auto got = read_with_etag(path_for(requests[i].key))) {
+                r.found = true;
+                r.etag = std::move(got->second);
+                if (!requests[i].if_none_match.empty() && r.etag == requests[i].if_none_match) {
+                    r.not_modified = true;
+                } else {
+                    r.data = std::move(got->first);
+                }
+            }
+        } catch (...) {
+            r.error = std::current_exception();
+        }
+        progress.item_done(r.key);
+        if (i + 1 < requests.size()) {
+            progress.advance_if_due(options.progress_interval);
+        }
+    }
+    progress.finished();
+    return results;
+}
 
 PutResult LocalStore::put(const PutRequest& request) {
     PutResult result;
@@ -193,7 +275,11 @@ PutResult LocalStore::put(const PutRequest& request) {
         throw IoError("store key '" + request.key + "' conflicts with an existing key prefix",
                       target.string());
     }
+    // If-Match: compare and replace under the store's lock, atomic among conditional writers
+    // of every process sharing this root (S3 and R2 apply a conditional PUT atomically).
+    detail::UniqueFd conditional_lock;
     if (!request.options.if_match.empty()) {
+        conditional_lock = lock_conditional(tmp_dir);
         auto info = head(request.key);
         if (!info || info->etag != request.options.if_match) {
             result.precondition_failed = true;

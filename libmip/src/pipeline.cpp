@@ -143,6 +143,7 @@ IndexReport index_stage(const PipelineOptions& o, Store* shared) {
     report.skipped = result.skipped;
     report.warnings = result.warnings;
     report.sidecars_downloaded = result.sidecars_downloaded;
+    report.sidecar_source = result.sidecar_source;
     report.index_json = o.index.output_dir / "index.json";
     report.packages_html = o.index.output_dir / "packages.html";
     if (!o.run.dry_run) {
@@ -238,6 +239,7 @@ std::string IndexReport::to_json() const {
     j["skipped"] = std::move(skipped_list);
     j["warnings"] = warnings;
     j["sidecars_downloaded"] = sidecars_downloaded;
+    j["sidecar_source"] = sidecar_source;
     return detail::dump_pretty(j);
 }
 

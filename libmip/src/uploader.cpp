@@ -23,6 +23,7 @@
 #include "detail/crypto.hpp"
 #include "detail/failure.hpp"
 #include "detail/fs.hpp"
+#include "detail/index_manifest.hpp"
 #include "detail/json.hpp"
 #include "detail/package_layout.hpp"
 #include "detail/parallel.hpp"
@@ -90,6 +91,7 @@ public:
             return std::move(report_);
         }
         write_chains();
+        record_in_index_manifest();
         return std::move(report_);
     }
 
@@ -288,6 +290,18 @@ private:
                 continue;
             }
             compare_published(u, got[i].data, gets[i].key);
+        }
+        // Unchanged sidecars go into the index manifest too: a run killed between its sidecars
+        // and the manifest is healed by the rerun that skips them.
+        for (std::size_t i = 0; i < uploads_.size(); ++i) {
+            if (report_.items[uploads_[i].item].status != ItemStatus::skipped) {
+                continue;
+            }
+            auto etag = identical[i] ? detail::md5_hex(layout_.render_sidecar(uploads_[i].sidecar))
+                                     : got[i].etag;
+            if (!etag.empty()) {  // a GET without an ETag (a mirror) says nothing: left as is
+                unchanged_etags_[gets[i].key] = std::move(etag);
+            }
         }
     }
 
@@ -534,6 +548,9 @@ private:
             auto results = store_.put_chains(chains, batch("upload"));
             for (std::size_t i = 0; i < results.size(); ++i) {
                 record_chain(*owners[i], results[i], chains[i].back().data);
+                if (report_.items[owners[i]->item].status == ItemStatus::done) {
+                    sidecar_etags_[chains[i].back().key] = results[i].back().etag;
+                }
             }
         }
         double elapsed =
@@ -541,6 +558,31 @@ private:
         for (auto& item : report_.items) {
             if (item.status == ItemStatus::done) {
                 item.seconds = elapsed;
+            }
+        }
+    }
+
+    /// The index manifest learns the new and the unchanged sidecars (index_manifest.hpp; no
+    /// write when it already lists them all). If it cannot, the packages are published but the
+    /// run fails, so a rerun or `index --full-listing` follows.
+    void record_in_index_manifest() {
+        if (layout_.format() != "r2" || (sidecar_etags_.empty() && unchanged_etags_.empty())) {
+            return;
+        }
+        try {
+            detail::record_uploaded_sidecars(store_, {sidecar_etags_, unchanged_etags_},
+                                             run_.logger);
+        } catch (...) {
+            run_.logger.warning(std::string(detail::index_manifest_key) + " was not updated: " +
+                                detail::message_of(std::current_exception()));
+            for (auto& item : report_.items) {
+                if (item.status == ItemStatus::done) {
+                    detail::mark_failed(item, std::current_exception());
+                    item.detail = "uploaded, but " + std::string(detail::index_manifest_key) +
+                                  " was not updated (" + item.detail +
+                                  "); run mip-build index --full-listing";
+                    run_.logger.error(item.wheel + ": " + item.detail);
+                }
             }
         }
     }
@@ -584,6 +626,8 @@ private:
     bool format_key_listed_ = false;         ///< its listing holds `store_format_key`
     bool flat_keys_seen_ = false;            ///< its listing holds a flat `<wheel>.mhl`
     std::exception_ptr listing_error_;       ///< the listing for the collision check failed
+    std::map<std::string, std::string> sidecar_etags_;    ///< uploaded sidecar key -> ETag
+    std::map<std::string, std::string> unchanged_etags_;  ///< skipped (published) ones
 };
 
 }  // namespace

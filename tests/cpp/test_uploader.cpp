@@ -20,6 +20,7 @@
 #include "counting_store.hpp"
 #include "detail/crypto.hpp"
 #include "detail/fs.hpp"
+#include "detail/index_manifest.hpp"
 #include "s3_servers.hpp"
 #include "test_support.hpp"
 
@@ -113,6 +114,16 @@ TEST_CASE("upload publishes bundle and sidecar per package into a new local stor
               *store.get(item.wheel + ".mhl.mip.json"));
         expected_keys.insert({cas, item.wheel + ".mhl.mip.json"});
     }
+    // ...and the index manifest names each sidecar with the ETag the store gives it.
+    const auto manifest = mip::detail::parse_index_manifest(*store.get("mip-index-manifest.json"));
+    CHECK(manifest.listed_at == 0);  // an uploader never saw the whole store
+    for (const auto& key : expected_keys) {
+        if (key.size() > 13 && key.substr(key.size() - 13) == ".mhl.mip.json") {
+            CHECK(manifest.sidecars.at(key) == store.head(key)->etag);
+        }
+    }
+    CHECK(manifest.sidecars.size() == report.items.size());
+    expected_keys.insert("mip-index-manifest.json");
     const auto keys = keys_of(store);
     CHECK(std::set<std::string>(keys.begin(), keys.end()) == expected_keys);
     REQUIRE(events.size() >= 4);
@@ -178,7 +189,8 @@ TEST_CASE("the flat copy is written exactly where the store keeps flat names or 
         auto run = run_options();
         run.flat_urls = true;
         REQUIRE(mip::Uploader(store, {.input_dir = bundled}, run).upload().ok());
-        CHECK(keys_of(store) == std::vector<std::string>{flat, flat + ".mip.json"});
+        CHECK(keys_of(store) ==
+              std::vector<std::string>{flat, flat + ".mip.json", "mip-index-manifest.json"});
         CHECK(store.get(flat) == mip::test::read_file(mhl));
     }
 }
@@ -255,7 +267,8 @@ TEST_CASE("with flat URLs, other published bytes need allow_overwrite", "[upload
     run.flat_urls = true;
     REQUIRE(mip::Uploader(store, {.input_dir = bundled}, run).upload().ok());
     CHECK(keys_of(store) == std::vector<std::string>{wheel_of("alpha") + ".mhl",
-                                                     wheel_of("alpha") + ".mhl.mip.json"});
+                                                     wheel_of("alpha") + ".mhl.mip.json",
+                                                     "mip-index-manifest.json"});
     // The same package bundled again with other contents.
     TempDir other;
     const auto prepared = other / "prepared";
@@ -317,7 +330,7 @@ TEST_CASE("an Octave build goes to a local store, not to S3 unless allowed",
         mip::Uploader(client, {.input_dir = bundled, .allow_octave_builds = true}, run_options())
             .upload();
     CHECK(allowed.ok());
-    CHECK(client.list("").size() == 2);  // the content-addressed bundle and the sidecar
+    CHECK(client.list("").size() == 3);  // the content-addressed bundle, sidecar, index manifest
     mip::test::require_clean_log(servers);
 }
 
@@ -369,19 +382,26 @@ TEST_CASE(
     CHECK(count(bundles) == n);
     CHECK(count(flat_copies) == 0);
     CHECK(count(sidecars) == n);
-    CHECK(count([](const json& r) { return r["method"] == "PUT"; }) == 2 * n);
+    CHECK(count([](const json& r) { return r["method"] == "PUT"; }) == 2 * n + 1);  // + manifest
     mip::test::require_clean_log(servers);
 
     const auto before = records.size();
     const auto again = mip::Uploader(client, {.input_dir = bundled}, run_options()).upload();
     CHECK(again.count(ItemStatus::skipped) == names.size());
     const auto after = servers.records();
-    // The rerun only listed: every sidecar's ETag is the MD5 of the sidecar it would write.
+    // The rerun only listed (every sidecar's ETag is the MD5 of the sidecar it would write) and
+    // read the index manifest once, which already names every sidecar: nothing is written.
+    std::size_t manifest_reads = 0;
     for (std::size_t i = before; i < after.size(); ++i) {
         INFO(after[i].dump());
         CHECK(after[i]["method"] == "GET");
+        if (ends_with(after[i]["path"].get<std::string>(), "/mip-index-manifest.json")) {
+            ++manifest_reads;
+            continue;
+        }
         CHECK(after[i]["query"].get<std::string>().find("list-type=2") != std::string::npos);
     }
+    CHECK(manifest_reads == 1);
     CHECK(after.size() > before);
 
     // A store that holds flat names (here one of the reference layout) gets the flat copy, as a

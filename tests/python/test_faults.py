@@ -105,7 +105,7 @@ def test_publish_100_packages_through_20_percent_faults(tmp_path, run_cli, stack
 
     # Read back, fault-free, straight from moto: every object byte-identical to the local bundle.
     objects = store_objects(stack, prefix)
-    assert len(objects) == 200, sorted(objects)[:10]
+    assert len(objects) == 201, sorted(objects)[:10]  # 100 × 2 + the index manifest
     assert faults.check_store_consistent(objects, f"{BASE}/{prefix}") == []
     bundled = build / "bundled"
     mhls = sorted(bundled.glob("*.mhl"))
@@ -168,7 +168,7 @@ def test_every_request_faulted_fails_cleanly_and_a_rerun_completes(tmp_path, run
     index = json.loads((build / "gh-pages" / "index.json").read_text())
     assert index["total_packages"] == 8
     objects = store_objects(stack, prefix)
-    assert len(objects) == 16  # per package the sha256/ bundle and the sidecar (no flat copy)
+    assert len(objects) == 17  # per package the sha256/ bundle and the sidecar, + the index manifest
     assert faults.check_store_consistent(objects, f"{BASE}/{prefix}") == []
 
 

@@ -94,6 +94,9 @@ def test_publish_to_s3_matches_a_local_publish(tmp_path, run_cli, source_dir, st
     for key, data in remote_objects.items():
         if key.endswith(".mhl"):
             assert data == local_objects[key], key
+        elif key == "mip-index-manifest.json":  # the same sidecars; each store's own ETags
+            assert sorted(json.loads(data)["sidecars"]) == \
+                sorted(json.loads(local_objects[key])["sidecars"])
         else:
             assert key.endswith(".mhl.mip.json"), key
             remote_sidecar, local_sidecar = json.loads(data), json.loads(local_objects[key])
@@ -224,11 +227,11 @@ def test_the_flat_copy_is_made_exactly_when_asked_or_the_bucket_has_flat_names(t
         return sorted(line.split()[-1].split(f"{prefix}/", 1)[1] for line in out.splitlines() if line.strip())
 
     puts, flat = upload("fc/new")
-    assert len(puts) == 4 and flat == []
+    assert len(puts) == 5 and flat == []  # 2 × (sha256/ bundle, sidecar) + the index manifest
     assert not any(k in keys("fc/new") for k in (f"{w}.mhl" for w in wheels))
 
     puts, flat = upload("fc/asked", "--flat-copy")
-    assert len(puts) == 6 and len(flat) == 2
+    assert len(puts) == 7 and len(flat) == 2  # + 2 flat copies
     for x in flat:
         assert x["body_bytes"] == 0 and x["cache_control"] == "no-cache", x  # CopyObject
     for w in wheels:
@@ -246,6 +249,6 @@ def test_the_flat_copy_is_made_exactly_when_asked_or_the_bucket_has_flat_names(t
     assert [x["path"].rsplit("/", 1)[1] for x in flat] == [f"{wheels[1]}.mhl"]
 
     puts, flat = upload("fc/flat-urls", "--flat-urls")
-    assert len(puts) == 4 and len(flat) == 2
+    assert len(puts) == 5 and len(flat) == 2  # + the index manifest
     assert all(x["body_bytes"] == len((build / "bundled" / x["path"].rsplit("/", 1)[1]).read_bytes()) for x in flat)
     assert not any(k.startswith("sha256/") for k in keys("fc/flat-urls"))

@@ -201,7 +201,7 @@ def test_s3_store_over_tls_is_verified_and_ca_file_trusts_it(tmp_path, mip_build
         trusted = run(mip_build_exe, [*store, "--ca-file", cert_file])
         out = (trusted.stdout + trusted.stderr).decode()
         assert trusted.returncode == 0, out
-        # The sha256/ bundle and the sidecar (a new store gets no flat copy).
-        assert len(faults.bucket_objects(moto.endpoint, "test", "tls/")) == 2
+        # The sha256/ bundle and the sidecar (a new store gets no flat copy), + the index manifest.
+        assert len(faults.bucket_objects(moto.endpoint, "test", "tls/")) == 3
     finally:
         tls_proxy.stop()

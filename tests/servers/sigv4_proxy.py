@@ -33,6 +33,7 @@ Run: python3 sigv4_proxy.py --upstream http://127.0.0.1:PORT --key testkey:tests
 Prints `PORT <n>` on stdout once listening. Uses Debian's python3-botocore (no moto needed)."""
 import argparse
 import calendar
+import contextlib
 import hashlib
 import http.client
 import http.server
@@ -190,6 +191,14 @@ class ProxyState:
         self.part_sizes = {}  # upload id -> {part number: size}
         self.ids = itertools.count(1)
         self.local = threading.local()
+        self.key_locks = {}  # object path -> lock serialising its conditional PUTs
+
+    def conditional_lock(self, raw_path):
+        """S3 and R2 apply a conditional PUT (If-Match / If-None-Match) atomically; moto checks,
+        then writes, with other requests in between (its server is threaded). Forwarding the
+        conditional PUTs of one key one at a time gives the tests S3's guarantee."""
+        with self.lock:
+            return self.key_locks.setdefault(raw_path, threading.Lock())
 
     def log(self, record):
         if not self.log_path:
@@ -366,16 +375,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                    if n.lower() not in ("expect", "connection", "transfer-encoding",
                                         "content-length", "keep-alive")}
         headers["Content-Length"] = str(len(body))
-        for attempt in range(2):
-            conn = state.upstream(fresh=attempt > 0)
-            try:
-                conn.request(self.command, target, body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                break
-            except (http.client.HTTPException, OSError):
-                if attempt == 1:
-                    raise
+        conditional = self.command == "PUT" and any(
+            n.lower() in ("if-match", "if-none-match") for n in headers)
+        with state.conditional_lock(raw_path) if conditional else contextlib.nullcontext():
+            for attempt in range(2):
+                conn = state.upstream(fresh=attempt > 0)
+                try:
+                    conn.request(self.command, target, body=body, headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    break
+                except (http.client.HTTPException, OSError):
+                    if attempt == 1:
+                        raise
         if lose_answer:  # the request landed; its answer is lost
             raise ConnectionResetError("injected reset after forwarding")
         out_headers = [(n, v) for n, v in response.getheaders() if n.lower() not in HOP_BY_HOP]

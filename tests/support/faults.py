@@ -197,6 +197,17 @@ def check_store_consistent(objects, base_url):
                 digest = key.split("/")[1]
                 if sha256(objects[key]) != digest:
                     problems.append(f"{key}: content-addressed object with other bytes")
+        elif key == "mip-index-manifest.json":
+            # valid, naming existing sidecars, and every sidecar (a rerun fills what a killed
+            # run left out)
+            try:
+                named = json.loads(objects[key])["sidecars"]
+            except (ValueError, KeyError, TypeError):
+                problems.append(f"{key}: not a valid index manifest")
+                continue
+            problems += [f"{key}: names missing {n}" for n in named if n not in objects]
+            problems += [f"{key}: lacks {n}" for n in objects
+                         if n.endswith(".mhl.mip.json") and n not in named]
         else:
             problems.append(f"unexpected object {key}")
     return problems

@@ -26,6 +26,10 @@ struct IndexOptions {
     /// ETag cache of sidecars for incremental assembly ("" = none). The result always equals a
     /// full assembly.
     std::filesystem::path cache_dir;
+    /// `--full-listing`: list the store even when its index manifest (`mip-index-manifest.json`)
+    /// could say what changed, and repair the manifest from the listing. Without it a warm
+    /// cache and a manifest checked by a full listing within the last day replace the listing.
+    bool full_listing = false;
     /// `--output-dir`: where `mip-build index` writes (`IndexAssembler::write` takes its
     /// directory explicitly).
     std::filesystem::path output_dir = "build/gh-pages";
@@ -55,6 +59,8 @@ struct IndexResult {
     std::string last_updated;
     std::size_t sidecars_listed = 0;
     std::size_t sidecars_downloaded = 0;  ///< < listed when the ETag cache served some
+    /// What named the sidecars: "listing" (the store listed) or "manifest" (its index manifest).
+    std::string sidecar_source;
     /// `--format mip`: the current format's index.json as assembled ("" = the R2 index, built
     /// from `packages`).
     std::string document;

@@ -14,7 +14,9 @@
 ///
 /// Throws `IoError` (naming the key and path) for file-system failures and `SpecError` for keys
 /// a store cannot hold. Thread-safety as `Store`: one thread at a time per object; several
-/// processes may share a root (writes are atomic renames, create-only puts use `link(2)`).
+/// processes may share a root (writes are atomic renames, create-only puts use `link(2)`, and
+/// `if_match` puts compare and rename under `<root>/.mip-tmp/conditional.lock`, so they are
+/// atomic among themselves as on S3).
 
 #include <filesystem>
 
@@ -41,6 +43,10 @@ public:
     [[nodiscard]] std::vector<ObjectInfo> list(const std::string& prefix,
                                                bool recursive = true) override;
     void remove(const std::string& key) override;
+    /// Each object's bytes and ETag come from one open file, so they always belong together
+    /// (an If-Match put after this read cannot miss a replacement in between).
+    [[nodiscard]] std::vector<GetResult> get_many(const std::vector<GetRequest>& requests,
+                                                  const BatchOptions& options = {}) override;
 
 private:
     std::filesystem::path root_;

@@ -93,6 +93,7 @@ struct IndexReport {
     std::vector<SkippedSidecar> skipped;
     std::vector<std::string> warnings;
     std::size_t sidecars_downloaded = 0;
+    std::string sidecar_source;  ///< "listing" or "manifest" (`IndexResult::sidecar_source`)
     [[nodiscard]] std::string to_json() const;
 };
 
