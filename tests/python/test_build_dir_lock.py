@@ -140,3 +140,34 @@ def test_temporary_names_are_per_process_and_only_dead_ones_are_cleaned(tmp_path
     assert not gone.exists() and not old_form.exists()
     assert sorted(p.name for p in site.iterdir() if not p.name.startswith(".")) == \
         ["feed.json", "feed.xml", "index.json", "packages.html"]
+
+
+def test_a_dead_runs_last_child_holding_the_lock_is_waited_for(tmp_path, mip_build_exe):
+    """A run SIGKILLed just after one of its threads forked a child leaves that child holding the
+    lock (close-on-exec lets go only at exec); a rerun at once failed with "in use by pid N", N
+    dead (seen in the crash tests on a loaded machine). Now the rerun waits for such a child
+    (the recorded pid has exited) up to 5 s; one that keeps the lock is named as what it is."""
+    build = tmp_path / "build"
+    build.mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid names no process now: the "killed run"
+    script = ("import fcntl, sys, time\nf = open(sys.argv[1], 'w')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
+              "f.write(sys.argv[2] + '\\n'); f.flush()\nprint('locked', flush=True)\n"
+              "time.sleep(float(sys.argv[3]))\n")
+    lock = str(build / ".mip-build.lock")
+    for hold, ok in ((1.0, True), (30.0, False)):
+        child = subprocess.Popen([sys.executable, "-c", script, lock, str(gone.pid), str(hold)],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout.readline() == "locked\n"
+            r = subprocess.run([mip_build_exe, "bundle", "--build-dir", build], env=env(),
+                               capture_output=True, text=True, timeout=120)
+        finally:
+            child.kill()
+            child.wait()
+            child.stdout.close()
+        if ok:
+            assert r.returncode == 0, r.stderr  # waited for the child to let go
+        else:
+            assert r.returncode == 4, r.stderr
+            assert f"in use by a leftover child process of pid {gone.pid}, which has exited" in r.stderr
