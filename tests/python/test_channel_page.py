@@ -210,6 +210,15 @@ def check_screenshot(page, tmp_path, name):
     assert sum(1 for v in pixels if v > 200) > len(pixels) // 3
 
 
+COPY_BUTTONS_SHOWN = """new Promise(done => {
+  const deadline = Date.now() + 20000;
+  (function poll() {
+    const n = document.querySelectorAll('button.copy').length;
+    if (n > 0 || Date.now() > deadline) { done(n); } else { setTimeout(poll, 20); }
+  })();
+})"""
+
+
 def served(kind, transport, site, tmp_path):
     """(url, server or None) of the page over file:// or a local HTTP server."""
     if transport == "file":
@@ -231,9 +240,10 @@ def test_page_in_chromium(kind, transport, browser, r2_site, current_site, tmp_p
         page.navigate(url)
         # The page's own script ran (its CSP hash matched): the controls are shown.
         assert page.evaluate("document.getElementById('_controls').hidden") is False
-        # Copy buttons are added to packages as they come into view (after a frame).
-        assert page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame("
-                             "() => done(document.querySelectorAll('button.copy').length))))") > 0
+        # Copy buttons are added to packages as they come into view. The IntersectionObserver's
+        # first callback comes after a rendering update, which a loaded machine can delay past
+        # two frames (CI saw 0 buttons once), so poll for it, up to 20 s.
+        assert page.evaluate(COPY_BUTTONS_SHOWN) > 0
         check_dom(page, kind, site)
         check_inert(page)
         total = page.evaluate("document.querySelectorAll('section.pkg').length")
