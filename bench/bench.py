@@ -505,7 +505,9 @@ end
         shared = set(by_name) - set(names)
         self.scale = {}
         for n in sizes:
-            if n == top or not shared:
+            if n == top:  # the whole store, its index manifest included, as every smaller size has
+                objects = self.store_objects(top_store)
+            elif not shared:
                 objects = [kf for name in names[:n] for kf in by_name[name]]
             else:
                 objects = self.store_objects(self.scale_store(stores / f"size{n}", bundled[:n]))

@@ -300,7 +300,10 @@ PublishReport run_publish(const PipelineOptions& options) {
             "valid");
         return report;
     }
-    report.index = index_stage(o, &store.inner());
+    // The index reads the store as it is; a listed sidecar unchanged since the prepare stage
+    // read it is not read again.
+    store.revalidated_reads_only();
+    report.index = index_stage(o, &store);
     return report;
 }
 

@@ -252,3 +252,37 @@ def test_the_flat_copy_is_made_exactly_when_asked_or_the_bucket_has_flat_names(t
     assert len(puts) == 5 and len(flat) == 2  # + the index manifest
     assert all(x["body_bytes"] == len((build / "bundled" / x["path"].rsplit("/", 1)[1]).read_bytes()) for x in flat)
     assert not any(k.startswith("sha256/") for k in keys("fc/flat-urls"))
+
+
+def test_a_no_op_publish_reads_each_sidecar_once(tmp_path, run_cli, stack):
+    """Publishing again with nothing changed: the prepare stage reads each published sidecar to
+    skip its package, and the index reuses those reads for the sidecars its listing shows
+    unchanged — one GET per sidecar in the whole run, not two. The index is the same as a
+    separate `index` run's."""
+    recipes = tmp_path / "recipes"
+    names = faults.make_recipes(recipes, 4)
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "AWS_ACCESS_KEY_ID": s3.ACCESS_KEY,
+           "AWS_SECRET_ACCESS_KEY": s3.SECRET_KEY}
+    store = ["--store", "s3://test/noop/packages", "--endpoint", stack.endpoint, "--allow-insecure-loopback",
+             "--base-url", "https://example.invalid/noop/packages"]
+    r = run_cli("publish", "--test", "skip", "--recipes", recipes, "--build-dir", tmp_path / "first", *store, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    stack.clear_log()
+    build = tmp_path / "again"
+    r = run_cli("publish", "--test", "skip", "--recipes", recipes, "--build-dir", build, *store, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"0 done, {len(names)} skipped" in r.stdout + r.stderr
+    records = stack.records()
+    sidecar_gets = {}
+    for x in records:
+        if x["method"] == "GET" and x["path"].endswith(".mhl.mip.json") and not x["query"]:
+            sidecar_gets[x["path"]] = sidecar_gets.get(x["path"], 0) + 1
+    assert len(sidecar_gets) == len(names), sidecar_gets
+    assert set(sidecar_gets.values()) == {1}, sidecar_gets
+    assert [x for x in records if x["method"] == "GET" and "list-type=2" in x["query"]], "the index lists"
+    assert [x for x in records if x["method"] == "PUT"] == []
+
+    r = run_cli("index", "--build-dir", tmp_path / "alone", *store, "--output-dir", tmp_path / "alone-index", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (build / "gh-pages" / "index.json").read_bytes() == (tmp_path / "alone-index" / "index.json").read_bytes()

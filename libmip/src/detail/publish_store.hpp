@@ -18,11 +18,14 @@ namespace mip::detail {
 /// round of requests per package instead of two). Writes through it drop what it remembers of
 /// their keys. Another publisher writing the same keys between the two stages is no different
 /// from one writing during the upload: the create-only bundle key still guards the bytes.
+///
+/// The index stage sees the store as it is: after `revalidated_reads_only()`, plain reads go to
+/// the store, and only a listing (`list_and_get`) is answered from memory, for an object whose
+/// listed ETag equals the one it was read with (unchanged since, as the listing proves). So a
+/// no-op publish reads each published sidecar once, not once to skip it and again to index it.
 class PublishStore final : public Store {
 public:
     explicit PublishStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
-    /// The store itself, without the memory (the index reads the store as it is).
-    [[nodiscard]] Store& inner() const { return *inner_; }
 
     [[nodiscard]] std::string describe() const override { return inner_->describe(); }
     [[nodiscard]] std::string default_base_url() const override {
@@ -68,6 +71,12 @@ public:
                                                     const BatchOptions& options) override {
         return inner_->head_many(keys, options);
     }
+    /// From now on, memory answers only what a listing revalidates (see the class comment).
+    void revalidated_reads_only() {
+        std::lock_guard lock(mutex_);
+        revalidated_only_ = true;
+    }
+
     /// Unconditional reads are answered from memory when an earlier one got an answer (at
     /// once, before the others are asked for); the rest as the store answers them.
     void get_each(const std::vector<GetRequest>& requests,
@@ -78,6 +87,10 @@ public:
         std::vector<std::pair<std::size_t, GetResult>> known;
         {
             std::lock_guard lock(mutex_);
+            if (revalidated_only_) {
+                inner_->get_each(requests, on_result, options);
+                return;
+            }
             for (std::size_t i = 0; i < requests.size(); ++i) {
                 auto it =
                     requests[i].if_none_match.empty() ? memo_.find(requests[i].key) : memo_.end();
@@ -107,6 +120,37 @@ public:
             options);
     }
 
+    /// A listed object whose GET `want` asks for is answered from memory (and forgotten: the
+    /// index is the last reader) when the listing shows the ETag it was read with; the others
+    /// are read as `want` asks. `want` runs on the calling thread, as the store runs it.
+    [[nodiscard]] std::vector<ListedObject> list_and_get(const std::string& prefix,
+                                                         bool recursive,
+                                                         const ListedGetFilter& want,
+                                                         const BatchOptions& options) override {
+        std::map<std::string, GetResult> reused;
+        auto filter = [&](const ObjectInfo& listed) -> std::optional<GetRequest> {
+            auto request = want(listed);
+            if (!request || !request->if_none_match.empty() || listed.etag.empty()) {
+                return request;
+            }
+            std::lock_guard lock(mutex_);
+            auto it = memo_.find(listed.key);
+            if (it == memo_.end() || it->second.etag != listed.etag) {
+                return request;
+            }
+            reused.emplace(listed.key, std::move(it->second));
+            memo_.erase(it);
+            return std::nullopt;
+        };
+        auto out = inner_->list_and_get(prefix, recursive, filter, options);
+        for (auto& o : out) {
+            if (auto it = reused.find(o.info.key); !o.got && it != reused.end()) {
+                o.got = std::move(it->second);
+            }
+        }
+        return out;
+    }
+
 private:
     void forget(const std::string& key) {
         std::lock_guard lock(mutex_);
@@ -116,6 +160,7 @@ private:
     std::unique_ptr<Store> inner_;
     std::mutex mutex_;
     std::map<std::string, GetResult> memo_;
+    bool revalidated_only_ = false;
 };
 
 }  // namespace mip::detail

@@ -1,0 +1,101 @@
+// The store of one publish run (detail/publish_store.hpp): what the prepare stage read answers the
+// upload's check, and the index's listing only where the listing proves it unchanged.
+#include <memory>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include <mip/local_store.hpp>
+
+#include "counting_store.hpp"
+#include "detail/publish_store.hpp"
+#include "test_support.hpp"
+
+using namespace mip;
+using mip::test::CountingStore;
+using mip::test::TempDir;
+
+namespace {
+
+std::map<std::string, std::string> bodies(const std::vector<ListedObject>& listed) {
+    std::map<std::string, std::string> out;
+    for (const auto& o : listed) {
+        REQUIRE(o.got);
+        REQUIRE(o.got->found);
+        out[o.info.key] = o.got->data;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a publish run's index reads again only what changed since the prepare stage read it",
+          "[publish_store]") {
+    TempDir dir;
+    LocalStore local(dir.path());
+    for (const auto* key : {"a.mhl.mip.json", "b.mhl.mip.json", "c.mhl.mip.json"}) {
+        REQUIRE(local.put({key, {}, std::string("first ") + key, {}, {}, {}}).written);
+    }
+    auto counting = std::make_unique<CountingStore>(local);
+    auto& counted = *counting;
+    detail::PublishStore store(std::move(counting));
+
+    // The prepare stage reads a and b (c is nobody's: a package removed from the recipes).
+    std::set<std::string> read;
+    store.get_each({{"a.mhl.mip.json", {}}, {"b.mhl.mip.json", {}}},
+                   [&](std::size_t, const GetResult& r) { read.insert(r.key); }, {});
+    CHECK(read == std::set<std::string>{"a.mhl.mip.json", "b.mhl.mip.json"});
+    CHECK(counted.batched_requests == 2);
+
+    // The upload's check: answered from memory, no request.
+    counted.reset();
+    store.get_each({{"a.mhl.mip.json", {}}},
+                   [](std::size_t, const GetResult& r) { CHECK(r.found); }, {});
+    CHECK(counted.batched_requests == 0);
+
+    // Another publisher rewrites b meanwhile.
+    REQUIRE(local.put({"b.mhl.mip.json", {}, "second, longer b", {}, {}, {}}).written);
+
+    store.revalidated_reads_only();
+    counted.reset();
+    auto want = [](const ObjectInfo& o) -> std::optional<GetRequest> {
+        return GetRequest{o.key, {}};
+    };
+    auto listed = store.list_and_get("", false, want, {});
+    // a comes from memory (its listed ETag is the one it was read with); b changed and c was
+    // never read: both are read from the store.
+    CHECK(bodies(listed) ==
+          std::map<std::string, std::string>{{"a.mhl.mip.json", "first a.mhl.mip.json"},
+                                             {"b.mhl.mip.json", "second, longer b"},
+                                             {"c.mhl.mip.json", "first c.mhl.mip.json"}});
+    CHECK(counted.batched_requests == 2);
+    std::set<std::string> asked;
+    for (const auto& r : counted.last_batch) {
+        asked.insert(r.key);
+    }
+    CHECK(asked == std::set<std::string>{"b.mhl.mip.json", "c.mhl.mip.json"});
+
+    // After that, a plain read goes to the store even for a key read before.
+    counted.reset();
+    store.get_each({{"a.mhl.mip.json", {}}},
+                   [](std::size_t, const GetResult& r) { CHECK(r.found); }, {});
+    CHECK(counted.batched_requests == 1);
+}
+
+TEST_CASE("a write through a publish run's store forgets what was read of its key",
+          "[publish_store]") {
+    TempDir dir;
+    LocalStore local(dir.path());
+    REQUIRE(local.put({"a.mhl.mip.json", {}, "old", {}, {}, {}}).written);
+    auto counting = std::make_unique<CountingStore>(local);
+    auto& counted = *counting;
+    detail::PublishStore store(std::move(counting));
+    store.get_each({{"a.mhl.mip.json", {}}}, [](std::size_t, const GetResult&) {}, {});
+    REQUIRE(store.put({"a.mhl.mip.json", {}, "new and longer", {}, {}, {}}).written);
+    counted.reset();
+    std::string seen;
+    store.get_each({{"a.mhl.mip.json", {}}},
+                   [&](std::size_t, const GetResult& r) { seen = r.data; }, {});
+    CHECK(seen == "new and longer");
+    CHECK(counted.batched_requests == 1);
+}
