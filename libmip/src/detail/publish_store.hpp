@@ -11,6 +11,8 @@
 
 #include <mip/store.hpp>
 
+#include "detail/crypto.hpp"
+
 namespace mip::detail {
 
 /// One publish run's store: the prepare stage's reads of published sidecars are remembered, so
@@ -21,8 +23,9 @@ namespace mip::detail {
 ///
 /// The index stage sees the store as it is: after `revalidated_reads_only()`, plain reads go to
 /// the store, and only a listing (`list_and_get`) is answered from memory, for an object whose
-/// listed ETag equals the one it was read with (unchanged since, as the listing proves). So a
-/// no-op publish reads each published sidecar once, not once to skip it and again to index it.
+/// listed ETag equals the one it was read with or the MD5 of what was read (unchanged since, as
+/// the listing proves). So a no-op publish reads each published sidecar once, not once to skip
+/// it and again to index it.
 class PublishStore final : public Store {
 public:
     explicit PublishStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
@@ -135,7 +138,7 @@ public:
             }
             std::lock_guard lock(mutex_);
             auto it = memo_.find(listed.key);
-            if (it == memo_.end() || it->second.etag != listed.etag) {
+            if (it == memo_.end() || !unchanged_since_read(it->second, listed.etag)) {
                 return request;
             }
             reused.emplace(listed.key, std::move(it->second));
@@ -152,6 +155,14 @@ public:
     }
 
 private:
+    /// The listed ETag is the one the object was read with, or the MD5 of the bytes read (what
+    /// S3 and R2 list for an object written in one PUT, whoever served the read: a CDN or
+    /// mirror in front of the bucket answers with ETags of its own).
+    static bool unchanged_since_read(const GetResult& read, const std::string& listed_etag) {
+        return (!read.etag.empty() && read.etag == listed_etag) ||
+               (read.found && listed_etag.size() == 32 && md5_hex(read.data) == listed_etag);
+    }
+
     void forget(const std::string& key) {
         std::lock_guard lock(mutex_);
         memo_.erase(key);
