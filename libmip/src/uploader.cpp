@@ -262,6 +262,13 @@ private:
 
     /// Skips packages whose published sidecar already matches (same bytes, same metadata).
     void skip_published() {
+        if (uploads_.empty()) {
+            // Nothing to upload (a publish whose packages were all skipped): no listing, which
+            // is a page per 1,000 packages of the catalogue; the store's format is still
+            // checked, by its one key.
+            format_key_listed_ = true;
+            return;
+        }
         std::vector<GetRequest> gets;
         for (auto& u : uploads_) {
             gets.push_back({u.wheel + ".mhl.mip.json", {}});
