@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -190,6 +191,14 @@ public:
 
     IndexResult assemble() {
         base_ = detail::resolve_base_url(run_.base_url, store_, "index");
+        // With a cache to read, the manifest's GET goes out first and the cache is read while it
+        // travels (the store is not used meanwhile; the result is collected before anything else
+        // asks it).
+        if (!options_.cache_dir.empty() &&
+            fs::exists(options_.cache_dir / std::string(detail::index_cache_name))) {
+            manifest_pending_ = std::async(std::launch::async,
+                                           [this] { return detail::read_index_manifest(store_); });
+        }
         load_cache();
         const bool listed = !read_from_manifest();
         if (listed) {
@@ -286,11 +295,18 @@ private:
         if (cache_.items.empty() && !options_.full_listing) {
             // A cold cache is a full assembly either way: the listing alone, as always.
             run_.logger.info("no index cache: listing the store");
+            if (manifest_pending_.valid()) {
+                try {
+                    (void)manifest_pending_.get();  // read for nothing: the cache was unusable
+                } catch (const std::exception&) {
+                }
+            }
             return false;
         }
         manifest_read_ = true;
         try {
-            manifest_ = detail::read_index_manifest(store_);
+            manifest_ = manifest_pending_.valid() ? manifest_pending_.get()
+                                                  : detail::read_index_manifest(store_);
         } catch (const Error& e) {
             if (e.code() == ErrorCode::network || e.code() == ErrorCode::auth) {
                 throw;
@@ -657,6 +673,7 @@ private:
     }
 
     bool need_specs_;
+    std::future<detail::ManifestRead> manifest_pending_;  ///< the manifest's GET, under way
     detail::IndexCache cache_;
     std::size_t cached_count_ = 0;  ///< items in the cache read
     std::size_t reused_ = 0;        ///< of them taken over by this run
