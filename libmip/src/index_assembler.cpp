@@ -97,8 +97,8 @@ int version_order(const std::string& a, const std::string& b) {
 }
 
 /// The first of the fields §5 requires that the sidecar text does not contain ("" if none).
-std::string missing_required_field(const std::string& json_text) {
-    auto doc = Json::parse(json_text, nullptr, false);
+std::string missing_required_field(std::string_view json_text) {
+    auto doc = Json::parse(json_text.begin(), json_text.end(), nullptr, false);
     for (const char* field : {"name", "version", "dependencies", "platform_tag"}) {
         if (!doc.is_object() || !doc.contains(field) || doc[field].is_null()) {
             return field;
@@ -477,7 +477,7 @@ private:
     /// A sidecar's bytes validated into its index entry (or a skip reason); `spec` receives the
     /// package when not null.
     std::shared_ptr<detail::IndexEntry> make_entry(const std::string& key,
-                                                   const std::string& data,
+                                                   std::string_view data,
                                                    PackageSpec* spec_out) {
         auto skipped = [](std::string reason) {
             auto e = std::make_shared<detail::IndexEntry>();
@@ -547,7 +547,7 @@ private:
                     ++reused_;
                 }
             } else {
-                item.data = std::move(g.data);
+                item.data = g.data;  // got_ outlives the cache written from it
                 ++result_.sidecars_downloaded;
             }
             auto etag = g.etag.empty() ? sidecars_[i].etag : g.etag;

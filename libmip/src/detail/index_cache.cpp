@@ -146,9 +146,10 @@ page::Build read_build(Reader& r) {
 void write_entry(Writer& w, const IndexEntry& e) {
     w.str(e.skip_reason);
     for (const auto* s :
-         {&e.name, &e.version, &e.matlab_tag, &e.abi_tag, &e.platform_tag, &e.mhl_url, &e.text}) {
+         {&e.name, &e.version, &e.matlab_tag, &e.abi_tag, &e.platform_tag, &e.mhl_url}) {
         w.str(*s);
     }
+    w.str(e.text);
     w.list(e.dependencies);
     w.str(e.plain ? "1" : "0");
     write_build(w, e.build);
@@ -158,9 +159,10 @@ std::shared_ptr<IndexEntry> read_entry(Reader& r) {
     auto e = std::make_shared<IndexEntry>();
     e->skip_reason = r.str();
     for (auto* s : {&e->name, &e->version, &e->matlab_tag, &e->abi_tag, &e->platform_tag,
-                    &e->mhl_url, &e->text}) {
+                    &e->mhl_url}) {
         *s = r.str();
     }
+    e->text = r.view();
     e->dependencies = r.list();
     e->plain = r.view() == "1";
     e->build = read_build(r);
@@ -175,12 +177,13 @@ std::string load_index_cache(const fs::path& file, IndexCache& cache) {
     if (!fs::is_regular_file(file, ec)) {
         return {};
     }
-    std::string text;
+    std::shared_ptr<const std::string> bytes;
     try {
-        text = read_file(file);
+        bytes = std::make_shared<const std::string>(read_file(file));
     } catch (const std::exception& e) {
         return e.what();
     }
+    const std::string& text = *bytes;
     if (text.compare(0, magic.size(), magic) != 0) {
         return "not an index cache of this version";
     }
@@ -198,7 +201,7 @@ std::string load_index_cache(const fs::path& file, IndexCache& cache) {
             auto key = r.str();
             IndexCacheItem item;
             item.etag = r.str();
-            item.data = r.str();
+            item.data = r.view();
             if (r.view() == "1") {
                 item.entry = read_entry(r);
             }
@@ -207,6 +210,7 @@ std::string load_index_cache(const fs::path& file, IndexCache& cache) {
         if (!r.at_end()) {
             throw Malformed("it does not end where it should (truncated or appended to)");
         }
+        cache.bytes = std::move(bytes);
     } catch (const Malformed& e) {
         cache = {};
         return e.what();
@@ -227,14 +231,16 @@ std::shared_ptr<IndexEntry> make_index_entry(const PackageSpec& spec) {
     // dump_pretty's bytes, each line indented by the two levels of index.json's packages list
     auto text = dump_pretty(j);
     text.pop_back();
-    e->text.reserve(text.size() + text.size() / 8 + 4);
-    e->text += "    ";
+    auto& own = e->own_text;
+    own.reserve(text.size() + text.size() / 8 + 4);
+    own += "    ";
     for (char c : text) {
-        e->text += c;
+        own += c;
         if (c == '\n') {
-            e->text += "    ";
+            own += "    ";
         }
     }
+    e->text = own;  // the entry is never moved (shared_ptr): the view stays valid
     std::vector<Issue> issues;
     page::read_build(j, IndexFormat::r2, e->build, issues);
     e->plain = issues.empty() && !j.contains("architecture");

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -27,7 +28,10 @@ struct IndexEntry {
     /// The sort and dependency fields of its PackageSpec (index_order_less, the checks).
     std::string name, version, matlab_tag, abi_tag, platform_tag, mhl_url;
     std::vector<std::string> dependencies;
-    std::string text;  ///< its index.json entry, indented as in index.json, no final newline
+    /// Its index.json entry, indented as in index.json, no final newline: a view of the cache
+    /// file's bytes (`IndexCache::bytes`) or of `own_text`.
+    std::string_view text;
+    std::string own_text;
     /// False when the page cannot be rendered from `build` (an entry with an `architecture`
     /// key, or one `read_document` would reject): the run renders from the index text then.
     bool plain = true;
@@ -36,11 +40,14 @@ struct IndexEntry {
 
 struct IndexCacheItem {
     std::string etag;
-    std::string data;                    ///< the sidecar's bytes
+    /// The sidecar's bytes: a view of the cache file's bytes or of the run's GET result (both
+    /// outlive the item's use).
+    std::string_view data;
     std::shared_ptr<IndexEntry> entry;   ///< null: not processed under this base URL
 };
 
 struct IndexCache {
+    std::shared_ptr<const std::string> bytes;  ///< the file read, which the views point into
     std::string base;  ///< the base URL the entries were made with
     std::unordered_map<std::string, IndexCacheItem> items;
 };
