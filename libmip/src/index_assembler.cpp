@@ -228,6 +228,9 @@ public:
         return std::move(result_);
     }
 
+    /// After `assemble()`: the cache's write, under way (may be invalid: nothing to write).
+    std::future<void> cache_written() { return std::move(cache_written_); }
+
     /// After `assemble()`: the packages' entries in index order.
     [[nodiscard]] const std::vector<const detail::IndexEntry*>& entries() const {
         return entries_;
@@ -589,10 +592,20 @@ private:
         for (const auto& [key, item] : next_) {
             items.emplace_back(key, &item);
         }
-        detail::create_dirs(options_.cache_dir);
-        detail::write_file_atomic(cache_file_, detail::serialize_index_cache(base_, items), false);
-        std::error_code ec;
-        fs::remove(options_.cache_dir / std::string(detail::old_index_cache_name), ec);
+        // Not durable (a cache lost in a crash is a full assembly; a torn one fails its CRC). On
+        // `mip-build index`'s path the bytes go to disk while the page is rendered.
+        auto write = [dir = options_.cache_dir, file = cache_file_,
+                      bytes = detail::serialize_index_cache(base_, items)] {
+            detail::create_dirs(dir);
+            detail::write_file_atomic(file, bytes, false);
+            std::error_code ec;
+            fs::remove(dir / std::string(detail::old_index_cache_name), ec);
+        };
+        if (need_specs_) {
+            write();
+        } else {
+            cache_written_ = std::async(std::launch::async, std::move(write));
+        }
     }
 
     /// Names that collide once normalised are an error; missing dependencies and cycles warn
@@ -674,6 +687,7 @@ private:
 
     bool need_specs_;
     std::future<detail::ManifestRead> manifest_pending_;  ///< the manifest's GET, under way
+    std::future<void> cache_written_;  ///< the cache's write, under way (no `need_specs_`)
     detail::IndexCache cache_;
     std::size_t cached_count_ = 0;  ///< items in the cache read
     std::size_t reused_ = 0;        ///< of them taken over by this run
@@ -712,6 +726,7 @@ detail::IndexSite detail::assemble_index_site(Store& store,
     Assembly assembly(store, options, run, false);
     IndexSite site;
     site.result = assembly.assemble();
+    site.cache_written = assembly.cache_written();
     const auto& entries = assembly.entries();
     site.total_packages = entries.size();
     site.index_json = splice_index(entries, site.result.last_updated);
@@ -729,11 +744,14 @@ detail::IndexSite detail::assemble_index_site(Store& store,
     return site;
 }
 
-void detail::write_index_site(const IndexSite& site, const fs::path& output_dir) {
+void detail::write_index_site(IndexSite& site, const fs::path& output_dir) {
     if (site.document) {
         page::write_site(site.index_json, *site.document, output_dir);
     } else {
         write_channel_site(site.index_json, output_dir);
+    }
+    if (site.cache_written.valid()) {
+        site.cache_written.get();  // its IoError, if any
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,9 +82,12 @@ struct IndexSite {
     std::size_t total_packages = 0;
     std::string index_json;
     std::optional<page::Document> document;  ///< nullopt: render the page from `index_json`
+    /// The cache file's write, still under way (invalid: nothing to write, e.g. unchanged).
+    std::future<void> cache_written;
 };
 IndexSite assemble_index_site(Store& store, const IndexOptions& options, const RunOptions& run);
-/// `IndexAssembler::write` of an `IndexSite`.
-void write_index_site(const IndexSite& site, const std::filesystem::path& output_dir);
+/// `IndexAssembler::write` of an `IndexSite`, then waits for its cache write (rethrowing its
+/// IoError).
+void write_index_site(IndexSite& site, const std::filesystem::path& output_dir);
 
 }  // namespace mip::detail
