@@ -232,9 +232,7 @@ public:
     std::future<void> cache_written() { return std::move(cache_written_); }
 
     /// After `assemble()`: the packages' entries in index order.
-    [[nodiscard]] const std::vector<const detail::IndexEntry*>& entries() const {
-        return entries_;
-    }
+    [[nodiscard]] const std::vector<const detail::IndexEntry*>& entries() const { return entries_; }
 
 private:
     static bool is_sidecar(const std::string& key) {
@@ -546,7 +544,8 @@ private:
             detail::IndexCacheItem item;
             if (g.not_modified) {
                 if (auto it = cache_.items.find(key); it != cache_.items.end()) {
-                    item = std::move(it->second);  // each key once: the cache's copy is not read again
+                    item =
+                        std::move(it->second);  // each key once: the cache's copy is not read again
                     ++reused_;
                 }
             } else {
@@ -694,8 +693,8 @@ private:
     bool cache_dirty_ = false;      ///< an item or entry new or changed, or the cache unreadable
     fs::path cache_file_;
     std::vector<std::pair<std::string, detail::IndexCacheItem>> next_;  ///< the cache written
-    std::vector<std::shared_ptr<detail::IndexEntry>> kept_alive_;  ///< entries not cached
-    std::vector<const detail::IndexEntry*> entries_;  ///< the packages' entries
+    std::vector<std::shared_ptr<detail::IndexEntry>> kept_alive_;       ///< entries not cached
+    std::vector<const detail::IndexEntry*> entries_;                    ///< the packages' entries
     std::vector<ObjectInfo> sidecars_;
     std::vector<GetResult> got_;
     detail::ManifestRead manifest_;

@@ -7,9 +7,8 @@
 #include <string>
 #include <vector>
 
-#include <sys/stat.h>
-
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 
 #include <mip/index_assembler.hpp>
 #include <mip/local_store.hpp>
@@ -86,7 +85,8 @@ std::map<std::string, std::string> read_site(const fs::path& dir) {
 }
 
 /// A cold full assembly through the public API, written: the reference bytes.
-std::map<std::string, std::string> full(mip::Store& store, const fs::path& dir,
+std::map<std::string, std::string> full(mip::Store& store,
+                                        const fs::path& dir,
                                         const std::string& base = "https://example.org/core") {
     auto o = setup({}, base);
     mip::IndexAssembler::write(mip::IndexAssembler(store, o, o).assemble(), dir);
@@ -140,6 +140,10 @@ TEST_CASE("a warm spliced index run equals a cold full assembly", "[index][index
 
     SECTION("unchanged: nothing parsed or downloaded, the cache not rewritten") {
         auto before = inode(cache_file);
+        auto page_before = inode(tmp / "cold" / "packages.html");
+        auto again = site_run(store, o, tmp / "cold");  // same bytes: no file replaced
+        CHECK(again.files == cold.files);
+        CHECK(inode(tmp / "cold" / "packages.html") == page_before);
         auto warm = site_run(store, o, tmp / "warm");
         CHECK(warm.files == cold.files);
         CHECK(warm.site.result.sidecars_downloaded == 0);
@@ -169,9 +173,9 @@ TEST_CASE("a warm spliced index run equals a cold full assembly", "[index][index
     }
     SECTION("a corrupt or foreign cache file: a warning and a full assembly") {
         const auto good = mip::test::read_file(cache_file);
-        const std::string bad = GENERATE(as<std::string>{}, "", "{\"a\": {\"etag\": 1}}",
-                                         "mip-index-cache 2\n99999999999:", "truncated",
-                                         "appended", "garbage");
+        const std::string bad =
+            GENERATE(as<std::string>{}, "", "{\"a\": {\"etag\": 1}}",
+                     "mip-index-cache 2\n99999999999:", "truncated", "appended", "garbage");
         std::string text = bad;
         if (bad == "truncated") {
             text = good.substr(0, good.size() * 2 / 3);

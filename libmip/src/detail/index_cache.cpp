@@ -99,10 +99,10 @@ private:
 };
 
 void write_build(Writer& w, const page::Build& b) {
-    for (const auto* s : {&b.name, &b.version, &b.platform, &b.matlab_tag, &b.abi_tag,
-                          &b.description, &b.license, &b.homepage, &b.repository, &b.mhl_url,
-                          &b.mip_json_url, &b.sha256, &b.timestamp, &b.commit, &b.commit_repo,
-                          &b.source_kind, &b.source_url, &b.source_hash}) {
+    for (const auto* s :
+         {&b.name, &b.version, &b.platform, &b.matlab_tag, &b.abi_tag, &b.description, &b.license,
+          &b.homepage, &b.repository, &b.mhl_url, &b.mip_json_url, &b.sha256, &b.timestamp,
+          &b.commit, &b.commit_repo, &b.source_kind, &b.source_url, &b.source_hash}) {
         w.str(*s);
     }
     for (const auto* v : {&b.dependencies, &b.symbols, &b.paths, &b.usage_examples}) {
@@ -118,10 +118,10 @@ void write_build(Writer& w, const page::Build& b) {
 
 page::Build read_build(Reader& r) {
     page::Build b;
-    for (auto* s : {&b.name, &b.version, &b.platform, &b.matlab_tag, &b.abi_tag, &b.description,
-                    &b.license, &b.homepage, &b.repository, &b.mhl_url, &b.mip_json_url,
-                    &b.sha256, &b.timestamp, &b.commit, &b.commit_repo, &b.source_kind,
-                    &b.source_url, &b.source_hash}) {
+    for (auto* s :
+         {&b.name, &b.version, &b.platform, &b.matlab_tag, &b.abi_tag, &b.description, &b.license,
+          &b.homepage, &b.repository, &b.mhl_url, &b.mip_json_url, &b.sha256, &b.timestamp,
+          &b.commit, &b.commit_repo, &b.source_kind, &b.source_url, &b.source_hash}) {
         *s = r.str();
     }
     for (auto* v : {&b.dependencies, &b.symbols, &b.paths, &b.usage_examples}) {
@@ -158,8 +158,8 @@ void write_entry(Writer& w, const IndexEntry& e) {
 std::shared_ptr<IndexEntry> read_entry(Reader& r) {
     auto e = std::make_shared<IndexEntry>();
     e->skip_reason = r.str();
-    for (auto* s : {&e->name, &e->version, &e->matlab_tag, &e->abi_tag, &e->platform_tag,
-                    &e->mhl_url}) {
+    for (auto* s :
+         {&e->name, &e->version, &e->matlab_tag, &e->abi_tag, &e->platform_tag, &e->mhl_url}) {
         *s = r.str();
     }
     e->text = r.view();

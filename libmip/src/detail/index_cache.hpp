@@ -44,12 +44,12 @@ struct IndexCacheItem {
     /// The sidecar's bytes: a view of the cache file's bytes or of the run's GET result (both
     /// outlive the item's use).
     std::string_view data;
-    std::shared_ptr<IndexEntry> entry;   ///< null: not processed under this base URL
+    std::shared_ptr<IndexEntry> entry;  ///< null: not processed under this base URL
 };
 
 struct IndexCache {
     std::shared_ptr<const std::string> bytes;  ///< the file read, which the views point into
-    std::string base;  ///< the base URL the entries were made with
+    std::string base;                          ///< the base URL the entries were made with
     std::unordered_map<std::string, IndexCacheItem> items;
 };
 
@@ -63,8 +63,9 @@ inline constexpr std::string_view old_index_cache_name = "index-etag-cache.json"
 std::string load_index_cache(const std::filesystem::path& file, IndexCache& cache);
 
 /// The cache file's bytes: `base`, then each (key, item) in the given order.
-std::string serialize_index_cache(const std::string& base,
-                                  const std::vector<std::pair<std::string, const IndexCacheItem*>>& items);
+std::string serialize_index_cache(
+    const std::string& base,
+    const std::vector<std::pair<std::string, const IndexCacheItem*>>& items);
 
 /// The index entry of a validated sidecar's spec (`mhl_url` and `mip_json_url` set).
 std::shared_ptr<IndexEntry> make_index_entry(const PackageSpec& spec);
