@@ -109,7 +109,7 @@ std::string missing_required_field(std::string_view json_text) {
 
 /// Every dependency cycle among the packages' (normalised) names, each as "a -> b -> a",
 /// reported once, starting from its smallest name.
-std::vector<std::string> dependency_cycles(const std::vector<const detail::IndexEntry*>& packages) {
+std::vector<std::string> dependency_cycles(const std::vector<detail::IndexEntry*>& packages) {
     std::map<std::string, std::set<std::string>> edges;
     std::map<std::string, std::string> shown;
     for (const auto* p : packages) {
@@ -232,7 +232,8 @@ public:
     std::future<void> cache_written() { return std::move(cache_written_); }
 
     /// After `assemble()`: the packages' entries in index order.
-    [[nodiscard]] const std::vector<const detail::IndexEntry*>& entries() const { return entries_; }
+    /// (The cache is written from bytes serialized before: the caller may take from them.)
+    [[nodiscard]] std::vector<detail::IndexEntry*>& entries() { return entries_; }
 
 private:
     static bool is_sidecar(const std::string& key) {
@@ -694,7 +695,7 @@ private:
     fs::path cache_file_;
     std::vector<std::pair<std::string, detail::IndexCacheItem>> next_;  ///< the cache written
     std::vector<std::shared_ptr<detail::IndexEntry>> kept_alive_;       ///< entries not cached
-    std::vector<const detail::IndexEntry*> entries_;                    ///< the packages' entries
+    std::vector<detail::IndexEntry*> entries_;                          ///< the packages' entries
     std::vector<ObjectInfo> sidecars_;
     std::vector<GetResult> got_;
     detail::ManifestRead manifest_;
@@ -726,17 +727,17 @@ detail::IndexSite detail::assemble_index_site(Store& store,
     IndexSite site;
     site.result = assembly.assemble();
     site.cache_written = assembly.cache_written();
-    const auto& entries = assembly.entries();
+    auto& entries = assembly.entries();
     site.total_packages = entries.size();
     site.index_json = splice_index(entries, site.result.last_updated);
     page::Document d;
     d.last_updated = site.result.last_updated;
     d.builds.reserve(entries.size());
-    for (const auto* e : entries) {
+    for (auto* e : entries) {
         if (!e->plain) {
             return site;  // the page from the text, as write_channel_site reads it
         }
-        d.builds.push_back(e->build);
+        d.builds.push_back(std::move(e->build));  // the cache's bytes are made already
         d.builds.back().index = d.builds.size() - 1;
     }
     site.document = std::move(d);

@@ -197,7 +197,9 @@ std::string load_index_cache(const fs::path& file, IndexCache& cache) {
     try {
         Reader r(std::string_view(text).substr(0, body));
         cache.base = r.str();
-        for (std::size_t n = r.count(); n > 0; --n) {
+        const std::size_t count = r.count();
+        cache.items.reserve(count);
+        for (std::size_t n = count; n > 0; --n) {
             auto key = r.str();
             IndexCacheItem item;
             item.etag = r.str();
@@ -247,8 +249,7 @@ std::shared_ptr<IndexEntry> make_index_entry(const PackageSpec& spec) {
     return e;
 }
 
-std::string splice_index(const std::vector<const IndexEntry*>& entries,
-                         const std::string& last_updated) {
+std::string splice_index(const std::vector<IndexEntry*>& entries, const std::string& last_updated) {
     std::size_t bytes = 128 + last_updated.size();
     for (const auto* e : entries) {
         bytes += e->text.size() + 2;

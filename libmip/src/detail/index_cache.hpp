@@ -72,8 +72,7 @@ std::shared_ptr<IndexEntry> make_index_entry(const PackageSpec& spec);
 
 /// index.json of the entries (in index order): the bytes `IndexResult::index_json()` gives for
 /// the same packages, spliced from the entry texts.
-std::string splice_index(const std::vector<const IndexEntry*>& entries,
-                         const std::string& last_updated);
+std::string splice_index(const std::vector<IndexEntry*>& entries, const std::string& last_updated);
 
 /// The R2 index as `mip-build index` makes it (index_assembler.cpp): what `IndexAssembler`
 /// assembles, without a PackageSpec per cached sidecar (`result.packages` stays empty), with
