@@ -55,9 +55,10 @@ void write_temp(const fs::path& temp,
     }
 }
 
-/// The fsync that `write_temp(..., false)` left for later.
-void sync_temp(const fs::path& temp, const fs::path& target) {
-    int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+/// The fsync that `write_temp(..., false)` left for later (errors name the slot's target).
+void sync_temp(const Slot& s) {
+    const auto& target = s.target;
+    int fd = ::open(s.temp.c_str(), O_RDONLY | O_CLOEXEC);
     std::error_code ec;
     if (fd < 0 || ::fsync(fd) != 0) {
         ec = last_error();
@@ -269,22 +270,22 @@ bool holds(const fs::path& path, std::string_view data) {
 
 }  // namespace
 
-void replace_files_together(const fs::path& dir, const std::vector<FileContent>& all) {
+void replace_files_together(const fs::path& dir, const std::vector<FileContent>& files) {
     create_dirs(dir);
     (void)recover_replace(dir);  // a killed run's half-replaced set first (its backups too)
     // A file that already holds its new bytes is left alone: no write, no fsync.
-    std::vector<FileContent> files;
-    for (const auto& f : all) {
+    std::vector<FileContent> changed;
+    for (const auto& f : files) {
         if (!holds(dir / f.name, f.data)) {
-            files.push_back(f);
+            changed.push_back(f);
         }
     }
-    if (files.empty()) {
+    if (changed.empty()) {
         return;
     }
     std::vector<Slot> slots;
-    slots.reserve(files.size());
-    for (const auto& f : files) {
+    slots.reserve(changed.size());
+    for (const auto& f : changed) {
         remove_stale_temps(dir / f.name);
     }
     remove_stale_temps(journal_path(dir));
@@ -308,7 +309,7 @@ void replace_files_together(const fs::path& dir, const std::vector<FileContent>&
                       target.string(), ec);
     };
     try {
-        for (const auto& f : files) {
+        for (const auto& f : changed) {
             Slot s;
             s.target = dir / f.name;
             s.temp = temp_sibling(s.target);
@@ -318,7 +319,7 @@ void replace_files_together(const fs::path& dir, const std::vector<FileContent>&
             write_temp(slots.back().temp, f.data, s.target, false);
         }
         for (const auto& s : slots) {
-            sync_temp(s.temp, s.target);
+            sync_temp(s);
         }
     } catch (...) {
         remove_leftovers(slots);
