@@ -213,8 +213,12 @@ ChannelSite render_channel_site(std::string_view index_json, const ChannelPageOp
 void page::write_site(std::string_view index_json,
                       const Document& d,
                       const fs::path& output_dir,
-                      const ChannelPageOptions& options) {
+                      const ChannelPageOptions& options,
+                      const std::function<void()>& before_replacing) {
     auto site = render_site(d, options);
+    if (before_replacing) {
+        before_replacing();
+    }
     // index.json last: the file clients read changes only once the page and feeds are in place.
     detail::replace_files_together(output_dir, {{"feed.json", site.feed_json},
                                                 {"feed.xml", site.feed_xml},

@@ -6,6 +6,7 @@
 // What those files share is declared here, in its own namespace.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -112,9 +113,11 @@ std::string render_html(const Context& c);
 ChannelSite render_site(const Document& d, const ChannelPageOptions& options);
 /// `write_channel_site` of a document already read: `index_json` is its text, `d` what
 /// `read_document` gives for it (the index assembler builds both in memory).
+/// `before_replacing` runs once the files are rendered, before any is written.
 void write_site(std::string_view index_json,
                 const Document& d,
                 const std::filesystem::path& output_dir,
-                const ChannelPageOptions& options = {});
+                const ChannelPageOptions& options = {},
+                const std::function<void()>& before_replacing = {});
 
 }  // namespace mip::detail::page

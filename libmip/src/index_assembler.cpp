@@ -229,7 +229,7 @@ public:
     }
 
     /// After `assemble()`: the cache's write, under way (may be invalid: nothing to write).
-    std::future<void> cache_written() { return std::move(cache_written_); }
+    std::unique_ptr<detail::PendingCacheWrite> cache_write() { return std::move(cache_write_); }
 
     /// After `assemble()`: the packages' entries in index order.
     /// (The cache is written from bytes serialized before: the caller may take from them.)
@@ -594,17 +594,10 @@ private:
         }
         // Not durable (a cache lost in a crash is a full assembly; a torn one fails its CRC). On
         // `mip-build index`'s path the bytes go to disk while the page is rendered.
-        auto write = [dir = options_.cache_dir, file = cache_file_,
-                      bytes = detail::serialize_index_cache(base_, items)] {
-            detail::create_dirs(dir);
-            detail::write_file_atomic(file, bytes, false);
-            std::error_code ec;
-            fs::remove(dir / std::string(detail::old_index_cache_name), ec);
-        };
+        cache_write_ = std::make_unique<detail::PendingCacheWrite>(
+            cache_file_, detail::serialize_index_cache(base_, items));
         if (need_specs_) {
-            write();
-        } else {
-            cache_written_ = std::async(std::launch::async, std::move(write));
+            cache_write_->finish();
         }
     }
 
@@ -686,8 +679,8 @@ private:
     }
 
     bool need_specs_;
-    std::future<detail::ManifestRead> manifest_pending_;  ///< the manifest's GET, under way
-    std::future<void> cache_written_;  ///< the cache's write, under way (no `need_specs_`)
+    std::future<detail::ManifestRead> manifest_pending_;      ///< the manifest's GET, under way
+    std::unique_ptr<detail::PendingCacheWrite> cache_write_;  ///< under way (no `need_specs_`)
     detail::IndexCache cache_;
     std::size_t cached_count_ = 0;  ///< items in the cache read
     std::size_t reused_ = 0;        ///< of them taken over by this run
@@ -726,7 +719,7 @@ detail::IndexSite detail::assemble_index_site(Store& store,
     Assembly assembly(store, options, run, false);
     IndexSite site;
     site.result = assembly.assemble();
-    site.cache_written = assembly.cache_written();
+    site.cache_write = assembly.cache_write();
     auto& entries = assembly.entries();
     site.total_packages = entries.size();
     site.index_json = splice_index(entries, site.result.last_updated);
@@ -745,13 +738,18 @@ detail::IndexSite detail::assemble_index_site(Store& store,
 }
 
 void detail::write_index_site(IndexSite& site, const fs::path& output_dir) {
+    // The cache's write overlaps the rendering, and is over (its IoError thrown) before the first
+    // site file is written: the run's file operations keep one order.
+    auto cache_written = [&site] {
+        if (site.cache_write) {
+            site.cache_write->finish();
+        }
+    };
     if (site.document) {
-        page::write_site(site.index_json, *site.document, output_dir);
+        page::write_site(site.index_json, *site.document, output_dir, {}, cache_written);
     } else {
+        cache_written();
         write_channel_site(site.index_json, output_dir);
-    }
-    if (site.cache_written.valid()) {
-        site.cache_written.get();  // its IoError, if any
     }
 }
 

@@ -220,6 +220,39 @@ std::string load_index_cache(const fs::path& file, IndexCache& cache) {
     return {};
 }
 
+PendingCacheWrite::PendingCacheWrite(const fs::path& file, std::string bytes)
+    : file_(file), temp_(temp_sibling(file)) {
+    written_ = std::async(std::launch::async, [file, temp = temp_, bytes = std::move(bytes)] {
+        create_dirs(file.parent_path());
+        remove_stale_temps(file);
+        append_file(temp, bytes);  // a new file (a unique temp name)
+    });
+}
+
+PendingCacheWrite::~PendingCacheWrite() {
+    if (written_.valid()) {
+        try {
+            written_.get();
+        } catch (const std::exception&) {  // not finished: its error is nobody's now
+        }
+    }
+    if (!placed_) {
+        std::error_code ec;
+        fs::remove(temp_, ec);
+    }
+}
+
+void PendingCacheWrite::finish() {
+    if (placed_) {
+        return;
+    }
+    written_.get();
+    rename_path(temp_, file_);
+    placed_ = true;
+    std::error_code ec;
+    fs::remove(file_.parent_path() / std::string(old_index_cache_name), ec);
+}
+
 std::shared_ptr<IndexEntry> make_index_entry(const PackageSpec& spec) {
     auto e = std::make_shared<IndexEntry>();
     e->name = spec.name;

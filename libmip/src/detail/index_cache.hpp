@@ -67,6 +67,25 @@ std::string serialize_index_cache(
     const std::string& base,
     const std::vector<std::pair<std::string, const IndexCacheItem*>>& items);
 
+/// The cache file written on a second thread to a temp sibling; `finish()` waits for it
+/// (rethrowing its IoError) and renames it into place on the calling thread (the run's renames
+/// keep one thread and one order). Unfinished, the destructor waits and removes the temp.
+class PendingCacheWrite {
+public:
+    PendingCacheWrite(const std::filesystem::path& file, std::string bytes);
+    ~PendingCacheWrite();
+    PendingCacheWrite(const PendingCacheWrite&) = delete;
+    PendingCacheWrite& operator=(const PendingCacheWrite&) = delete;
+    PendingCacheWrite(PendingCacheWrite&&) = delete;
+    PendingCacheWrite& operator=(PendingCacheWrite&&) = delete;
+    void finish();
+
+private:
+    std::filesystem::path file_, temp_;
+    std::future<void> written_;
+    bool placed_ = false;
+};
+
 /// The index entry of a validated sidecar's spec (`mhl_url` and `mip_json_url` set).
 std::shared_ptr<IndexEntry> make_index_entry(const PackageSpec& spec);
 
@@ -82,12 +101,12 @@ struct IndexSite {
     std::size_t total_packages = 0;
     std::string index_json;
     std::optional<page::Document> document;  ///< nullopt: render the page from `index_json`
-    /// The cache file's write, still under way (invalid: nothing to write, e.g. unchanged).
-    std::future<void> cache_written;
+    /// The cache file's write, still under way (null: nothing to write, e.g. unchanged).
+    std::unique_ptr<PendingCacheWrite> cache_write;
 };
 IndexSite assemble_index_site(Store& store, const IndexOptions& options, const RunOptions& run);
-/// `IndexAssembler::write` of an `IndexSite`, then waits for its cache write (rethrowing its
-/// IoError).
+/// `IndexAssembler::write` of an `IndexSite`; waits for its cache write (rethrowing its
+/// IoError) once the page is rendered, before the site's files are written.
 void write_index_site(IndexSite& site, const std::filesystem::path& output_dir);
 
 }  // namespace mip::detail
