@@ -1,10 +1,8 @@
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <future>
+#include <tuple>
 #include <map>
-#include <set>
-#include <unordered_map>
 
 #include <mip/channel_page.hpp>
 #include <mip/error.hpp>
@@ -16,6 +14,7 @@
 #include "detail/current_index.hpp"
 #include "detail/fs.hpp"
 #include "detail/index_cache.hpp"
+#include "detail/index_checks.hpp"
 #include "detail/index_manifest.hpp"
 #include "detail/json.hpp"
 #include "detail/package_layout.hpp"
@@ -38,130 +37,13 @@ std::int64_t unix_now() {
         .count();
 }
 
-bool all_digit_dotted(const std::string& v) {
-    if (v.empty() || v.front() == '.' || v.back() == '.') {
-        return false;
-    }
-    bool prev_dot = false;
-    for (char c : v) {
-        if (c == '.') {
-            if (prev_dot) {
-                return false;
-            }
-            prev_dot = true;
-        } else if (c < '0' || c > '9') {
-            return false;
-        } else {
-            prev_dot = false;
-        }
-    }
-    return true;
-}
-
-std::vector<unsigned long long> numeric_parts(const std::string& v) {
-    std::vector<unsigned long long> parts;
-    std::size_t start = 0;
-    while (start <= v.size()) {
-        auto dot = v.find('.', start);
-        auto piece = v.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        parts.push_back(piece.size() > 18 ? ~0ULL : std::stoull(piece));
-        if (dot == std::string::npos) {
-            break;
-        }
-        start = dot + 1;
-    }
-    return parts;
-}
-
-/// <0 when a sorts before b in newest-first order.
-int version_order(const std::string& a, const std::string& b) {
-    bool na = all_digit_dotted(a);
-    bool nb = all_digit_dotted(b);
-    if (na != nb) {
-        return na ? -1 : 1;
-    }
-    if (na) {
-        auto pa = numeric_parts(a);
-        auto pb = numeric_parts(b);
-        auto n = std::max(pa.size(), pb.size());
-        pa.resize(n, 0);
-        pb.resize(n, 0);
-        if (pa != pb) {
-            return pa > pb ? -1 : 1;
-        }
-    }
-    if (a == b) {
-        return 0;
-    }
-    return a > b ? -1 : 1;
-}
-
-/// The first of the fields §5 requires that the sidecar text does not contain ("" if none).
-std::string missing_required_field(std::string_view json_text) {
-    auto doc = Json::parse(json_text.begin(), json_text.end(), nullptr, false);
-    for (const char* field : {"name", "version", "dependencies", "platform_tag"}) {
-        if (!doc.is_object() || !doc.contains(field) || doc[field].is_null()) {
-            return field;
-        }
-    }
-    return {};
-}
-
-/// Every dependency cycle among the packages' (normalised) names, each as "a -> b -> a",
-/// reported once, starting from its smallest name.
-std::vector<std::string> dependency_cycles(const std::vector<detail::IndexEntry*>& packages) {
-    std::map<std::string, std::set<std::string>> edges;
-    std::map<std::string, std::string> shown;
-    for (const auto* p : packages) {
-        auto n = normalize_package_name(p->name);
-        shown.emplace(n, p->name);
-        for (const auto& d : p->dependencies) {
-            edges[n].insert(normalize_package_name(d));
-        }
-    }
-    std::vector<std::string> cycles;
-    std::set<std::string> reported;
-    std::map<std::string, int> state;  // 0 new, 1 on the stack, 2 done
-    std::vector<std::string> stack;
-    std::function<void(const std::string&)> visit = [&](const std::string& n) {
-        state[n] = 1;
-        stack.push_back(n);
-        for (const auto& d : edges[n]) {
-            if (state[d] == 1) {
-                auto from = std::find(stack.begin(), stack.end(), d);
-                std::vector<std::string> loop(from, stack.end());
-                auto smallest = std::min_element(loop.begin(), loop.end());
-                std::rotate(loop.begin(), smallest, loop.end());
-                std::string text;
-                for (const auto& x : loop) {
-                    text += (shown.count(x) != 0 ? shown[x] : x) + " -> ";
-                }
-                text += shown.count(loop.front()) != 0 ? shown[loop.front()] : loop.front();
-                if (reported.insert(text).second) {
-                    cycles.push_back(text);
-                }
-            } else if (state[d] == 0 && edges.count(d) != 0) {
-                visit(d);
-            }
-        }
-        stack.pop_back();
-        state[n] = 2;
-    };
-    for (const auto& [n, _] : edges) {
-        if (state[n] == 0) {
-            visit(n);
-        }
-    }
-    return cycles;
-}
-
 /// index_order_less of two packages' fields (a missing mhl_url as "").
 template <typename A, typename B>
 bool order_less(const A& a, const std::string& a_url, const B& b, const std::string& b_url) {
     if (a.name != b.name) {
         return a.name < b.name;
     }
-    int v = version_order(a.version, b.version);
+    int v = detail::version_order(a.version, b.version);
     if (v != 0) {
         return v < 0;
     }
@@ -493,7 +375,7 @@ private:
             return skipped(e.what());
         }
         // §5: clients need these; a sidecar must state them, not inherit defaults.
-        if (auto missing = missing_required_field(data); !missing.empty()) {
+        if (auto missing = detail::missing_required_field(data); !missing.empty()) {
             return skipped("field '" + missing + "' is missing");
         }
         auto basename = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
@@ -636,7 +518,7 @@ private:
         }
 
         // §11.7: cycles are reported (clients resolve dependencies recursively).
-        for (const auto& cycle : dependency_cycles(packages)) {
+        for (const auto& cycle : detail::dependency_cycles(packages)) {
             std::string w = "dependency cycle: " + cycle;
             if (options_.strict) {
                 throw SpecError("index", {{"dependencies", w}});
