@@ -905,9 +905,16 @@ end
         admin = self.stack.admin()
         # the warm states, untimed: libmip's ETag cache and index manifest (`--full-listing`
         # creates it, as a first publish does), rclone's local copy
-        subprocess.run([str(x) for x in self.mipv("--build-dir", warm, "index", "--full-listing",
-                                                  *self.s3args(prefix))],
-                       env=self.env(extra=epoch), check=True, stdout=subprocess.DEVNULL)
+        # each binary keeps its own warm state (the baseline twin may have another cache format)
+        bins = [(self.mip, warm)] + ([(self.baseline[0], wd / "warm-baseline")] if self.baseline else [])
+
+        def update_warm(*flags):
+            for binary, w in bins:
+                argv = [binary if a == self.mip else a for a in self.mipv("--build-dir", w, "index", *flags,
+                                                                          *self.s3args(prefix))]
+                subprocess.run([str(x) for x in argv], env=self.env(extra=epoch), check=True,
+                               stdout=subprocess.DEVNULL)
+        update_warm("--full-listing")
         subprocess.run(rclone.download(self.rclone_conf, BUCKET, prefix, wd / "rclone"), env=self.env(False),
                        check=True, stdout=subprocess.DEVNULL)
         changed = max(1, n // 100)
@@ -938,8 +945,7 @@ end
             # brought up to date first (untimed); each libmip incremental run (the baseline twin
             # too) starts from a copy of it, so both see exactly these changes.
             if r > 0:
-                subprocess.run([str(x) for x in self.mipv("--build-dir", warm, "index", *self.s3args(prefix))],
-                               env=self.env(extra=epoch), check=True, stdout=subprocess.DEVNULL)
+                update_warm()
             idx = [(r * changed + k) * 37 % n for k in range(changed)]
             batch = [datagen.mutate(objs[i][0], objs[i][1], r + 1) for i in idx]
             for i, kv in zip(idx, batch):
@@ -961,16 +967,22 @@ end
         sc.add("libmip full", lambda r: (self.mipv("--build-dir", self.fresh(wd / "full"), "index",
                                                    *self.s3args(prefix)), self.env(extra=epoch),
                                          expect(f"index: {n} package(s)")), concurrency=32)
-        def warm_copy():
+        def warm_copy(binary):
             shutil.rmtree(wd / "inc", ignore_errors=True)
-            shutil.copytree(warm, wd / "inc", ignore=shutil.ignore_patterns(".mip-build.lock"))
+            src = dict((str(b), w) for b, w in bins)[str(binary)]
+            shutil.copytree(src, wd / "inc", ignore=shutil.ignore_patterns(".mip-build.lock"))
             return wd / "inc"
-        sc.add("libmip incremental", lambda r: (self.mipv("--json", "--build-dir", warm_copy(), "index",
-                                                          *self.s3args(prefix)),
-                                                self.env(extra=epoch),
-                                                both(expect(f'"sidecars_downloaded": {changed}'),
-                                                     sidecar_gets(changed))),
-               concurrency=32)
+
+        def incremental(binary):
+            return lambda r: ([binary if a == self.mip else a
+                               for a in self.mipv("--json", "--build-dir", warm_copy(binary), "index",
+                                                  *self.s3args(prefix))],
+                              self.env(extra=epoch),
+                              both(expect(f'"sidecars_downloaded": {changed}'), sidecar_gets(changed)))
+        sc.add("libmip incremental", incremental(self.mip), concurrency=32, twin=False)
+        if self.baseline:
+            sc.add(f"libmip incremental @{self.baseline[1]}", incremental(self.baseline[0]), concurrency=32,
+                   twin=False)
         sc.add("rclone copy --checksum (warm)", lambda r: (
             rclone.download(self.rclone_conf, BUCKET, prefix, wd / "rclone", checksum=True), self.env(False),
             both(files_in(wd / "rclone", n), sidecar_gets(changed))), concurrency=32)

@@ -188,8 +188,7 @@ ChannelSummary summarize_channel(std::string_view index_json, const ChannelPageO
     return std::move(g.summary);
 }
 
-ChannelSite render_channel_site(std::string_view index_json, const ChannelPageOptions& options) {
-    auto d = page::read_document(index_json, options.format);
+ChannelSite page::render_site(const Document& d, const ChannelPageOptions& options) {
     auto g = page::summarize(d, options);
     auto [owner, channel] = page::owner_channel(d.github_repo);
     page::add_reverse_dependencies(d, g, owner, channel);
@@ -207,15 +206,31 @@ ChannelSite render_channel_site(std::string_view index_json, const ChannelPageOp
     return site;
 }
 
-void write_channel_site(std::string_view index_json,
-                        const fs::path& output_dir,
-                        const ChannelPageOptions& options) {
-    auto site = render_channel_site(index_json, options);
+ChannelSite render_channel_site(std::string_view index_json, const ChannelPageOptions& options) {
+    return page::render_site(page::read_document(index_json, options.format), options);
+}
+
+void page::write_site(std::string_view index_json,
+                      const Document& d,
+                      const fs::path& output_dir,
+                      const ChannelPageOptions& options,
+                      const std::function<void()>& before_replacing) {
+    auto site = render_site(d, options);
+    if (before_replacing) {
+        before_replacing();
+    }
     // index.json last: the file clients read changes only once the page and feeds are in place.
     detail::replace_files_together(output_dir, {{"feed.json", site.feed_json},
                                                 {"feed.xml", site.feed_xml},
                                                 {"packages.html", site.packages_html},
                                                 {"index.json", index_json}});
+}
+
+void write_channel_site(std::string_view index_json,
+                        const fs::path& output_dir,
+                        const ChannelPageOptions& options) {
+    page::write_site(index_json, page::read_document(index_json, options.format), output_dir,
+                     options);
 }
 
 }  // namespace mip

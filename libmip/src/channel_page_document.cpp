@@ -135,6 +135,74 @@ void read_source(const Json& e, Build& b) {
 
 }  // namespace
 
+void read_build(const Json& e, IndexFormat format, Build& b, std::vector<Issue>& issues) {
+    Reader r;
+    std::string where = "packages[" + std::to_string(b.index) + "]";
+    const char* platform_key = format == IndexFormat::current ? "architecture" : "platform_tag";
+    b.name = r.str(e, "name", where);
+    b.version = r.str(e, "version", where);
+    if (!b.name.empty()) {
+        where += " (" + b.name + (b.version.empty() ? "" : " " + b.version) + ")";
+    }
+    if (b.name.empty()) {
+        r.issues.push_back({where + ".name", "is required"});
+    }
+    if (b.version.empty()) {
+        r.issues.push_back({where + ".version", "is required"});
+    }
+    if (!e.contains(platform_key)) {
+        r.issues.push_back({where + "." + platform_key,
+                            std::string("is required in the ") +
+                                (format == IndexFormat::current ? "current" : "R2-era") +
+                                " format"});
+    }
+    b.platform = r.str(e, platform_key, where);
+    b.matlab_tag = r.str(e, "matlab_tag", where);
+    b.abi_tag = r.str(e, "abi_tag", where);
+    b.description = r.str(e, "description", where);
+    b.license = r.str(e, "license", where);
+    b.homepage = r.str(e, "homepage", where);
+    b.repository = r.str(e, "repository", where);
+    b.dependencies = r.strs(e, "dependencies", where);
+    b.usage_examples = r.strs(e, "usage_examples", where);
+    b.mhl_url = r.str(e, "mhl_url", where);
+    b.mip_json_url = r.str(e, "mip_json_url", where);
+    b.sha256 = r.str(e, "mhl_sha256", where);
+    b.timestamp = r.str(e, "timestamp", where);
+    if (auto s = e.find("mhl_size"); s != e.end() && !s->is_null()) {
+        if (s->is_number_unsigned()) {
+            b.size = s->get<std::uint64_t>();
+        } else if (s->is_number_float() && s->get<double>() >= 0 &&
+                   s->get<double>() ==
+                       static_cast<double>(static_cast<std::uint64_t>(s->get<double>()))) {
+            b.size = static_cast<std::uint64_t>(s->get<double>());
+        } else {
+            r.issues.push_back({where + ".mhl_size", "must be a non-negative integer"});
+        }
+    }
+    if (format == IndexFormat::current) {
+        b.paths = r.strs(e, "paths", where);
+        if (auto x = e.find("extra_paths"); x != e.end() && !x->is_null()) {
+            if (!x->is_object()) {
+                r.issues.push_back({where + ".extra_paths", "must map groups to paths"});
+            } else {
+                for (const auto& [group, paths] : x->items()) {
+                    std::string field = where + ".extra_paths.";
+                    field += group;
+                    b.extra_paths.emplace_back(group, r.strs(paths, field));
+                }
+            }
+        }
+        b.commit = r.str(e, "commit_hash", where);
+        b.commit_repo = b.repository;
+        b.source_hash = r.str(e, "source_hash", where);
+    } else {
+        b.symbols = r.strs(e, "exposed_symbols", where);
+        read_source(e, b);
+    }
+    issues.insert(issues.end(), r.issues.begin(), r.issues.end());
+}
+
 Document read_document(std::string_view text, IndexFormat wanted) {
     Json doc = parse_document(text);
     Document d;
@@ -143,77 +211,15 @@ Document read_document(std::string_view text, IndexFormat wanted) {
     d.github_repo = r.str(doc, "github_repo", "index");
     d.last_updated = r.str(doc, "last_updated", "index");
     const auto& list = doc["packages"];
-    const char* platform_key = d.format == IndexFormat::current ? "architecture" : "platform_tag";
     for (std::size_t i = 0; i < list.size(); ++i) {
         const auto& e = list[i];
-        std::string where = "packages[" + std::to_string(i) + "]";
         if (!e.is_object()) {
-            r.issues.push_back({where, "must be an object"});
+            r.issues.push_back({"packages[" + std::to_string(i) + "]", "must be an object"});
             continue;
         }
         Build b;
         b.index = i;
-        b.name = r.str(e, "name", where);
-        b.version = r.str(e, "version", where);
-        if (!b.name.empty()) {
-            where += " (" + b.name + (b.version.empty() ? "" : " " + b.version) + ")";
-        }
-        if (b.name.empty()) {
-            r.issues.push_back({where + ".name", "is required"});
-        }
-        if (b.version.empty()) {
-            r.issues.push_back({where + ".version", "is required"});
-        }
-        if (!e.contains(platform_key)) {
-            r.issues.push_back({where + "." + platform_key,
-                                std::string("is required in the ") +
-                                    (d.format == IndexFormat::current ? "current" : "R2-era") +
-                                    " format"});
-        }
-        b.platform = r.str(e, platform_key, where);
-        b.matlab_tag = r.str(e, "matlab_tag", where);
-        b.abi_tag = r.str(e, "abi_tag", where);
-        b.description = r.str(e, "description", where);
-        b.license = r.str(e, "license", where);
-        b.homepage = r.str(e, "homepage", where);
-        b.repository = r.str(e, "repository", where);
-        b.dependencies = r.strs(e, "dependencies", where);
-        b.usage_examples = r.strs(e, "usage_examples", where);
-        b.mhl_url = r.str(e, "mhl_url", where);
-        b.mip_json_url = r.str(e, "mip_json_url", where);
-        b.sha256 = r.str(e, "mhl_sha256", where);
-        b.timestamp = r.str(e, "timestamp", where);
-        if (auto s = e.find("mhl_size"); s != e.end() && !s->is_null()) {
-            if (s->is_number_unsigned()) {
-                b.size = s->get<std::uint64_t>();
-            } else if (s->is_number_float() && s->get<double>() >= 0 &&
-                       s->get<double>() ==
-                           static_cast<double>(static_cast<std::uint64_t>(s->get<double>()))) {
-                b.size = static_cast<std::uint64_t>(s->get<double>());
-            } else {
-                r.issues.push_back({where + ".mhl_size", "must be a non-negative integer"});
-            }
-        }
-        if (d.format == IndexFormat::current) {
-            b.paths = r.strs(e, "paths", where);
-            if (auto x = e.find("extra_paths"); x != e.end() && !x->is_null()) {
-                if (!x->is_object()) {
-                    r.issues.push_back({where + ".extra_paths", "must map groups to paths"});
-                } else {
-                    for (const auto& [group, paths] : x->items()) {
-                        std::string field = where + ".extra_paths.";
-                        field += group;
-                        b.extra_paths.emplace_back(group, r.strs(paths, field));
-                    }
-                }
-            }
-            b.commit = r.str(e, "commit_hash", where);
-            b.commit_repo = b.repository;
-            b.source_hash = r.str(e, "source_hash", where);
-        } else {
-            b.symbols = r.strs(e, "exposed_symbols", where);
-            read_source(e, b);
-        }
+        read_build(e, d.format, b, r.issues);
         d.builds.push_back(std::move(b));
     }
     if (!r.issues.empty()) {

@@ -6,6 +6,7 @@
 // What those files share is declared here, in its own namespace.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include <mip/channel_page.hpp>
+#include <mip/error.hpp>
 
 #include "detail/json.hpp"
 
@@ -65,6 +67,9 @@ struct Document {
 Json parse_document(std::string_view text);
 IndexFormat detect(const Json& doc);
 Document read_document(std::string_view text, IndexFormat wanted);
+/// One entry of `packages` (an object) read into `b` (`b.index` set by the caller); its
+/// problems appended to `issues`. What `read_document` does for each entry.
+void read_build(const Json& e, IndexFormat format, Build& b, std::vector<Issue>& issues);
 
 // ---------------------------------------------------------------------------------------------
 // The client's choice (channel_page_summary.cpp).
@@ -103,5 +108,16 @@ struct Context {
 };
 
 std::string render_html(const Context& c);
+
+/// The page and feeds of a document already read (`render_channel_site` without the parse).
+ChannelSite render_site(const Document& d, const ChannelPageOptions& options);
+/// `write_channel_site` of a document already read: `index_json` is its text, `d` what
+/// `read_document` gives for it (the index assembler builds both in memory).
+/// `before_replacing` runs once the files are rendered, before any is written.
+void write_site(std::string_view index_json,
+                const Document& d,
+                const std::filesystem::path& output_dir,
+                const ChannelPageOptions& options = {},
+                const std::function<void()>& before_replacing = {});
 
 }  // namespace mip::detail::page

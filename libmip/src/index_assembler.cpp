@@ -1,9 +1,8 @@
 #include <algorithm>
 #include <chrono>
-#include <functional>
+#include <future>
+#include <tuple>
 #include <map>
-#include <set>
-#include <unordered_map>
 
 #include <mip/channel_page.hpp>
 #include <mip/error.hpp>
@@ -14,6 +13,8 @@
 #include "detail/crypto.hpp"
 #include "detail/current_index.hpp"
 #include "detail/fs.hpp"
+#include "detail/index_cache.hpp"
+#include "detail/index_checks.hpp"
 #include "detail/index_manifest.hpp"
 #include "detail/json.hpp"
 #include "detail/package_layout.hpp"
@@ -36,130 +37,13 @@ std::int64_t unix_now() {
         .count();
 }
 
-bool all_digit_dotted(const std::string& v) {
-    if (v.empty() || v.front() == '.' || v.back() == '.') {
-        return false;
-    }
-    bool prev_dot = false;
-    for (char c : v) {
-        if (c == '.') {
-            if (prev_dot) {
-                return false;
-            }
-            prev_dot = true;
-        } else if (c < '0' || c > '9') {
-            return false;
-        } else {
-            prev_dot = false;
-        }
-    }
-    return true;
-}
-
-std::vector<unsigned long long> numeric_parts(const std::string& v) {
-    std::vector<unsigned long long> parts;
-    std::size_t start = 0;
-    while (start <= v.size()) {
-        auto dot = v.find('.', start);
-        auto piece = v.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        parts.push_back(piece.size() > 18 ? ~0ULL : std::stoull(piece));
-        if (dot == std::string::npos) {
-            break;
-        }
-        start = dot + 1;
-    }
-    return parts;
-}
-
-/// <0 when a sorts before b in newest-first order.
-int version_order(const std::string& a, const std::string& b) {
-    bool na = all_digit_dotted(a);
-    bool nb = all_digit_dotted(b);
-    if (na != nb) {
-        return na ? -1 : 1;
-    }
-    if (na) {
-        auto pa = numeric_parts(a);
-        auto pb = numeric_parts(b);
-        auto n = std::max(pa.size(), pb.size());
-        pa.resize(n, 0);
-        pb.resize(n, 0);
-        if (pa != pb) {
-            return pa > pb ? -1 : 1;
-        }
-    }
-    if (a == b) {
-        return 0;
-    }
-    return a > b ? -1 : 1;
-}
-
-/// The first of the fields §5 requires that the sidecar text does not contain ("" if none).
-std::string missing_required_field(const std::string& json_text) {
-    auto doc = Json::parse(json_text, nullptr, false);
-    for (const char* field : {"name", "version", "dependencies", "platform_tag"}) {
-        if (!doc.is_object() || !doc.contains(field) || doc[field].is_null()) {
-            return field;
-        }
-    }
-    return {};
-}
-
-/// Every dependency cycle among the packages' (normalised) names, each as "a -> b -> a",
-/// reported once, starting from its smallest name.
-std::vector<std::string> dependency_cycles(const std::vector<PackageSpec>& packages) {
-    std::map<std::string, std::set<std::string>> edges;
-    std::map<std::string, std::string> shown;
-    for (const auto& p : packages) {
-        auto n = normalize_package_name(p.name);
-        shown.emplace(n, p.name);
-        for (const auto& d : p.dependencies) {
-            edges[n].insert(normalize_package_name(d));
-        }
-    }
-    std::vector<std::string> cycles;
-    std::set<std::string> reported;
-    std::map<std::string, int> state;  // 0 new, 1 on the stack, 2 done
-    std::vector<std::string> stack;
-    std::function<void(const std::string&)> visit = [&](const std::string& n) {
-        state[n] = 1;
-        stack.push_back(n);
-        for (const auto& d : edges[n]) {
-            if (state[d] == 1) {
-                auto from = std::find(stack.begin(), stack.end(), d);
-                std::vector<std::string> loop(from, stack.end());
-                auto smallest = std::min_element(loop.begin(), loop.end());
-                std::rotate(loop.begin(), smallest, loop.end());
-                std::string text;
-                for (const auto& x : loop) {
-                    text += (shown.count(x) != 0 ? shown[x] : x) + " -> ";
-                }
-                text += shown.count(loop.front()) != 0 ? shown[loop.front()] : loop.front();
-                if (reported.insert(text).second) {
-                    cycles.push_back(text);
-                }
-            } else if (state[d] == 0 && edges.count(d) != 0) {
-                visit(d);
-            }
-        }
-        stack.pop_back();
-        state[n] = 2;
-    };
-    for (const auto& [n, _] : edges) {
-        if (state[n] == 0) {
-            visit(n);
-        }
-    }
-    return cycles;
-}
-
-}  // namespace
-
-bool index_order_less(const PackageSpec& a, const PackageSpec& b) {
+/// index_order_less of two packages' fields (a missing mhl_url as "").
+template <typename A, typename B>
+bool order_less(const A& a, const std::string& a_url, const B& b, const std::string& b_url) {
     if (a.name != b.name) {
         return a.name < b.name;
     }
-    int v = version_order(a.version, b.version);
+    int v = detail::version_order(a.version, b.version);
     if (v != 0) {
         return v < 0;
     }
@@ -168,7 +52,13 @@ bool index_order_less(const PackageSpec& a, const PackageSpec& b) {
     if (ta != tb) {
         return ta < tb;
     }
-    return a.mhl_url.value_or("") < b.mhl_url.value_or("");
+    return a_url < b_url;
+}
+
+}  // namespace
+
+bool index_order_less(const PackageSpec& a, const PackageSpec& b) {
+    return order_less(a, a.mhl_url.value_or(""), b, b.mhl_url.value_or(""));
 }
 
 namespace {
@@ -176,11 +66,21 @@ namespace {
 /// One `assemble()`: the store, the options, and what the steps hand to each other.
 class Assembly {
 public:
-    Assembly(Store& store, const IndexOptions& options, const RunOptions& run)
-        : store_(store), options_(options), run_(run) {}
+    /// `need_specs`: a PackageSpec per package (`IndexResult::packages`), every sidecar parsed;
+    /// else (`mip-build index`) a cached sidecar's stored index entry serves.
+    Assembly(Store& store, const IndexOptions& options, const RunOptions& run, bool need_specs)
+        : store_(store), options_(options), run_(run), need_specs_(need_specs || options.verify) {}
 
     IndexResult assemble() {
         base_ = detail::resolve_base_url(run_.base_url, store_, "index");
+        // With a cache to read, the manifest's GET goes out first and the cache is read while it
+        // travels (the store is not used meanwhile; the result is collected before anything else
+        // asks it).
+        if (!options_.cache_dir.empty() &&
+            fs::exists(options_.cache_dir / std::string(detail::index_cache_name))) {
+            manifest_pending_ = std::async(std::launch::async,
+                                           [this] { return detail::read_index_manifest(store_); });
+        }
         load_cache();
         const bool listed = !read_from_manifest();
         if (listed) {
@@ -190,11 +90,14 @@ public:
         if (listed) {
             repair_manifest();
         }
-        check_names_and_dependencies(packages);
+        check_names_and_dependencies();
         if (options_.verify) {
             verify_bundles(packages);
         }
         std::sort(packages.begin(), packages.end(), index_order_less);
+        std::sort(entries_.begin(), entries_.end(), [](const auto* a, const auto* b) {
+            return order_less(*a, a->mhl_url, *b, b->mhl_url);
+        });
         result_.packages = std::move(packages);
         std::int64_t now = run_.source_date_epoch
                                ? *run_.source_date_epoch
@@ -202,10 +105,17 @@ public:
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
         result_.last_updated = detail::iso8601_utc(now);
-        run_.logger.info("index: " + std::to_string(result_.packages.size()) + " package(s), " +
+        run_.logger.info("index: " + std::to_string(entries_.size()) + " package(s), " +
                          std::to_string(result_.skipped.size()) + " skipped");
         return std::move(result_);
     }
+
+    /// After `assemble()`: the cache's write, under way (may be invalid: nothing to write).
+    std::unique_ptr<detail::PendingCacheWrite> cache_write() { return std::move(cache_write_); }
+
+    /// After `assemble()`: the packages' entries in index order.
+    /// (The cache is written from bytes serialized before: the caller may take from them.)
+    [[nodiscard]] std::vector<detail::IndexEntry*>& entries() { return entries_; }
 
 private:
     static bool is_sidecar(const std::string& key) {
@@ -214,32 +124,28 @@ private:
                            sidecar_suffix) == 0;
     }
 
-    /// The ETag cache of an earlier run: key -> {etag, data}.
+    /// The cache of an earlier run (detail/index_cache.hpp). One that cannot be read is a
+    /// warning and a full assembly (rewritten at the end).
     void load_cache() {
-        if (!options_.cache_dir.empty()) {
-            cache_file_ = options_.cache_dir / "index-etag-cache.json";
-            if (fs::is_regular_file(cache_file_)) {
-                try {
-                    cache_ = Json::parse(detail::read_file(cache_file_));
-                    if (!cache_.is_object()) {
-                        cache_ = Json::object();
-                    }
-                } catch (const std::exception&) {
-                    run_.logger.warning("ignoring unreadable index cache " + cache_file_.string());
-                    cache_ = Json::object();
-                }
-            }
+        if (options_.cache_dir.empty()) {
+            return;
         }
-        // ordered_json finds a key by a linear scan: one hash index for the run's lookups.
-        for (auto& [key, entry] : cache_.items()) {
-            if (entry.is_object() && entry.contains("data") && entry["data"].is_string()) {
-                auto etag = entry.contains("etag") && entry["etag"].is_string()
-                                ? entry["etag"].get<std::string>()
-                                : std::string();
-                cached_.emplace(key, CachedSidecar{std::move(etag),
-                                                   entry["data"].get_ptr<const std::string*>()});
-            }
+        cache_file_ = options_.cache_dir / std::string(detail::index_cache_name);
+        if (auto problem = detail::load_index_cache(cache_file_, cache_); !problem.empty()) {
+            run_.logger.warning("ignoring unreadable index cache " + cache_file_.string() + ": " +
+                                problem + "; assembling the index in full");
+            cache_dirty_ = true;
         }
+        if (fs::exists(options_.cache_dir / std::string(detail::old_index_cache_name))) {
+            cache_dirty_ = true;  // the JSON cache of older versions goes when this one is written
+        }
+        if (cache_.base != base_) {
+            for (auto& [key, item] : cache_.items) {
+                item.entry.reset();  // entries hold URLs made from the base URL
+            }
+            cache_dirty_ = true;
+        }
+        cached_count_ = cache_.items.size();
     }
 
     /// The manifest's reason not to serve this run ("" = it may).
@@ -270,14 +176,21 @@ private:
     /// is not even read), `--full-listing`, no usable manifest, or a sidecar the manifest names
     /// that is gone.
     bool read_from_manifest() {
-        if (cached_.empty() && !options_.full_listing) {
+        if (cache_.items.empty() && !options_.full_listing) {
             // A cold cache is a full assembly either way: the listing alone, as always.
             run_.logger.info("no index cache: listing the store");
+            if (manifest_pending_.valid()) {
+                try {
+                    (void)manifest_pending_.get();  // read for nothing: the cache was unusable
+                } catch (const std::exception&) {
+                }
+            }
             return false;
         }
         manifest_read_ = true;
         try {
-            manifest_ = detail::read_index_manifest(store_);
+            manifest_ = manifest_pending_.valid() ? manifest_pending_.get()
+                                                  : detail::read_index_manifest(store_);
         } catch (const Error& e) {
             if (e.code() == ErrorCode::network || e.code() == ErrorCode::auth) {
                 throw;
@@ -445,10 +358,54 @@ private:
         result_.skipped.push_back({key, reason});
     }
 
-    /// Each fetched sidecar validated into a package (or skipped); the new cache written.
+    /// A sidecar's bytes validated into its index entry (or a skip reason); `spec` receives the
+    /// package when not null.
+    std::shared_ptr<detail::IndexEntry> make_entry(const std::string& key,
+                                                   std::string_view data,
+                                                   PackageSpec* spec_out) {
+        auto skipped = [](std::string reason) {
+            auto e = std::make_shared<detail::IndexEntry>();
+            e->skip_reason = std::move(reason);
+            return e;
+        };
+        PackageSpec spec;
+        try {
+            spec = PackageSpec::from_json(data, key);
+        } catch (const SpecError& e) {
+            return skipped(e.what());
+        }
+        // §5: clients need these; a sidecar must state them, not inherit defaults.
+        if (auto missing = detail::missing_required_field(data); !missing.empty()) {
+            return skipped("field '" + missing + "' is missing");
+        }
+        auto basename = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
+        auto expected = spec.wheel_name() + std::string(sidecar_suffix);
+        if (basename != expected) {
+            std::string why = "its fields describe " + expected;
+            why += ", not " + basename;
+            return skipped(why);
+        }
+        if (!spec.mhl_url) {
+            spec.mhl_url = base_ + "/" + spec.wheel_name() + ".mhl";  // legacy sidecars
+        }
+        spec.mip_json_url = base_ + "/" + key;
+        auto issues = spec.validate();
+        if (!issues.empty()) {
+            return skipped(SpecError(key, issues).what());
+        }
+        auto entry = detail::make_index_entry(spec);
+        if (spec_out != nullptr) {
+            *spec_out = std::move(spec);
+        }
+        return entry;
+    }
+
+    /// Each sidecar validated into its index entry (or skipped): a cached one whose ETag is
+    /// unchanged keeps its stored entry (unless `need_specs_`). The cache is rewritten when it
+    /// changed.
     std::vector<PackageSpec> parse_sidecars() {
-        Json new_cache = Json::object();
         std::vector<PackageSpec> packages;
+        next_.reserve(got_.size());
         for (std::size_t i = 0; i < got_.size(); ++i) {
             auto& g = got_[i];
             const auto& key = sidecars_[i].key;
@@ -467,80 +424,90 @@ private:
                 skip(key, "disappeared while the index was assembled");
                 continue;
             }
-            std::string data;
+            detail::IndexCacheItem item;
             if (g.not_modified) {
-                const auto* hit = cached(key);
-                data = hit != nullptr ? *hit->data : std::string();
+                if (auto it = cache_.items.find(key); it != cache_.items.end()) {
+                    item =
+                        std::move(it->second);  // each key once: the cache's copy is not read again
+                    ++reused_;
+                }
             } else {
-                data = std::move(g.data);
+                item.data = g.data;  // got_ outlives the cache written from it
                 ++result_.sidecars_downloaded;
             }
-            if (!g.etag.empty() || !sidecars_[i].etag.empty()) {
-                new_cache[key] = {{"etag", g.etag.empty() ? sidecars_[i].etag : g.etag},
-                                  {"data", data}};
+            auto etag = g.etag.empty() ? sidecars_[i].etag : g.etag;
+            if (etag != item.etag) {
+                item.etag = std::move(etag);
+                cache_dirty_ = true;
             }
-            PackageSpec spec;
-            try {
-                spec = PackageSpec::from_json(data, key);
-            } catch (const SpecError& e) {
-                skip(key, e.what());
-                continue;
+            if (need_specs_ || !item.entry) {
+                cache_dirty_ = cache_dirty_ || !item.entry;
+                PackageSpec spec;
+                item.entry = make_entry(key, item.data, need_specs_ ? &spec : nullptr);
+                if (item.entry->skip_reason.empty() && need_specs_) {
+                    packages.push_back(std::move(spec));
+                }
             }
-            // §5: clients need these; a sidecar must state them, not inherit defaults.
-            if (auto missing = missing_required_field(data); !missing.empty()) {
-                skip(key, "field '" + missing + "' is missing");
-                continue;
+            if (!item.entry->skip_reason.empty()) {
+                skip(key, item.entry->skip_reason);
+            } else {
+                entries_.push_back(item.entry.get());
             }
-            auto basename =
-                key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
-            auto expected = spec.wheel_name() + std::string(sidecar_suffix);
-            if (basename != expected) {
-                std::string why = "its fields describe " + expected;
-                why += ", not " + basename;
-                skip(key, why);
-                continue;
+            if (!item.etag.empty()) {
+                next_.emplace_back(key, std::move(item));
+            } else {
+                kept_alive_.push_back(std::move(item.entry));
             }
-            if (!spec.mhl_url) {
-                spec.mhl_url = base_ + "/" + spec.wheel_name() + ".mhl";  // legacy sidecars
-            }
-            spec.mip_json_url = base_ + "/" + key;
-            auto issues = spec.validate();
-            if (!issues.empty()) {
-                skip(key, SpecError(key, issues).what());
-                continue;
-            }
-            packages.push_back(std::move(spec));
         }
-        if (!cache_file_.empty() && !run_.dry_run) {  // a dry run writes nothing
-            detail::create_dirs(options_.cache_dir);
-            detail::write_file_atomic(cache_file_, detail::dump_compact(new_cache), false);
-        }
-
+        write_cache();
         return packages;
+    }
+
+    /// The cache of this run, unless it equals the one read (or this is a dry run).
+    void write_cache() {
+        if (cache_file_.empty() || run_.dry_run ||
+            (!cache_dirty_ && reused_ == cached_count_ && next_.size() == cached_count_)) {
+            return;
+        }
+        std::vector<std::pair<std::string, const detail::IndexCacheItem*>> items;
+        items.reserve(next_.size());
+        for (const auto& [key, item] : next_) {
+            items.emplace_back(key, &item);
+        }
+        // Not durable (a cache lost in a crash is a full assembly; a torn one fails its CRC). On
+        // `mip-build index`'s path the bytes go to disk while the page is rendered.
+        cache_write_ = std::make_unique<detail::PendingCacheWrite>(
+            cache_file_, detail::serialize_index_cache(base_, items));
+        if (need_specs_) {
+            cache_write_->finish();
+        }
     }
 
     /// Names that collide once normalised are an error; missing dependencies and cycles warn
     /// (or fail under `strict`).
-    void check_names_and_dependencies(const std::vector<PackageSpec>& packages) {
+    void check_names_and_dependencies() {
+        const auto& packages = entries_;
         // Names that collide once normalised are an error.
         std::map<std::string, std::string> spelling;
         std::vector<Issue> collisions;
-        for (const auto& p : packages) {
-            auto [it, inserted] = spelling.emplace(normalize_package_name(p.name), p.name);
-            if (!inserted && it->second != p.name) {
+        for (const auto* p : packages) {
+            auto [it, inserted] = spelling.emplace(normalize_package_name(p->name), p->name);
+            if (!inserted && it->second != p->name) {
                 collisions.push_back(
-                    {"name", "'" + p.name + "' and '" + it->second +
+                    {"name", "'" + p->name + "' and '" + it->second +
                                  "' collide (names compare lower-cased with '-' as '_')"});
             }
         }
         if (!collisions.empty()) {
             throw SpecError("index", collisions);
         }
-        for (const auto& p : packages) {
-            for (const auto& d : p.dependencies) {
+        for (const auto* p : packages) {
+            for (const auto& d : p->dependencies) {
                 if (spelling.find(normalize_package_name(d)) == spelling.end()) {
                     std::string w =
-                        p.wheel_name() + " depends on '" + d + "', which is not in the index";
+                        WheelName{p->name, p->version, p->matlab_tag, p->abi_tag, p->platform_tag}
+                            .str() +
+                        " depends on '" + d + "', which is not in the index";
                     if (options_.strict) {
                         throw SpecError("index", {{"dependencies", w}});
                     }
@@ -551,7 +518,7 @@ private:
         }
 
         // §11.7: cycles are reported (clients resolve dependencies recursively).
-        for (const auto& cycle : dependency_cycles(packages)) {
+        for (const auto& cycle : detail::dependency_cycles(packages)) {
             std::string w = "dependency cycle: " + cycle;
             if (options_.strict) {
                 throw SpecError("index", {{"dependencies", w}});
@@ -588,19 +555,22 @@ private:
     const RunOptions& run_;
     std::string base_;
     IndexResult result_;
-    /// A sidecar of the ETag cache (`data` points into `cache_`).
-    struct CachedSidecar {
-        std::string etag;
-        const std::string* data = nullptr;
-    };
-    [[nodiscard]] const CachedSidecar* cached(const std::string& key) const {
-        auto it = cached_.find(key);
-        return it == cached_.end() ? nullptr : &it->second;
+    [[nodiscard]] const detail::IndexCacheItem* cached(const std::string& key) const {
+        auto it = cache_.items.find(key);
+        return it == cache_.items.end() ? nullptr : &it->second;
     }
 
-    Json cache_ = Json::object();
-    std::unordered_map<std::string, CachedSidecar> cached_;
+    bool need_specs_;
+    std::future<detail::ManifestRead> manifest_pending_;      ///< the manifest's GET, under way
+    std::unique_ptr<detail::PendingCacheWrite> cache_write_;  ///< under way (no `need_specs_`)
+    detail::IndexCache cache_;
+    std::size_t cached_count_ = 0;  ///< items in the cache read
+    std::size_t reused_ = 0;        ///< of them taken over by this run
+    bool cache_dirty_ = false;      ///< an item or entry new or changed, or the cache unreadable
     fs::path cache_file_;
+    std::vector<std::pair<std::string, detail::IndexCacheItem>> next_;  ///< the cache written
+    std::vector<std::shared_ptr<detail::IndexEntry>> kept_alive_;       ///< entries not cached
+    std::vector<detail::IndexEntry*> entries_;                          ///< the packages' entries
     std::vector<ObjectInfo> sidecars_;
     std::vector<GetResult> got_;
     detail::ManifestRead manifest_;
@@ -622,7 +592,47 @@ IndexResult IndexAssembler::assemble() {
                           "is a field of the current format's index (--format mip); the R2 "
                           "index has none"}});
     }
-    return Assembly(store_, options_, run_).assemble();
+    return Assembly(store_, options_, run_, true).assemble();
+}
+
+detail::IndexSite detail::assemble_index_site(Store& store,
+                                              const IndexOptions& options,
+                                              const RunOptions& run) {
+    Assembly assembly(store, options, run, false);
+    IndexSite site;
+    site.result = assembly.assemble();
+    site.cache_write = assembly.cache_write();
+    auto& entries = assembly.entries();
+    site.total_packages = entries.size();
+    site.index_json = splice_index(entries, site.result.last_updated);
+    page::Document d;
+    d.last_updated = site.result.last_updated;
+    d.builds.reserve(entries.size());
+    for (auto* e : entries) {
+        if (!e->plain) {
+            return site;  // the page from the text, as write_channel_site reads it
+        }
+        d.builds.push_back(std::move(e->build));  // the cache's bytes are made already
+        d.builds.back().index = d.builds.size() - 1;
+    }
+    site.document = std::move(d);
+    return site;
+}
+
+void detail::write_index_site(IndexSite& site, const fs::path& output_dir) {
+    // The cache's write overlaps the rendering, and is over (its IoError thrown) before the first
+    // site file is written: the run's file operations keep one order.
+    auto cache_written = [&site] {
+        if (site.cache_write) {
+            site.cache_write->finish();
+        }
+    };
+    if (site.document) {
+        page::write_site(site.index_json, *site.document, output_dir, {}, cache_written);
+    } else {
+        cache_written();
+        write_channel_site(site.index_json, output_dir);
+    }
 }
 
 std::string IndexResult::index_json() const {

@@ -16,6 +16,7 @@
 #include "detail/channel_config.hpp"
 #include "detail/convert.hpp"
 #include "detail/env.hpp"
+#include "detail/index_cache.hpp"
 #include "detail/json.hpp"
 #include "detail/package_layout.hpp"
 #include "detail/publish_store.hpp"
@@ -136,10 +137,20 @@ IndexReport index_stage(const PipelineOptions& o, Store* shared) {
         require_existing_local_store(o.store);
     }
     StageStore store(o, shared);
-    IndexAssembler assembler(*store, o.index, o.run);
-    auto result = assembler.assemble();
+    // The R2 index: cached sidecars' entries spliced, the page from the document in memory.
+    const bool site_path = detail::package_layout(o.run.format).format() == "r2" &&
+                           o.index.compatibility_floor.empty();
+    detail::IndexSite site;
+    if (site_path) {
+        site = detail::assemble_index_site(*store, o.index, o.run);
+    } else {
+        IndexAssembler assembler(*store, o.index, o.run);
+        site.result = assembler.assemble();
+        site.total_packages = site.result.packages.size();
+    }
+    const auto& result = site.result;
     IndexReport report;
-    report.total_packages = result.packages.size();
+    report.total_packages = site.total_packages;
     report.skipped = result.skipped;
     report.warnings = result.warnings;
     report.sidecars_downloaded = result.sidecars_downloaded;
@@ -147,7 +158,11 @@ IndexReport index_stage(const PipelineOptions& o, Store* shared) {
     report.index_json = o.index.output_dir / "index.json";
     report.packages_html = o.index.output_dir / "packages.html";
     if (!o.run.dry_run) {
-        IndexAssembler::write(result, o.index.output_dir);
+        if (site_path) {
+            detail::write_index_site(site, o.index.output_dir);
+        } else {
+            IndexAssembler::write(result, o.index.output_dir);
+        }
         report.written = true;
     }
     return report;

@@ -632,9 +632,9 @@ TEST_CASE("the ETag cache downloads only changed sidecars and equals a full asse
     }
 }
 
-// A cache file that parses as a JSON object but whose entries have another shape (an older or
-// newer cache format, a hand edit) must be ignored. Regression: the lookup used
-// `cache[key].value("etag", "")`, which threw nlohmann::json::type_error out of assemble().
+// A cache file of another shape (the JSON cache of older versions, a hand edit) must be ignored.
+// Regression: the JSON cache's lookup used `cache[key].value("etag", "")`, which threw
+// nlohmann::json::type_error out of assemble().
 TEST_CASE("a cache with entries of an unexpected shape is ignored", "[index]") {
     TempDir tmp;
     LocalStore store(tmp / "store");
@@ -647,15 +647,8 @@ TEST_CASE("a cache with entries of an unexpected shape is ignored", "[index]") {
 
     std::size_t rewritten = 0;
     for (const auto& e : fs::recursive_directory_iterator(tmp / "cache")) {
-        if (!e.is_regular_file()) {
-            continue;
-        }
-        auto j = nlohmann::json::parse(mip::test::read_file(e.path()), nullptr, false);
-        if (j.is_object()) {
-            for (auto& item : j.items()) {
-                item.value() = 5;
-            }
-            mip::test::write_file(e.path(), j.dump());
+        if (e.is_regular_file()) {
+            mip::test::write_file(e.path(), R"({"alpha-1.0-any-none-any.mhl.mip.json": 5})");
             ++rewritten;
         }
     }

@@ -72,15 +72,19 @@ def index(run_cli, build, flags, *extra, env=EPOCH):
     return json.loads(r.stdout), r.stderr
 
 
-def index_bytes(build):
-    return (pathlib.Path(build) / "gh-pages" / "index.json").read_bytes()
+SITE = ("index.json", "packages.html", "feed.json", "feed.xml")
+
+
+def site_bytes(build):
+    """index.json, the channel page and the feeds: a warm run must match a full one in all four."""
+    return b"\0".join((pathlib.Path(build) / "gh-pages" / f).read_bytes() for f in SITE)
 
 
 def full_index(run_cli, tmp_path, flags, env=EPOCH):
     full = tmp_path / f"full{len(list(tmp_path.glob('full*')))}"
     doc, _ = index(run_cli, full, flags, env=env)
     assert doc["sidecar_source"] == "listing"
-    return index_bytes(full)
+    return site_bytes(full)
 
 
 # --- local store -----------------------------------------------------------------------------
@@ -112,8 +116,8 @@ def test_local_incremental_index_reads_the_manifest_and_equals_a_full_one(tmp_pa
                "--package", "man_1", "--package", "man_4", *flags, env=EPOCH))
     doc, _ = index(run_cli, build, flags)
     assert (doc["sidecar_source"], doc["sidecars_downloaded"]) == ("manifest", 2)
-    assert index_bytes(build) == full_index(run_cli, tmp_path, flags)
-    assert b"changed man_4" in index_bytes(build)
+    assert site_bytes(build) == full_index(run_cli, tmp_path, flags)
+    assert b"changed man_4" in site_bytes(build)
     # --full-listing lists even with a fresh manifest (and finds nothing to repair)
     doc, _ = index(run_cli, build, flags, "--full-listing")
     assert (doc["sidecar_source"], doc["sidecars_downloaded"]) == ("listing", 0)
@@ -135,7 +139,7 @@ def test_local_corrupt_manifest_is_warned_about_listed_and_repaired(tmp_path, ru
     assert doc["sidecar_source"] == "listing"
     assert f"ignoring {MANIFEST}" in err
     assert doc["total_packages"] == COUNT
-    assert index_bytes(build) == full_index(run_cli, tmp_path, flags)
+    assert site_bytes(build) == full_index(run_cli, tmp_path, flags)
     assert len(local_manifest(store)["sidecars"]) == COUNT, "the listing repaired it"
     doc, _ = index(run_cli, build, flags)
     assert doc["sidecar_source"] == "manifest"
@@ -173,16 +177,49 @@ def test_local_sidecar_deleted_or_rewritten_behind_the_back_is_caught_by_the_ful
     # Between full listings the manifest is the truth: neither change is seen yet.
     doc, _ = index(run_cli, build, flags)
     assert (doc["sidecar_source"], doc["total_packages"]) == ("manifest", COUNT)
-    assert b"rewritten behind the back" not in index_bytes(build)
+    assert b"rewritten behind the back" not in site_bytes(build)
     # The full listing sees both, and repairs the manifest.
     doc, _ = index(run_cli, build, flags, "--full-listing")
     assert (doc["sidecar_source"], doc["total_packages"]) == ("listing", COUNT - 1)
-    assert b"rewritten behind the back" in index_bytes(build)
-    assert index_bytes(build) == full_index(run_cli, tmp_path, flags)
+    assert b"rewritten behind the back" in site_bytes(build)
+    assert site_bytes(build) == full_index(run_cli, tmp_path, flags)
     assert gone.name not in local_manifest(store)["sidecars"]
     doc, _ = index(run_cli, build, flags)
     assert (doc["sidecar_source"], doc["sidecars_downloaded"]) == ("manifest", 0)
-    assert index_bytes(build) == full_index(run_cli, tmp_path, flags)
+    assert site_bytes(build) == full_index(run_cli, tmp_path, flags)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "foreign"])
+def test_local_damaged_index_cache_is_warned_about_and_assembled_in_full(tmp_path, run_cli, bundled, damage):
+    """The cache of sidecars and their index entries (`cache/index/index-cache.bin`): a damaged or
+    foreign one is never used in part; the run warns, lists the store and rewrites it."""
+    build, store = tmp_path / "build", tmp_path / "store"
+    flags = ["--store", store, "--base-url", BASE_URL]
+    ok(run_cli("upload", "--input-dir", bundled, "--build-dir", build, *flags, env=EPOCH))
+    index(run_cli, build, flags, "--full-listing")
+    cache = build / "cache" / "index" / "index-cache.bin"
+    good = cache.read_bytes()
+    mtime = cache.stat().st_mtime_ns
+    doc, _ = index(run_cli, build, flags)
+    assert (doc["sidecar_source"], doc["sidecars_downloaded"]) == ("manifest", 0)
+    assert cache.stat().st_mtime_ns == mtime, "an unchanged cache is not rewritten"
+    data = bytearray(good)
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":
+        i = good.index(b"changed") if b"changed" in good else len(good) // 2
+        data[i] ^= 0x20
+    else:
+        data = b'{"man_0-1.0.0-any-none-any.mhl.mip.json": {"etag": "x", "data": "{}"}}'
+    cache.write_bytes(bytes(data))
+    doc, err = index(run_cli, build, flags)
+    assert "ignoring unreadable index cache" in err
+    assert (doc["sidecar_source"], doc["total_packages"]) == ("listing", COUNT)
+    assert site_bytes(build) == full_index(run_cli, tmp_path, flags)
+    assert cache.read_bytes() == good
+    doc, _ = index(run_cli, build, flags)
+    assert (doc["sidecar_source"], doc["sidecars_downloaded"]) == ("manifest", 0)
+    assert site_bytes(build) == full_index(run_cli, tmp_path, flags)
 
 
 def test_local_stale_manifest_is_listed_again(tmp_path, run_cli, bundled):
@@ -282,7 +319,7 @@ def test_concurrent_uploaders_never_lose_an_entry(tmp_path, run_cli, mip_build_e
             doc, _ = index(run_cli, warm, flags, env=env)
             assert (doc["sidecar_source"], doc["total_packages"]) == ("manifest", COUNT)
             assert doc["sidecars_downloaded"] == COUNT - 1
-            assert index_bytes(warm) == full_index(run_cli, wd, flags, env=env)
+            assert site_bytes(warm) == full_index(run_cli, wd, flags, env=env)
     if where == "s3":
         assert all(r.get("status", 200) != 403 for r in stack.records())
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -44,14 +43,33 @@ bool stale_temp_name(std::string_view name) {
 }  // namespace
 
 std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    // One read(2) of the size fstat(2) gives (a stream's char-by-char copy was a third of a
+    // warm index run's CPU), then on to EOF in case the file grew.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
         throw IoError("cannot read file", path.string(), last_error());
     }
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-        throw IoError("read error", path.string(), last_error());
+    std::string data;
+    data.resize(st.st_size > 0 ? static_cast<std::size_t>(st.st_size) + 1 : 4096);
+    std::size_t used = 0;
+    for (;;) {
+        if (used == data.size()) {
+            data.resize(data.size() * 2);
+        }
+        const auto n = ::read(fd.get(), data.data() + used, data.size() - used);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            throw IoError("read error", path.string(), last_error());
+        }
+        if (n == 0) {
+            break;
+        }
+        used += static_cast<std::size_t>(n);
     }
+    data.resize(used);
     return data;
 }
 

@@ -1,6 +1,7 @@
 #include "detail/replace_together.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <sstream>
 #include <system_error>
 
@@ -27,13 +28,20 @@ struct Slot {
     bool placed = false;
 };
 
-void write_temp(const fs::path& temp, std::string_view data, const fs::path& target) {
+/// Writes a new file; fsynced unless `sync` is false (then its writeback is only started, and
+/// `sync_temp` must follow before it is relied on).
+void write_temp(const fs::path& temp,
+                std::string_view data,
+                const fs::path& target,
+                bool sync = true) {
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         throw IoError("cannot create file", temp.string(), last_error());
     }
     std::error_code ec = write_all(fd, data.data(), data.size());
-    if (!ec && ::fsync(fd) != 0) {
+    if (!ec && !sync) {
+        (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint; errors via fsync
+    } else if (!ec && ::fsync(fd) != 0) {
         ec = last_error();
     }
     if (!ec) {
@@ -41,6 +49,22 @@ void write_temp(const fs::path& temp, std::string_view data, const fs::path& tar
     }
     if (::close(fd) != 0 && !ec) {
         ec = last_error();
+    }
+    if (ec) {
+        throw IoError("cannot write file", target.string(), ec);
+    }
+}
+
+/// The fsync that `write_temp(..., false)` left for later (errors name the slot's target).
+void sync_temp(const Slot& s) {
+    const auto& target = s.target;
+    int fd = ::open(s.temp.c_str(), O_RDONLY | O_CLOEXEC);
+    std::error_code ec;
+    if (fd < 0 || ::fsync(fd) != 0) {
+        ec = last_error();
+    }
+    if (fd >= 0) {
+        (void)::close(fd);
     }
     if (ec) {
         throw IoError("cannot write file", target.string(), ec);
@@ -228,12 +252,40 @@ std::string recover_replace(const fs::path& dir) {
            ", which was killed while replacing them";
 }
 
+namespace {
+
+/// Whether `path` is a regular file holding exactly `data` (then it need not be replaced).
+bool holds(const fs::path& path, std::string_view data) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<std::uint64_t>(st.st_size) != data.size()) {
+        return false;
+    }
+    try {
+        return read_file(path) == data;
+    } catch (const IoError&) {
+        return false;
+    }
+}
+
+}  // namespace
+
 void replace_files_together(const fs::path& dir, const std::vector<FileContent>& files) {
     create_dirs(dir);
     (void)recover_replace(dir);  // a killed run's half-replaced set first (its backups too)
-    std::vector<Slot> slots;
-    slots.reserve(files.size());
+    // A file that already holds its new bytes is left alone: no write, no fsync.
+    std::vector<FileContent> changed;
     for (const auto& f : files) {
+        if (!holds(dir / f.name, f.data)) {
+            changed.push_back(f);
+        }
+    }
+    if (changed.empty()) {
+        return;
+    }
+    std::vector<Slot> slots;
+    slots.reserve(changed.size());
+    for (const auto& f : changed) {
         remove_stale_temps(dir / f.name);
     }
     remove_stale_temps(journal_path(dir));
@@ -257,12 +309,17 @@ void replace_files_together(const fs::path& dir, const std::vector<FileContent>&
                       target.string(), ec);
     };
     try {
-        for (const auto& f : files) {
+        for (const auto& f : changed) {
             Slot s;
             s.target = dir / f.name;
             s.temp = temp_sibling(s.target);
             slots.push_back(s);
-            write_temp(slots.back().temp, f.data, s.target);
+            // every file's writeback started before the first fsync waits: the disk writes of
+            // the set overlap
+            write_temp(slots.back().temp, f.data, s.target, false);
+        }
+        for (const auto& s : slots) {
+            sync_temp(s);
         }
     } catch (...) {
         remove_leftovers(slots);

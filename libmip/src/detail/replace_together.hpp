@@ -24,6 +24,8 @@ inline constexpr std::string_view replace_journal_name = ".mip-replace.journal";
 /// is removed, and an IoError names the file that failed. After success the directory is
 /// fsynced, the journal removed, then the backups. A journal left by a killed run is rolled
 /// back first (`recover_replace`); one of a live process is an IoError ("in use by pid N").
+/// A file that already holds exactly its new bytes is not part of the set (not written, not
+/// fsynced); when every file does, nothing is done.
 void replace_files_together(const std::filesystem::path& dir,
                             const std::vector<FileContent>& files);
 
