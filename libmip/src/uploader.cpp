@@ -79,7 +79,7 @@ public:
         base_ = detail::resolve_base_url(run_.base_url, store_, "--base-url");
         collect();
         if (stop_now()) {
-            return std::move(report_);
+            return not_run_rest();
         }
         start_verifying();
         skip_published();
@@ -92,7 +92,7 @@ public:
             return std::move(report_);
         }
         if (stop_now()) {
-            return std::move(report_);
+            return not_run_rest();
         }
         write_chains();
         record_in_index_manifest();
@@ -101,6 +101,19 @@ public:
 
 private:
     [[nodiscard]] bool stop_now() const { return !run_.keep_going && !report_.ok(); }
+
+    /// Stopping before any chain started: the packages not failed are not uploaded.
+    StageReport not_run_rest() {
+        for (auto& u : uploads_) {
+            if (u.active) {
+                auto& item = report_.items[u.item];
+                item.status = ItemStatus::skipped;
+                item.detail = "not run: an earlier package failed";
+                u.active = false;
+            }
+        }
+        return std::move(report_);
+    }
 
     [[nodiscard]] bool selected(const std::string& package) const {
         if (!run_.package.empty() &&
@@ -246,14 +259,19 @@ private:
                 {{"mhl_sha256", "does not match " + mhl.filename().string() + " (re-run bundle)"}});
         }
         refuse_failed_test(mhl, spec);
+        return spec;
+    }
+
+    /// The S3 gate for Octave builds (on the verifier's workers: it reads the archive).
+    void refuse_octave_build(const Upload& u) const {
         if (detail::is_s3_store(store_) && !o_.allow_octave_builds) {
-            if (auto why = octave_only_binaries(spec, mhl); !why.empty()) {
-                throw BuildError(spec.name, why +
-                                                ", whose MEX files do not load in MATLAB; pass "
-                                                "--allow-octave-builds to upload it anyway");
+            if (auto why = octave_only_binaries(u.sidecar, u.mhl); !why.empty()) {
+                throw BuildError(u.sidecar.name,
+                                 why +
+                                     ", whose MEX files do not load in MATLAB; pass "
+                                     "--allow-octave-builds to upload it anyway");
             }
         }
-        return spec;
     }
 
     /// A bundle whose test failed (its marker names these bytes) is never uploaded.
@@ -474,7 +492,8 @@ private:
         }
     }
 
-    /// Every bundle's bytes must still be the ones its sidecar names: hashed on all cores from
+    /// Every bundle's bytes must still be the ones its sidecar names (and an Octave build may
+    /// not go to S3 unless allowed): checked on all cores from
     /// now on, while the store is listed; each package's chain starts when its bundle is
     /// verified (write_chains). The digest is handed to the store, which signs it instead of
     /// hashing the file again.
@@ -484,7 +503,10 @@ private:
         for (const auto& u : uploads_) {
             bundles.push_back({u.mhl, *u.sidecar.mhl_sha256});
         }
-        verifier_.emplace(std::move(bundles), run_.effective_jobs(), !run_.keep_going);
+        // The Octave gate reads each archive's entries (libzip checks every local header): on
+        // the workers too, off the way to the first request.
+        verifier_.emplace(std::move(bundles), run_.effective_jobs(), !run_.keep_going,
+                          [this](std::size_t i) { refuse_octave_build(uploads_[i]); });
     }
 
     /// After the hashing: bundles whose bytes differ from their sidecars fail.

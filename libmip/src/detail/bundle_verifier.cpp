@@ -7,16 +7,19 @@
 
 namespace mip::detail {
 
-BundleVerifier::BundleVerifier(std::vector<Bundle> bundles, unsigned jobs, bool stop_at_mismatch)
+BundleVerifier::BundleVerifier(std::vector<Bundle> bundles,
+                               unsigned jobs,
+                               bool stop_at_mismatch,
+                               std::function<void(std::size_t)> also_check)
     : bundles_(std::move(bundles)),
       stop_at_mismatch_(stop_at_mismatch),
+      also_check_(std::move(also_check)),
       state_(bundles_.size(), State::pending),
       errors_(bundles_.size()) {
     worker_ = std::thread([this, jobs] {
         ParallelOptions par;
         par.jobs = jobs;
-        run_parallel(
-            bundles_.size(), par, [this](std::size_t i) { return hash_one(i); }, {});
+        run_parallel(bundles_.size(), par, [this](std::size_t i) { return hash_one(i); }, {});
     });
 }
 
@@ -40,11 +43,14 @@ bool BundleVerifier::hash_one(std::size_t i) {
     }
     std::exception_ptr error;
     try {
+        if (also_check_) {
+            also_check_(i);
+        }
         if (sha256_file_hex(bundles_[i].mhl) != bundles_[i].sha256) {
             auto sidecar = bundles_[i].mhl.string() + ".mip.json";
-            throw SpecError(sidecar, {{"mhl_sha256", "does not match " +
-                                                         bundles_[i].mhl.filename().string() +
-                                                         " (re-run bundle)"}});
+            throw SpecError(
+                sidecar, {{"mhl_sha256", "does not match " + bundles_[i].mhl.filename().string() +
+                                             " (re-run bundle)"}});
         }
     } catch (...) {
         error = std::current_exception();

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,7 +28,12 @@ public:
         std::string sha256;  ///< expected (the sidecar's `mhl_sha256`)
     };
 
-    BundleVerifier(std::vector<Bundle> bundles, unsigned jobs, bool stop_at_mismatch);
+    /// `also_check(i)`, when given, runs on the worker before bundle `i` is hashed (other checks
+    /// that read the bundle, e.g. the Octave MEX gate); what it throws fails the bundle.
+    BundleVerifier(std::vector<Bundle> bundles,
+                   unsigned jobs,
+                   bool stop_at_mismatch,
+                   std::function<void(std::size_t)> also_check = {});
     /// Stops hashing (items not begun are never hashed) and waits for the workers.
     ~BundleVerifier();
     BundleVerifier(const BundleVerifier&) = delete;
@@ -57,6 +63,7 @@ private:
 
     std::vector<Bundle> bundles_;
     bool stop_at_mismatch_;
+    std::function<void(std::size_t)> also_check_;
     std::mutex mutex_;
     std::vector<State> state_;
     std::vector<std::exception_ptr> errors_;
