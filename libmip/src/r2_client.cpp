@@ -256,11 +256,15 @@ std::vector<std::vector<PutResult>> R2Client::put_chains_as_ready(
     const BatchOptions& options) {
     std::lock_guard lock(impl_->operation_mutex);
     auto results = empty_results(chains);
+    std::size_t requests = 0;
+    for (const auto& chain : chains) {
+        requests += chain.size();
+    }
     ChainSteps steps(*impl_, chains, results);
     s3::run_batch_as_ready(
         *impl_, gate, options,
         [&](Engine& engine, std::size_t i, const ItemDone& done) { steps.begin(engine, i, done); },
-        [&](std::size_t i) { return chains.at(i).size(); });
+        requests, [&](std::size_t i) { return chains.at(i).size(); });
     return results;
 }
 

@@ -471,9 +471,11 @@ void run_batch_as_ready(ClientState& impl,
                         ChainGate& gate,
                         const BatchOptions& options,
                         const SubmitItem& submit,
+                        std::size_t requests,
                         const std::function<std::size_t(std::size_t)>& requests_of) {
     const std::size_t limit = batch_limit(impl, options);
-    ProgressEmitter progress(options.progress, options.stage, 0);  // grows as chains start
+    ProgressEmitter progress(options.progress, options.stage, requests);
+    std::size_t started_requests = 0;
     Engine engine(impl, limit);
     const std::size_t window = 2 * limit;
     std::size_t active = 0;
@@ -485,7 +487,7 @@ void run_batch_as_ready(ClientState& impl,
         if (active < window) {
             for (auto i : gate.take(window - active, std::chrono::milliseconds(0))) {
                 ++active;
-                progress.add_to_total(requests_of(i));
+                started_requests += requests_of(i);
                 submit(engine, i, done);
             }
         }
@@ -498,7 +500,7 @@ void run_batch_as_ready(ClientState& impl,
         }
         for (auto i : gate.take(window - active, wait)) {
             ++active;
-            progress.add_to_total(requests_of(i));
+            started_requests += requests_of(i);
             submit(engine, i, done);
         }
     });
@@ -523,6 +525,9 @@ void run_batch_as_ready(ClientState& impl,
     } catch (...) {
         abort_leftovers(impl);
         throw;
+    }
+    for (std::size_t k = started_requests; k < requests; ++k) {
+        progress.count_done();  // the steps of dropped chains, as a failed chain's rest
     }
     progress.set_retries(engine.retries());
     progress.finished();

@@ -279,12 +279,14 @@ void run_batch(ClientState& impl,
                std::size_t requests = 0);
 
 /// `run_batch` over the chains `gate` lets through, in the order it lets them through (each
-/// item still begins only while fewer than twice the request limit are active). The progress
-/// total grows by `requests_of(i)` as item `i` begins.
+/// item still begins only while fewer than twice the request limit are active). `requests` is
+/// the progress total (every item's); the `requests_of(i)` of items never begun count as done
+/// at the end.
 void run_batch_as_ready(ClientState& impl,
                         ChainGate& gate,
                         const BatchOptions& options,
                         const SubmitItem& submit,
+                        std::size_t requests,
                         const std::function<std::size_t(std::size_t)>& requests_of);
 
 /// Aborts the multipart uploads a cancelled or failed batch left behind (best effort).
