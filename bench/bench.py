@@ -745,6 +745,11 @@ end
         wd = self.work / "run" / "index"
         sc.add("libmip", lambda r: (self.mipv("--build-dir", self.fresh(wd / "lib"), "index", *self.s3args(prefix)),
                                     self.env(), expect(f"index: {n} package(s)")), concurrency=32)
+        # The same concurrency as rclone's best line (--transfers 64).
+        sc.add("libmip --max-in-flight 64", lambda r: (
+            self.mipv("--build-dir", self.fresh(wd / "lib64"), "index", "--max-in-flight", "64",
+                      *self.s3args(prefix)),
+            self.env(), expect(f"index: {n} package(s)")), concurrency=64)
         sc.add("reference", lambda r: ([PY, REF / "assemble_index.py", BUCKET, prefix, wd / "ref.json"],
                                        self.env(), expect(f"indexed {n}")), concurrency=1)
         sc.add("boto3 32 threads", lambda r: ([PY, B3, "index", BUCKET, prefix, wd / "b3.json"], self.env(),

@@ -178,46 +178,93 @@ std::vector<PutResult> R2Client::put_many(const std::vector<PutRequest>& request
     return results;
 }
 
-std::vector<std::vector<PutResult>> R2Client::put_chains(
-    const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options) {
-    std::lock_guard lock(impl_->operation_mutex);
+namespace {
+
+/// The results of `chains`, keys filled in, nothing attempted.
+std::vector<std::vector<PutResult>> empty_results(
+    const std::vector<std::vector<PutRequest>>& chains) {
     std::vector<std::vector<PutResult>> results(chains.size());
-    std::size_t requests = 0;
     for (std::size_t i = 0; i < chains.size(); ++i) {
         results[i].resize(chains[i].size());
         for (std::size_t k = 0; k < chains[i].size(); ++k) {
             results[i][k].key = chains[i][k].key;
         }
-        requests += chains[i].size();
     }
-    // Step k's completion begins step k + 1; a failed step ends its chain (the rest count as
-    // done for progress, not attempted).
-    std::vector<std::function<void(std::size_t)>> step(chains.size());
+    return results;
+}
+
+/// Batch items that run each chain: step k's completion begins step k + 1; a failed step ends
+/// its chain (the rest count as done for progress, not attempted).
+class ChainSteps {
+public:
+    ChainSteps(ClientState& impl,
+               const std::vector<std::vector<PutRequest>>& chains,
+               std::vector<std::vector<PutResult>>& results)
+        : impl_(impl), chains_(chains), results_(results), step_(chains.size()) {}
+
+    void begin(Engine& engine, std::size_t i, const ItemDone& done) {
+        step_[i] = [this, &engine, i, done](std::size_t k) {
+            if (k == chains_[i].size()) {
+                done.end();
+                return;
+            }
+            auto job = std::make_shared<s3::PutJob>(
+                impl_, engine, chains_[i][k], results_[i][k], [this, i, k, done] {
+                    done.step(results_[i][k].key);
+                    if (!results_[i][k].error) {
+                        step_[i](k + 1);
+                        return;
+                    }
+                    for (std::size_t rest = k + 1; rest < results_[i].size(); ++rest) {
+                        done.step(results_[i][rest].key);
+                    }
+                    done.end();
+                });
+            job->begin();
+        };
+        step_[i](0);
+    }
+
+private:
+    ClientState& impl_;
+    const std::vector<std::vector<PutRequest>>& chains_;
+    std::vector<std::vector<PutResult>>& results_;
+    std::vector<std::function<void(std::size_t)>> step_;
+};
+
+}  // namespace
+
+std::vector<std::vector<PutResult>> R2Client::put_chains(
+    const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options) {
+    std::lock_guard lock(impl_->operation_mutex);
+    auto results = empty_results(chains);
+    std::size_t requests = 0;
+    for (const auto& chain : chains) {
+        requests += chain.size();
+    }
+    ChainSteps steps(*impl_, chains, results);
     s3::run_batch(
         *impl_, chains.size(), options,
-        [&](Engine& engine, std::size_t i, const ItemDone& done) {
-            step[i] = [this, &engine, &chains, &results, &step, i, done](std::size_t k) {
-                if (k == chains[i].size()) {
-                    done.end();
-                    return;
-                }
-                auto job = std::make_shared<s3::PutJob>(
-                    *impl_, engine, chains[i][k], results[i][k], [&results, &step, i, k, done] {
-                        done.step(results[i][k].key);
-                        if (!results[i][k].error) {
-                            step[i](k + 1);
-                            return;
-                        }
-                        for (std::size_t rest = k + 1; rest < results[i].size(); ++rest) {
-                            done.step(results[i][rest].key);
-                        }
-                        done.end();
-                    });
-                job->begin();
-            };
-            step[i](0);
-        },
+        [&](Engine& engine, std::size_t i, const ItemDone& done) { steps.begin(engine, i, done); },
         requests);
+    return results;
+}
+
+std::vector<std::vector<PutResult>> R2Client::put_chains_as_ready(
+    const std::vector<std::vector<PutRequest>>& chains,
+    ChainGate& gate,
+    const BatchOptions& options) {
+    std::lock_guard lock(impl_->operation_mutex);
+    auto results = empty_results(chains);
+    std::size_t requests = 0;
+    for (const auto& chain : chains) {
+        requests += chain.size();
+    }
+    ChainSteps steps(*impl_, chains, results);
+    s3::run_batch_as_ready(
+        *impl_, gate, options,
+        [&](Engine& engine, std::size_t i, const ItemDone& done) { steps.begin(engine, i, done); },
+        requests, [&](std::size_t i) { return chains.at(i).size(); });
     return results;
 }
 

@@ -162,6 +162,89 @@ std::vector<std::vector<PutResult>> Store::put_chains(
     return results;
 }
 
+void ChainGate::decide(std::size_t i, bool start) {
+    std::lock_guard lock(mutex_);
+    if (i >= decided_.size() || decided_[i]) {
+        return;
+    }
+    decided_[i] = true;
+    --undecided_;
+    if (start) {
+        started_.push_back(i);
+    }
+    changed_.notify_all();
+    // Under the lock, so that `on_decided(nullptr)` returning means no wake-up is running.
+    if (wake_) {
+        wake_();
+    }
+}
+
+void ChainGate::drop_rest() {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < decided_.size(); ++i) {
+        if (!decided_[i]) {
+            decided_[i] = true;
+            --undecided_;
+        }
+    }
+    changed_.notify_all();
+    if (wake_) {
+        wake_();
+    }
+}
+
+std::vector<std::size_t> ChainGate::take(std::size_t max, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (taken_ == started_.size() && undecided_ > 0 && timeout.count() > 0) {
+        changed_.wait_for(lock, timeout,
+                          [this] { return taken_ < started_.size() || undecided_ == 0; });
+    }
+    std::vector<std::size_t> out;
+    while (taken_ < started_.size() && out.size() < max) {
+        out.push_back(started_[taken_++]);
+    }
+    return out;
+}
+
+bool ChainGate::settled() const {
+    std::lock_guard lock(mutex_);
+    return undecided_ == 0 && taken_ == started_.size();
+}
+
+void ChainGate::on_decided(std::function<void()> wake) {
+    std::lock_guard lock(mutex_);
+    wake_ = std::move(wake);
+}
+
+std::vector<std::vector<PutResult>> Store::put_chains_as_ready(
+    const std::vector<std::vector<PutRequest>>& chains,
+    ChainGate& gate,
+    const BatchOptions& options) {
+    std::vector<std::vector<PutResult>> results(chains.size());
+    for (std::size_t c = 0; c < chains.size(); ++c) {
+        results[c].resize(chains[c].size());
+        for (std::size_t s = 0; s < chains[c].size(); ++s) {
+            results[c][s].key = chains[c][s].key;
+        }
+    }
+    while (!gate.settled()) {
+        auto ready = gate.take(chains.size(), std::chrono::milliseconds(100));
+        if (ready.empty()) {
+            continue;
+        }
+        std::vector<std::vector<PutRequest>> some;
+        some.reserve(ready.size());
+        for (auto i : ready) {
+            some.push_back(chains.at(i));
+        }
+        auto got = put_chains(some, options);
+        for (std::size_t k = 0; k < ready.size(); ++k) {
+            results[ready[k]] = std::move(got[k]);
+        }
+    }
+    return results;
+}
+
 std::unique_ptr<Store> open_store(const std::string& url,
                                   const StoreOptions& options,
                                   const RunOptions& run) {

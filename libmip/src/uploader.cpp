@@ -1,6 +1,8 @@
 // Uploader (uploader.hpp): bundles and sidecars into a store. One upload() is an UploadRun:
-// collect the bundles, skip what is published, re-check every digest, then write each package's
-// chain (content-addressed bundle, the flat copy where the store keeps flat names, sidecar).
+// collect the bundles and start re-checking their digests on worker threads, skip what is
+// published (the store listing overlaps the hashing), then write each package's chain
+// (content-addressed bundle, the flat copy where the store keeps flat names, sidecar) the
+// moment its bundle is verified, while later bundles are still being hashed.
 
 #include <algorithm>
 #include <cerrno>
@@ -20,13 +22,13 @@
 #include <mip/uploader.hpp>
 
 #include "detail/base_url.hpp"
+#include "detail/bundle_verifier.hpp"
 #include "detail/crypto.hpp"
 #include "detail/failure.hpp"
 #include "detail/fs.hpp"
 #include "detail/index_manifest.hpp"
 #include "detail/json.hpp"
 #include "detail/package_layout.hpp"
-#include "detail/parallel.hpp"
 #include "detail/zip_reader.hpp"
 
 namespace mip {
@@ -77,18 +79,20 @@ public:
         base_ = detail::resolve_base_url(run_.base_url, store_, "--base-url");
         collect();
         if (stop_now()) {
-            return std::move(report_);
+            return not_run_rest();
         }
+        start_verifying();
         skip_published();
         check_store_format();
         refuse_name_collisions();
-        verify_bundles();
         if (run_.dry_run) {
+            verifier_->finish();
+            record_verification();
             plan();
             return std::move(report_);
         }
         if (stop_now()) {
-            return std::move(report_);
+            return not_run_rest();
         }
         write_chains();
         record_in_index_manifest();
@@ -97,6 +101,19 @@ public:
 
 private:
     [[nodiscard]] bool stop_now() const { return !run_.keep_going && !report_.ok(); }
+
+    /// Stopping before any chain started: the packages not failed are not uploaded.
+    StageReport not_run_rest() {
+        for (auto& u : uploads_) {
+            if (u.active) {
+                auto& item = report_.items[u.item];
+                item.status = ItemStatus::skipped;
+                item.detail = "not run: an earlier package failed";
+                u.active = false;
+            }
+        }
+        return std::move(report_);
+    }
 
     [[nodiscard]] bool selected(const std::string& package) const {
         if (!run_.package.empty() &&
@@ -117,6 +134,7 @@ private:
     }
 
     void fail(Upload& u, const std::exception_ptr& e) {
+        not_to_verify(u);
         auto& item = report_.items[u.item];
         detail::mark_failed(item, e);
         u.active = false;
@@ -165,7 +183,15 @@ private:
         store_format_recorded_ = true;
     }
 
+    /// `u` is not uploaded: its bundle need not be hashed (if not begun yet).
+    void not_to_verify(const Upload& u) {
+        if (verifier_) {
+            verifier_->unwanted(static_cast<std::size_t>(&u - uploads_.data()));
+        }
+    }
+
     void skip(Upload& u) {
+        not_to_verify(u);
         auto& item = report_.items[u.item];
         item.status = ItemStatus::skipped;
         item.detail = "unchanged in " + store_.describe();
@@ -233,14 +259,19 @@ private:
                 {{"mhl_sha256", "does not match " + mhl.filename().string() + " (re-run bundle)"}});
         }
         refuse_failed_test(mhl, spec);
+        return spec;
+    }
+
+    /// The S3 gate for Octave builds (on the verifier's workers: it reads the archive).
+    void refuse_octave_build(const Upload& u) const {
         if (detail::is_s3_store(store_) && !o_.allow_octave_builds) {
-            if (auto why = octave_only_binaries(spec, mhl); !why.empty()) {
-                throw BuildError(spec.name, why +
-                                                ", whose MEX files do not load in MATLAB; pass "
-                                                "--allow-octave-builds to upload it anyway");
+            if (auto why = octave_only_binaries(u.sidecar, u.mhl); !why.empty()) {
+                throw BuildError(u.sidecar.name,
+                                 why +
+                                     ", whose MEX files do not load in MATLAB; pass "
+                                     "--allow-octave-builds to upload it anyway");
             }
         }
-        return spec;
     }
 
     /// A bundle whose test failed (its marker names these bytes) is never uploaded.
@@ -461,33 +492,28 @@ private:
         }
     }
 
-    /// Every bundle's bytes must still be the ones its sidecar names (hashed on all cores); the
-    /// digest is then handed to the store, which signs it instead of hashing the file again.
-    void verify_bundles() {
-        std::vector<std::exception_ptr> bad(uploads_.size());
-        detail::ParallelOptions par;
-        par.jobs = run_.effective_jobs();
-        detail::run_parallel(
-            uploads_.size(), par,
-            [&](std::size_t i) {
-                try {
-                    if (uploads_[i].active && detail::sha256_file_hex(uploads_[i].mhl) !=
-                                                  *uploads_[i].sidecar.mhl_sha256) {
-                        auto sidecar = uploads_[i].mhl.string() + ".mip.json";
-                        throw SpecError(sidecar,
-                                        {{"mhl_sha256", "does not match " +
-                                                            uploads_[i].mhl.filename().string() +
-                                                            " (re-run bundle)"}});
-                    }
-                } catch (...) {
-                    bad[i] = std::current_exception();
-                }
-                return true;
-            },
-            [] {});
+    /// Every bundle's bytes must still be the ones its sidecar names (and an Octave build may
+    /// not go to S3 unless allowed): checked on all cores from
+    /// now on, while the store is listed; each package's chain starts when its bundle is
+    /// verified (write_chains). The digest is handed to the store, which signs it instead of
+    /// hashing the file again.
+    void start_verifying() {
+        std::vector<detail::BundleVerifier::Bundle> bundles;
+        bundles.reserve(uploads_.size());
+        for (const auto& u : uploads_) {
+            bundles.push_back({u.mhl, *u.sidecar.mhl_sha256});
+        }
+        // The Octave gate reads each archive's entries (libzip checks every local header): on
+        // the workers too, off the way to the first request.
+        verifier_.emplace(std::move(bundles), run_.effective_jobs(), !run_.keep_going,
+                          [this](std::size_t i) { refuse_octave_build(uploads_[i]); });
+    }
+
+    /// After the hashing: bundles whose bytes differ from their sidecars fail.
+    void record_verification() {
         for (std::size_t i = 0; i < uploads_.size(); ++i) {
-            if (bad[i]) {
-                fail(uploads_[i], bad[i]);
+            if (uploads_[i].active && verifier_->error(i)) {
+                fail(uploads_[i], verifier_->error(i));
             }
         }
     }
@@ -539,25 +565,44 @@ private:
         return chain;
     }
 
-    /// Each package moves to its next step as soon as its previous one landed.
+    /// Each package's chain starts when its bundle is verified, and moves to its next step as
+    /// soon as its previous one landed. A bundle that fails its check writes nothing; without
+    /// `keep_going` it also stops every chain not started yet (those already started finish:
+    /// each is a complete package), which are reported skipped.
     void write_chains() {
         auto t0 = std::chrono::steady_clock::now();
-        std::vector<std::vector<PutRequest>> chains;
-        std::vector<Upload*> owners;
-        for (auto& u : uploads_) {
-            if (u.active) {
-                chains.push_back(chain_of(u));
-                owners.push_back(&u);
+        std::vector<std::vector<PutRequest>> chains(uploads_.size());
+        bool any = false;
+        for (std::size_t i = 0; i < uploads_.size(); ++i) {
+            if (uploads_[i].active) {
+                chains[i] = chain_of(uploads_[i]);
+                any = true;
             }
         }
-        if (!chains.empty()) {
+        std::vector<std::vector<PutResult>> results;
+        if (any) {
             record_store_format();
-            auto results = store_.put_chains(chains, batch("upload"));
-            for (std::size_t i = 0; i < results.size(); ++i) {
-                record_chain(*owners[i], results[i], chains[i].back().data);
-                if (report_.items[owners[i]->item].status == ItemStatus::done) {
-                    sidecar_etags_[chains[i].back().key] = results[i].back().etag;
-                }
+            gate_.emplace(chains.size());
+            verifier_->open(*gate_);
+            results = store_.put_chains_as_ready(chains, *gate_, batch("upload"));
+        }
+        verifier_->finish();
+        record_verification();
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            auto& u = uploads_[i];
+            if (!u.active) {
+                continue;
+            }
+            if (!verifier_->started(i)) {
+                auto& item = report_.items[u.item];
+                item.status = ItemStatus::skipped;
+                item.detail = "not run: another bundle failed its check";
+                u.active = false;
+                continue;
+            }
+            record_chain(u, results[i], chains[i].back().data);
+            if (report_.items[u.item].status == ItemStatus::done) {
+                sidecar_etags_[chains[i].back().key] = results[i].back().etag;
             }
         }
         double elapsed =
@@ -633,6 +678,9 @@ private:
     bool format_key_listed_ = false;         ///< its listing holds `store_format_key`
     bool flat_keys_seen_ = false;            ///< its listing holds a flat `<wheel>.mhl`
     std::exception_ptr listing_error_;       ///< the listing for the collision check failed
+    std::optional<ChainGate> gate_;          ///< which chains may start (before the verifier:
+                                             ///< it outlives the verifier's threads)
+    std::optional<detail::BundleVerifier> verifier_;
     std::map<std::string, std::string> sidecar_etags_;    ///< uploaded sidecar key -> ETag
     std::map<std::string, std::string> unchanged_etags_;  ///< skipped (published) ones
 };

@@ -625,5 +625,22 @@ TEST_CASE("copy_from and accept_existing_size and put chains on a local store", 
     CHECK(results[1][1].attempts == 0);
     CHECK_FALSE(results[1][1].error);
     CHECK_FALSE(store.head("r.mhl.mip.json"));
+
+    // As a gate lets them through (the default: the chains let through so far, then the next).
+    const std::vector<std::vector<PutRequest>> gated = {
+        {{.key = "t.mhl", .data = "t bytes"}, {.key = "t.mhl.mip.json", .data = "{}"}},
+        {{.key = "u.mhl", .data = "u bytes"}},
+        {{.key = "s.mhl", .data = "s bytes"}}};
+    mip::ChainGate gate(gated.size());
+    gate.start(2);
+    gate.drop(1);
+    std::thread late([&gate] { gate.start(0); });
+    results = store.put_chains_as_ready(gated, gate);
+    late.join();
+    CHECK(results[0][1].written);
+    CHECK(results[1][0].attempts == 0);
+    CHECK_FALSE(results[1][0].error);
+    CHECK_FALSE(store.head("u.mhl"));
+    CHECK(store.get("s.mhl") == std::string("s bytes"));
     CHECK(temp_leftovers(store.root()).empty());
 }

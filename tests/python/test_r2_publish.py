@@ -287,3 +287,86 @@ def test_a_no_op_publish_reads_each_sidecar_once(tmp_path, run_cli, stack):
     r = run_cli("index", "--build-dir", tmp_path / "alone", *store, "--output-dir", tmp_path / "alone-index", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (build / "gh-pages" / "index.json").read_bytes() == (tmp_path / "alone-index" / "index.json").read_bytes()
+
+
+def tamper_keeping_size(mhl):
+    """Flips the first byte of the first entry's data: same size, still a readable zip, other bytes
+    than the sidecar's `mhl_sha256` names."""
+    data = bytearray(mhl.read_bytes())
+    name_len, extra_len = int.from_bytes(data[26:28], "little"), int.from_bytes(data[28:30], "little")
+    at = 30 + name_len + extra_len
+    data[at] ^= 0xFF
+    mhl.write_bytes(bytes(data))
+
+
+def test_a_tampered_bundle_among_many_writes_nothing_and_the_others_go_on(tmp_path, run_cli, stack):
+    """The upload starts each package's PUTs once its own bundle is verified, while later bundles
+    are still being hashed. A bundle whose bytes do not match its sidecar writes no object at all;
+    with --keep-going every other package is uploaded; without it no package starts after the
+    mismatch is found, and each other package is either complete (bundle, then sidecar; in the
+    index manifest) or absent, reported skipped."""
+    recipes = tmp_path / "recipes"
+    faults.make_recipes(recipes, 40)
+    build = tmp_path / "build"
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "AWS_ACCESS_KEY_ID": s3.ACCESS_KEY,
+           "AWS_SECRET_ACCESS_KEY": s3.SECRET_KEY}
+    for verb in (["prepare", "--recipes", recipes, "--force"], ["bundle"]):
+        r = run_cli(*verb, "--build-dir", build, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+    wheels = sorted(p.name[:-len(".mhl")] for p in (build / "bundled").glob("*.mhl"))
+    assert len(wheels) == 40
+
+    def upload(prefix, *flags):
+        stack.clear_log()
+        r = run_cli("upload", "--build-dir", build, "--store", f"s3://test/{prefix}", "--endpoint", stack.endpoint,
+                    "--allow-insecure-loopback", "--base-url", f"https://example.invalid/{prefix}", *flags, env=env)
+        puts = [x["path"].split(f"/test/{prefix}/", 1)[1] for x in stack.records() if x["method"] == "PUT"]
+        # `aws s3 ls` exits 1 on an empty prefix
+        out = stack.aws("s3", "ls", "--recursive", f"s3://test/{prefix}/", check=False).stdout
+        keys = {line.split()[-1].split(f"{prefix}/", 1)[1] for line in out.splitlines() if line.strip()}
+        return r, puts, keys
+
+    def written(wheel, keys):
+        return {k for k in keys if k.endswith(f"/{wheel}.mhl") or k.startswith(f"{wheel}.mhl")}
+
+    # --keep-going: the tampered package (in the middle) fails, the 39 others are published.
+    bad = wheels[20]
+    tamper_keeping_size(build / "bundled" / f"{bad}.mhl")
+    r, puts, keys = upload("tamper/keep", "--keep-going")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out
+    assert "upload: 39 done, 0 skipped, 0 planned, 1 failed" in out, out
+    assert bad in out and "mhl_sha256" in out, out
+    assert [p for p in puts if bad in p] == [] and written(bad, keys) == set()
+    for w in wheels:
+        if w != bad:
+            assert f"{w}.mhl.mip.json" in keys and f"sha256/" in "".join(written(w, keys)), w
+    manifest = json.loads(stack.aws("s3", "cp", "s3://test/tamper/keep/mip-index-manifest.json", "-").stdout)
+    assert f"{bad}.mhl.mip.json" not in json.dumps(manifest)
+    assert all(f"{w}.mhl.mip.json" in json.dumps(manifest) for w in wheels if w != bad)
+
+    # Without --keep-going, the first bundle is the tampered one: whatever started before its
+    # check failed is complete; nothing of it is written; nothing is left half-published.
+    (build / "bundled" / f"{bad}.mhl").unlink()
+    (build / "bundled" / f"{bad}.mhl.mip.json").unlink()
+    first = wheels[0]
+    tamper_keeping_size(build / "bundled" / f"{first}.mhl")
+    r, puts, keys = upload("tamper/stop")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out
+    assert [p for p in puts if first in p] == [] and written(first, keys) == set()
+    complete = [w for w in wheels[1:] if w != bad and f"{w}.mhl.mip.json" in keys]
+    for w in wheels[1:]:
+        if w == bad:
+            continue
+        objects = written(w, keys)
+        if w in complete:
+            assert len(objects) == 2, (w, objects)  # the sha256/ bundle and the sidecar
+            bundle_put = next(i for i, p in enumerate(puts) if p.endswith(f"/{w}.mhl"))
+            assert bundle_put < puts.index(f"{w}.mhl.mip.json")
+        else:
+            assert objects == set(), (w, objects)
+    skipped = 38 - len(complete)
+    assert f"upload: {len(complete)} done, {skipped} skipped, 0 planned, 1 failed" in out, out
+    if skipped:
+        assert "not run: another bundle failed its check" in out, out

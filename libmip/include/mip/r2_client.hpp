@@ -155,6 +155,11 @@ public:
     [[nodiscard]] std::vector<std::vector<PutResult>> put_chains(
         const std::vector<std::vector<PutRequest>>& chains,
         const BatchOptions& options = {}) override;
+    /// `put_chains` whose chains begin on these connections as `gate` lets them through.
+    [[nodiscard]] std::vector<std::vector<PutResult>> put_chains_as_ready(
+        const std::vector<std::vector<PutRequest>>& chains,
+        ChainGate& gate,
+        const BatchOptions& options = {}) override;
     /// ListObjectsV2 pages, each next page requested ahead of the GETs the previous one
     /// produced, which run meanwhile on the other connections.
     [[nodiscard]] std::vector<ListedObject> list_and_get(const std::string& prefix,

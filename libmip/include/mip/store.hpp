@@ -15,11 +15,13 @@
 /// ```
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -113,6 +115,45 @@ struct BatchOptions {
     std::string stage = "store";  ///< ProgressEvent::stage
 };
 
+/// Which chains of a `put_chains_as_ready` call may start, decided one by one from any thread
+/// (the upload verifies each bundle's bytes on worker threads while earlier packages are
+/// already being written). Every chain must be decided exactly once: `start` or `drop` (a
+/// dropped chain is never attempted). The store begins each started chain soon after it is
+/// decided and returns once every chain is decided and every started one is over.
+class ChainGate {
+public:
+    explicit ChainGate(std::size_t chains) : decided_(chains, false), undecided_(chains) {}
+
+    /// Chain `i` may start now. Deciding a chain twice is ignored (the first decision holds).
+    void start(std::size_t i) { decide(i, true); }
+    /// Chain `i` never starts.
+    void drop(std::size_t i) { decide(i, false); }
+    /// Every chain not decided yet never starts.
+    void drop_rest();
+
+    // The store's side.
+
+    /// Up to `max` started chains not taken yet (in the order they were started); waits up to
+    /// `timeout` for one when none is waiting and some chain is undecided.
+    [[nodiscard]] std::vector<std::size_t> take(std::size_t max, std::chrono::milliseconds timeout);
+    /// True once every chain is decided and every started one was taken.
+    [[nodiscard]] bool settled() const;
+    /// `wake` runs on the deciding thread after each decision (e.g. interrupting a wait for
+    /// the network); `nullptr` removes it. It must not call back into the gate.
+    void on_decided(std::function<void()> wake);
+
+private:
+    void decide(std::size_t i, bool start);
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<bool> decided_;
+    std::size_t undecided_;
+    std::vector<std::size_t> started_;  ///< started, not taken yet
+    std::size_t taken_ = 0;             ///< of `started_`
+    std::function<void()> wake_;
+};
+
 /// Abstract store. Implementations: `LocalStore` (a directory), `R2Client` (S3/R2).
 /// Thread-safety: a store may be used from one thread at a time; batch calls parallelise inside.
 class Store {
@@ -175,6 +216,14 @@ public:
                                                                  const BatchOptions& options = {});
     [[nodiscard]] virtual std::vector<std::vector<PutResult>> put_chains(
         const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options = {});
+    /// `put_chains` whose chains start as `gate` lets them (ChainGate), so a caller can still
+    /// be checking later chains while earlier ones are written. Dropped chains stay
+    /// `attempts == 0` with no error. The default runs the chains let through so far as one
+    /// `put_chains` whenever it is idle; network stores begin each chain when it is let through.
+    [[nodiscard]] virtual std::vector<std::vector<PutResult>> put_chains_as_ready(
+        const std::vector<std::vector<PutRequest>>& chains,
+        ChainGate& gate,
+        const BatchOptions& options = {});
 
 private:
     /// One request of the default `get_each`, through the single calls; never throws.

@@ -70,6 +70,17 @@ public:
         }
         return inner_->put_chains(chains, options);
     }
+    [[nodiscard]] std::vector<std::vector<PutResult>> put_chains_as_ready(
+        const std::vector<std::vector<PutRequest>>& chains,
+        ChainGate& gate,
+        const BatchOptions& options) override {
+        for (const auto& chain : chains) {
+            for (const auto& r : chain) {
+                forget(r.key);
+            }
+        }
+        return inner_->put_chains_as_ready(chains, gate, options);
+    }
     [[nodiscard]] std::vector<HeadResult> head_many(const std::vector<std::string>& keys,
                                                     const BatchOptions& options) override {
         return inner_->head_many(keys, options);

@@ -48,7 +48,22 @@ std::shared_ptr<UniqueFd> open_for_reading(const std::filesystem::path& path, st
 
 void Engine::run(const std::function<void()>& tick, milliseconds interval) {
     auto next_tick = Clock::now() + interval;
-    while (!ready_.empty() || !delayed_.empty() || !running_.empty()) {
+    bool more = false;  // work may still arrive through the feed
+    auto pump = [&] {
+        if (!pump_ || cancelling_) {
+            more = false;
+            return;
+        }
+        try {
+            more = pump_();
+        } catch (...) {
+            more = false;
+            failure_ = std::current_exception();
+            begin_cancel();
+        }
+    };
+    pump();
+    while (more || !ready_.empty() || !delayed_.empty() || !running_.empty()) {
         auto now = Clock::now();
         while (!delayed_.empty() && delayed_.begin()->first <= now) {
             ready_.push_back(std::move(delayed_.begin()->second));
@@ -69,7 +84,9 @@ void Engine::run(const std::function<void()>& tick, milliseconds interval) {
         }
         wait = std::max(wait, milliseconds(0));
         if (running_.empty()) {
-            if (ready_.empty() && wait.count() > 0) {
+            if (ready_.empty() && more && idle_wait_) {
+                idle_wait_(std::max(wait, milliseconds(1)));  // until work arrives
+            } else if (ready_.empty() && wait.count() > 0) {
                 std::this_thread::sleep_for(wait);  // backoff: nothing else to do
             }
         } else {
@@ -97,6 +114,7 @@ void Engine::run(const std::function<void()>& tick, milliseconds interval) {
                 begin_cancel();
             }
         }
+        pump();
     }
     if (failure_) {
         std::rethrow_exception(failure_);
@@ -440,6 +458,76 @@ void run_batch(ClientState& impl,
     } catch (...) {
         abort_leftovers(impl);
         throw;
+    }
+    progress.set_retries(engine.retries());
+    progress.finished();
+}
+
+}  // namespace mip::detail::s3
+
+namespace mip::detail::s3 {
+
+void run_batch_as_ready(ClientState& impl,
+                        ChainGate& gate,
+                        const BatchOptions& options,
+                        const SubmitItem& submit,
+                        std::size_t requests,
+                        const std::function<std::size_t(std::size_t)>& requests_of) {
+    const std::size_t limit = batch_limit(impl, options);
+    ProgressEmitter progress(options.progress, options.stage, requests);
+    std::size_t started_requests = 0;
+    Engine engine(impl, limit);
+    const std::size_t window = 2 * limit;
+    std::size_t active = 0;
+    std::function<void()> item_finished = [&] { --active; };
+    const ItemDone done{&progress, &item_finished};
+    // Items begin from the engine's loop only (never inside a continuation), so `active`
+    // needs no guard against re-entry.
+    auto pump = [&] {
+        if (active < window) {
+            for (auto i : gate.take(window - active, std::chrono::milliseconds(0))) {
+                ++active;
+                started_requests += requests_of(i);
+                submit(engine, i, done);
+            }
+        }
+        return !gate.settled();
+    };
+    engine.set_feed(pump, [&](std::chrono::milliseconds wait) {
+        if (active >= window) {  // the active items wait for a retry's backoff
+            std::this_thread::sleep_for(wait);
+            return;
+        }
+        for (auto i : gate.take(window - active, wait)) {
+            ++active;
+            started_requests += requests_of(i);
+            submit(engine, i, done);
+        }
+    });
+    struct Unhook {
+        ChainGate& gate;
+        explicit Unhook(ChainGate& g) : gate(g) {}
+        Unhook(const Unhook&) = delete;
+        Unhook& operator=(const Unhook&) = delete;
+        Unhook(Unhook&&) = delete;
+        Unhook& operator=(Unhook&&) = delete;
+        ~Unhook() { gate.on_decided(nullptr); }
+    } unhook{gate};
+    gate.on_decided([&impl] { impl.transport.wakeup(); });
+    progress.started();
+    try {
+        engine.run(
+            [&] {
+                progress.set_retries(engine.retries());
+                progress.advanced();
+            },
+            options.progress_interval);
+    } catch (...) {
+        abort_leftovers(impl);
+        throw;
+    }
+    for (std::size_t k = started_requests; k < requests; ++k) {
+        progress.count_done();  // the steps of dropped chains, as a failed chain's rest
     }
     progress.set_retries(engine.retries());
     progress.finished();

@@ -203,6 +203,16 @@ public:
 
     [[nodiscard]] std::uint32_t retries() const noexcept { return retries_; }
 
+    /// Work that arrives from other threads while the engine runs (`put_chains_as_ready`):
+    /// `pump()` submits what has arrived and returns false once nothing more will come;
+    /// `idle_wait(t)` blocks up to `t` for more while no call is running. Whoever brings work
+    /// calls `Transport::wakeup()` so that a wait for the network ends at once.
+    void set_feed(std::function<bool()> pump,
+                  std::function<void(std::chrono::milliseconds)> idle_wait) {
+        pump_ = std::move(pump);
+        idle_wait_ = std::move(idle_wait);
+    }
+
 private:
     using Clock = std::chrono::steady_clock;
 
@@ -226,6 +236,8 @@ private:
     std::map<Call*, CallPtr> running_;
     std::exception_ptr failure_;
     bool cancelling_ = false;
+    std::function<bool()> pump_;
+    std::function<void(std::chrono::milliseconds)> idle_wait_;
 };
 
 [[nodiscard]] CallPtr make_call(std::string operation, std::string method, std::string key);
@@ -265,6 +277,17 @@ void run_batch(ClientState& impl,
                const BatchOptions& options,
                const SubmitItem& submit,
                std::size_t requests = 0);
+
+/// `run_batch` over the chains `gate` lets through, in the order it lets them through (each
+/// item still begins only while fewer than twice the request limit are active). `requests` is
+/// the progress total (every item's); the `requests_of(i)` of items never begun count as done
+/// at the end.
+void run_batch_as_ready(ClientState& impl,
+                        ChainGate& gate,
+                        const BatchOptions& options,
+                        const SubmitItem& submit,
+                        std::size_t requests,
+                        const std::function<std::size_t(std::size_t)>& requests_of);
 
 /// Aborts the multipart uploads a cancelled or failed batch left behind (best effort).
 void abort_leftovers(ClientState& impl) noexcept;

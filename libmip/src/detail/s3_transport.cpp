@@ -378,6 +378,8 @@ std::vector<Exchange*> Transport::poll(std::chrono::milliseconds timeout) {
     return finished;
 }
 
+void Transport::wakeup() noexcept { (void)curl_multi_wakeup(impl_->multi.get()); }
+
 std::size_t Transport::in_flight() const noexcept { return impl_->running.size(); }
 
 void Transport::cancel(Exchange& exchange) noexcept {

@@ -77,6 +77,9 @@ public:
     /// Cancels one running exchange (it is not returned by poll()).
     void cancel(Exchange& exchange) noexcept;
 
+    /// Makes a `poll` waiting on another thread return at once (thread-safe).
+    void wakeup() noexcept;
+
     /// Changes how many connections may be open at once.
     void set_max_connections(std::size_t n);
 
