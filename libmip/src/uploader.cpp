@@ -581,7 +581,9 @@ private:
         }
         std::vector<std::vector<PutResult>> results;
         if (any) {
-            record_store_format();
+            if (verifier_->wait_first_verified()) {  // not a store no bundle will go into
+                record_store_format();
+            }
             gate_.emplace(chains.size());
             verifier_->open(*gate_);
             results = store_.put_chains_as_ready(chains, *gate_, batch("upload"));

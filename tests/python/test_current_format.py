@@ -518,6 +518,23 @@ def test_upload_publishes_current_archives_into_a_store_of_their_own(built, tmp_
         "-none-" in p.name for p in r2store.glob("*.mhl.mip.json"))
 
 
+def test_an_upload_whose_every_bundle_fails_its_check_leaves_the_store_untouched(built, tmp_path, run_cli):
+    """Bundles are checked while the first PUTs go out; a store is only marked as holding the
+    current format (`mip-store-format.json`) once some bundle will go into it."""
+    bundled = tmp_path / "bundled"
+    shutil.copytree(built["bundled"], bundled)
+    for mhl in bundled.glob("*.mhl"):
+        data = bytearray(mhl.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        mhl.write_bytes(bytes(data))
+    store = tmp_path / "store"
+    store.mkdir()
+    r = run_cli("upload", "--format", "mip", "--input-dir", bundled, "--store", store, "--base-url",
+                "https://owner.example.org/chan", "--keep-going", cwd=tmp_path, env=ENV)
+    assert r.returncode != 0 and "mhl_sha256" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert [p for p in store.rglob("*") if ".mip-tmp" not in p.parts] == []
+
+
 def test_current_publish_skips_unchanged_releases_and_rebuilds_a_moved_upstream(
         run_cli, tmp_path, git_factory):
     repo = git_factory.create("up", {"pkgfn.m": "function pkgfn\nend\n"})

@@ -56,6 +56,7 @@ bool BundleVerifier::hash_one(std::size_t i) {
         error = std::current_exception();
     }
     std::lock_guard lock(mutex_);
+    settled_.notify_all();
     if (state_[i] == State::unwanted) {  // no longer asked for: the result does not matter
         return true;
     }
@@ -94,10 +95,28 @@ void BundleVerifier::decide(std::size_t i) {
 
 void BundleVerifier::unwanted(std::size_t i) {
     std::lock_guard lock(mutex_);
+    settled_.notify_all();
     if (state_[i] != State::started) {
         state_[i] = State::unwanted;
         decide(i);
     }
+}
+
+bool BundleVerifier::wait_first_verified() {
+    std::unique_lock lock(mutex_);
+    bool found = false;
+    settled_.wait(lock, [&] {
+        bool open = false;  // some wanted bundle is still to be hashed
+        for (auto s : state_) {
+            if (s == State::verified || s == State::started) {
+                found = true;
+                return true;
+            }
+            open = open || s == State::pending || s == State::hashing;
+        }
+        return !open || stopped_ || cancelled_;
+    });
+    return found;
 }
 
 void BundleVerifier::open(ChainGate& gate) {

@@ -3,6 +3,7 @@
 // hashed on worker threads from the moment the bundles are known, so that the store listing
 // and the first packages' PUTs overlap the hashing of the others (uploader.cpp).
 
+#include <condition_variable>
 #include <cstddef>
 #include <exception>
 #include <filesystem>
@@ -46,6 +47,10 @@ public:
     /// From now on the verified wanted bundles start their chains in `gate` (those verified
     /// already at once); unwanted and failed ones are dropped.
     void open(ChainGate& gate);
+    /// Waits until some wanted bundle is verified (true) or none can be any more (false: every
+    /// wanted one failed, or a mismatch stopped the run). The upload marks a store's format
+    /// only once something will be written into it.
+    [[nodiscard]] bool wait_first_verified();
     /// Waits for the hashing to end (stops it first when `cancel`). After it, `error(i)` is
     /// the failure of bundle `i` (null = fine or not checked) and `started(i)` says whether
     /// its chain was let through.
@@ -65,6 +70,7 @@ private:
     bool stop_at_mismatch_;
     std::function<void(std::size_t)> also_check_;
     std::mutex mutex_;
+    std::condition_variable settled_;  ///< a bundle's state changed (wait_first_verified)
     std::vector<State> state_;
     std::vector<std::exception_ptr> errors_;
     ChainGate* gate_ = nullptr;
