@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
-#include <tuple>
 #include <map>
+#include <tuple>
 
 #include <mip/channel_page.hpp>
 #include <mip/error.hpp>
@@ -365,7 +365,10 @@ private:
                                                    PackageSpec* spec_out) {
         auto skipped = [](std::string reason) {
             auto e = std::make_shared<detail::IndexEntry>();
-            e->skip_reason = std::move(reason);
+            // An empty reason would read as "not skipped": an error's text can be empty (a key
+            // that starts with a NUL byte ends what() at once).
+            e->skip_reason =
+                reason.empty() ? std::string("is not a valid sidecar") : std::move(reason);
             return e;
         };
         PackageSpec spec;
