@@ -142,6 +142,7 @@ private:
         if (cache_.base != base_) {
             for (auto& [key, item] : cache_.items) {
                 item.entry.reset();  // entries hold URLs made from the base URL
+                item.record = {};
             }
             cache_dirty_ = true;
         }
@@ -441,12 +442,14 @@ private:
             auto etag = g.etag.empty() ? sidecars_[i].etag : g.etag;
             if (etag != item.etag) {
                 item.etag = std::move(etag);
+                item.record = {};
                 cache_dirty_ = true;
             }
             if (need_specs_ || !item.entry) {
                 cache_dirty_ = cache_dirty_ || !item.entry;
                 PackageSpec spec;
                 item.entry = make_entry(key, item.data, need_specs_ ? &spec : nullptr);
+                item.record = {};
                 if (item.entry->skip_reason.empty() && need_specs_) {
                     packages.push_back(std::move(spec));
                 }
@@ -480,7 +483,7 @@ private:
         // Not durable (a cache lost in a crash is a full assembly; a torn one fails its CRC). On
         // `mip-build index`'s path the bytes go to disk while the page is rendered.
         cache_write_ = std::make_unique<detail::PendingCacheWrite>(
-            cache_file_, detail::serialize_index_cache(base_, items));
+            cache_file_, detail::serialize_index_cache(base_, items, cache_.bytes));
         if (need_specs_) {
             cache_write_->finish();
         }

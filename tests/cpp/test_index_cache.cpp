@@ -106,6 +106,16 @@ Run site_run(mip::Store& store, Setup& o, const fs::path& dir) {
     return r;
 }
 
+/// The cache file a cold run writes for the store as it is now.
+std::string cold_cache(mip::Store& store,
+                       const fs::path& cache_dir,
+                       const fs::path& site_dir,
+                       const std::string& base = "https://example.org/core") {
+    auto o = setup(cache_dir, base);
+    (void)site_run(store, o, site_dir);
+    return mip::test::read_file(cache_dir / std::string(mip::detail::index_cache_name));
+}
+
 ino_t inode(const fs::path& p) {
     struct stat st {};
     REQUIRE(::stat(p.c_str(), &st) == 0);
@@ -160,6 +170,9 @@ TEST_CASE("a warm spliced index run equals a cold full assembly", "[index][index
         CHECK(warm.site.result.sidecars_downloaded == 2);
         CHECK(warm.files == full(store, tmp / "full1"));
         CHECK(warm.files["index.json"].find("a new description") != std::string::npos);
+        // the cache it wrote (unchanged items copied as read) equals a cold run's
+        CHECK_THAT(mip::test::read_file(cache_file),
+                   Catch::Equals(cold_cache(store, tmp / "cache-cold", tmp / "cold1")));
         // and once more from the cache this run wrote
         auto again = site_run(store, o, tmp / "again");
         CHECK(again.site.result.sidecars_downloaded == 0);
@@ -170,6 +183,9 @@ TEST_CASE("a warm spliced index run equals a cold full assembly", "[index][index
         auto warm = site_run(store, other, tmp / "warm");
         CHECK(warm.site.result.sidecars_downloaded == 0);
         CHECK(warm.files == full(store, tmp / "full2", "https://mirror.example.net/core"));
+        CHECK_THAT(mip::test::read_file(cache_file),
+                   Catch::Equals(cold_cache(store, tmp / "cache-cold", tmp / "cold2",
+                                            "https://mirror.example.net/core")));
     }
     SECTION("a corrupt or foreign cache file: a warning and a full assembly") {
         const auto good = mip::test::read_file(cache_file);

@@ -1,13 +1,21 @@
 #include "detail/index_cache.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <stdexcept>
 #include <string_view>
+#include <system_error>
 
+#include <fcntl.h>
 #include <libdeflate.h>
+#include <unistd.h>
+
+#include <mip/error.hpp>
 
 #include "detail/convert.hpp"
+#include "detail/fd.hpp"
 #include "detail/fs.hpp"
 #include "detail/json.hpp"
 
@@ -25,14 +33,26 @@ constexpr std::string_view magic = "mip-index-cache 2\n";
 constexpr std::string_view trailer = "end ";
 constexpr std::size_t trailer_size = trailer.size() + 8 + 1;
 
-std::string crc_hex(std::string_view body) {
-    const auto crc = libdeflate_crc32(0, body.data(), body.size());
+std::string crc_hex_of(std::uint32_t crc) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out(8, '0');
     for (int i = 7, shift = 0; i >= 0; --i, shift += 4) {
         out[static_cast<std::size_t>(i)] = digits[(crc >> shift) & 0xfU];
     }
     return out;
+}
+
+std::string crc_hex(std::string_view body) {
+    return crc_hex_of(libdeflate_crc32(0, body.data(), body.size()));
+}
+
+/// The trailer of a file whose bytes before it are `pieces`: "end <CRC-32>\n".
+std::string trailer_of(const std::vector<std::string_view>& pieces) {
+    std::uint32_t crc = 0;
+    for (auto p : pieces) {
+        crc = libdeflate_crc32(crc, p.data(), p.size());
+    }
+    return std::string(trailer) + crc_hex_of(crc) + '\n';
 }
 
 class Writer {
@@ -92,6 +112,10 @@ public:
         return v;
     }
     [[nodiscard]] bool at_end() const { return pos_ == in_.size(); }
+    [[nodiscard]] std::size_t pos() const { return pos_; }
+    [[nodiscard]] std::string_view since(std::size_t start) const {
+        return in_.substr(start, pos_ - start);
+    }
 
 private:
     std::string_view in_;
@@ -200,6 +224,7 @@ std::string load_index_cache(const fs::path& file, IndexCache& cache) {
         const std::size_t count = r.count();
         cache.items.reserve(count);
         for (std::size_t n = count; n > 0; --n) {
+            const auto start = r.pos();
             auto key = r.str();
             IndexCacheItem item;
             item.etag = r.str();
@@ -207,6 +232,7 @@ std::string load_index_cache(const fs::path& file, IndexCache& cache) {
             if (r.view() == "1") {
                 item.entry = read_entry(r);
             }
+            item.record = r.since(start);
             cache.items.insert_or_assign(std::move(key), std::move(item));
         }
         if (!r.at_end()) {
@@ -220,12 +246,25 @@ std::string load_index_cache(const fs::path& file, IndexCache& cache) {
     return {};
 }
 
-PendingCacheWrite::PendingCacheWrite(const fs::path& file, std::string bytes)
+PendingCacheWrite::PendingCacheWrite(const fs::path& file, IndexCacheImage image)
     : file_(file), temp_(temp_sibling(file)) {
-    written_ = std::async(std::launch::async, [file, temp = temp_, bytes = std::move(bytes)] {
+    written_ = std::async(std::launch::async, [file, temp = temp_, image = std::move(image)] {
         create_dirs(file.parent_path());
         remove_stale_temps(file);
-        append_file(temp, bytes);  // a new file (a unique temp name)
+        UniqueFd f(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        if (!f.valid()) {
+            throw IoError("cannot create file", temp.string(),
+                          std::error_code(errno, std::generic_category()));
+        }
+        const auto end = trailer_of(image.pieces);
+        for (auto p : image.pieces) {
+            if (auto ec = write_all(f.get(), p.data(), p.size())) {
+                throw IoError("cannot write file", temp.string(), ec);
+            }
+        }
+        if (auto ec = write_all(f.get(), end.data(), end.size())) {
+            throw IoError("cannot write file", temp.string(), ec);
+        }
     });
 }
 
@@ -307,19 +346,36 @@ std::string splice_index(const std::vector<IndexEntry*>& entries, const std::str
     return out;
 }
 
-std::string serialize_index_cache(
+IndexCacheImage serialize_index_cache(
     const std::string& base,
-    const std::vector<std::pair<std::string, const IndexCacheItem*>>& items) {
+    const std::vector<std::pair<std::string, const IndexCacheItem*>>& items,
+    std::shared_ptr<const std::string> read) {
+    IndexCacheImage image;
+    image.keep = std::move(read);
     Writer w;
-    std::size_t bytes = 0;
-    for (const auto& [key, item] : items) {
-        bytes += key.size() + item->data.size() + (item->entry ? 2 * item->entry->text.size() : 0);
-    }
-    w.out.reserve(bytes + 64 * items.size() + 256);
+    auto flush = [&image, &w] {
+        if (!w.out.empty()) {
+            image.pieces.emplace_back(image.owned.emplace_back(std::move(w.out)));
+            w.out.clear();
+        }
+    };
     w.out += magic;
     w.str(base);
     w.str(std::to_string(items.size()));
     for (const auto& [key, item] : items) {
+        if (!item->record.empty()) {
+            // unchanged since read: its bytes as they were (runs of them, one piece)
+            flush();
+            auto& last = image.pieces;
+            if (!last.empty() && image.keep && last.back().data() >= image.keep->data() &&
+                last.back().data() + last.back().size() == item->record.data()) {
+                last.back() =
+                    std::string_view(last.back().data(), last.back().size() + item->record.size());
+            } else {
+                last.push_back(item->record);
+            }
+            continue;
+        }
         w.str(key);
         w.str(item->etag);
         w.str(item->data);
@@ -328,11 +384,8 @@ std::string serialize_index_cache(
             write_entry(w, *item->entry);
         }
     }
-    auto crc = crc_hex(w.out);
-    w.out += trailer;
-    w.out += crc;
-    w.out += '\n';
-    return std::move(w.out);
+    flush();
+    return image;
 }
 
 }  // namespace mip::detail

@@ -6,6 +6,7 @@
 // version is reported by `load_index_cache` returning a reason, never half-used.
 
 #include <cstddef>
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -45,6 +46,10 @@ struct IndexCacheItem {
     /// outlive the item's use).
     std::string_view data;
     std::shared_ptr<IndexEntry> entry;  ///< null: not processed under this base URL
+    /// The item's bytes in the cache file read (key to entry), while the item is unchanged
+    /// since: `serialize_index_cache` copies them instead of writing the fields again. Cleared
+    /// by whoever changes the etag, data or entry.
+    std::string_view record;
 };
 
 struct IndexCache {
@@ -62,17 +67,29 @@ inline constexpr std::string_view old_index_cache_name = "index-etag-cache.json"
 /// cache); otherwise why it is unusable (the cache is left empty). Throws nothing for bad bytes.
 std::string load_index_cache(const std::filesystem::path& file, IndexCache& cache);
 
-/// The cache file's bytes: `base`, then each (key, item) in the given order.
-std::string serialize_index_cache(
+/// The cache file's bytes but its trailer (written with it by `PendingCacheWrite`), as pieces to
+/// write in order: an item unchanged since the file was read is a view of that file's bytes
+/// (`keep`), the rest is owned here. So a warm run that changed 20 of 2,000 items neither copies
+/// nor re-encodes the other 1,980.
+struct IndexCacheImage {
+    std::shared_ptr<const std::string> keep;  ///< the cache file read, which views point into
+    std::deque<std::string> owned;            ///< (a deque: its strings never move)
+    std::vector<std::string_view> pieces;
+};
+
+/// The cache file of `base`, then each (key, item) in the given order. `read` is the cache file
+/// the items' records point into (`IndexCache::bytes`; null when none does).
+IndexCacheImage serialize_index_cache(
     const std::string& base,
-    const std::vector<std::pair<std::string, const IndexCacheItem*>>& items);
+    const std::vector<std::pair<std::string, const IndexCacheItem*>>& items,
+    std::shared_ptr<const std::string> read);
 
 /// The cache file written on a second thread to a temp sibling; `finish()` waits for it
 /// (rethrowing its IoError) and renames it into place on the calling thread (the run's renames
 /// keep one thread and one order). Unfinished, the destructor waits and removes the temp.
 class PendingCacheWrite {
 public:
-    PendingCacheWrite(const std::filesystem::path& file, std::string bytes);
+    PendingCacheWrite(const std::filesystem::path& file, IndexCacheImage image);
     ~PendingCacheWrite();
     PendingCacheWrite(const PendingCacheWrite&) = delete;
     PendingCacheWrite& operator=(const PendingCacheWrite&) = delete;
