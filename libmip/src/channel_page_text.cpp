@@ -2,6 +2,7 @@
 // document goes through one of the escapes.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <iterator>
 
@@ -15,9 +16,37 @@ namespace {
 /// Appends `s` with control characters made visible: C0 controls (but tab and newline) and DEL
 /// become their Unicode control pictures (U+2400 + c, U+2421), C1 controls and the
 /// noncharacters U+FFFE/U+FFFF become U+FFFD. `escape` handles the other ASCII bytes.
+/// The bytes `append_visible` may change (with any of the escapes below); the rest are
+/// appended in runs.
+constexpr std::array<bool, 256> needs_care = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 0x20; ++c) {
+        t[c] = c != '\t' && c != '\n';
+    }
+    for (unsigned c : {0x7FU, 0xC2U, 0xEFU}) {
+        t[c] = true;
+    }
+    for (char c : {'&', '<', '>', '"', '\''}) {
+        t[static_cast<unsigned char>(c)] = true;
+    }
+    return t;
+}();
+
+/// Appends `s` with control characters made visible: C0 controls (but tab and newline) and DEL
+/// become their Unicode control pictures (U+2400 + c, U+2421), C1 controls and the
+/// noncharacters U+FFFE/U+FFFF become U+FFFD. `escape` handles the other ASCII bytes.
 template <typename Escape>
 void append_visible(std::string& out, std::string_view s, Escape escape) {
-    for (std::size_t i = 0; i < s.size(); ++i) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const std::size_t run = i;
+        while (i < s.size() && !needs_care[static_cast<unsigned char>(s[i])]) {
+            ++i;
+        }
+        out.append(s.data() + run, i - run);
+        if (i == s.size()) {
+            break;
+        }
         auto c = static_cast<unsigned char>(s[i]);
         if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
             unsigned code = c == 0x7F ? 0x2421U : 0x2400U + c;
@@ -36,6 +65,7 @@ void append_visible(std::string& out, std::string_view s, Escape escape) {
         } else if (!escape(out, static_cast<char>(c))) {
             out += static_cast<char>(c);
         }
+        ++i;
     }
 }
 

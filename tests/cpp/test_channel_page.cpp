@@ -18,6 +18,7 @@
 #include <mip/index_assembler.hpp>
 #include <mip/local_store.hpp>
 
+#include "channel_page_impl.hpp"
 #include "detail/crypto.hpp"
 #include "test_support.hpp"
 
@@ -488,4 +489,107 @@ TEST_CASE("a bad index document writes nothing", "[channel]") {
     bad["name"] = 5;
     REQUIRE_THROWS_AS(mip::write_channel_site(r2_doc({bad}), out), mip::SpecError);
     CHECK(mip::test::read_file(out / "index.json") == before);
+}
+
+namespace {
+
+/// The escaping rules of channel_page_text.cpp, one byte at a time: the reference the
+/// run-at-a-time escapes must match byte for byte.
+std::string escaped_by_the_rules(std::string_view s, bool xml, bool markup) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        auto next = [&](std::size_t k) {
+            return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0U;
+        };
+        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
+            unsigned code = c == 0x7F ? 0x2421U : 0x2400U + c;
+            out += static_cast<char>(0xE0U | (code >> 12));
+            out += static_cast<char>(0x80U | ((code >> 6) & 0x3FU));
+            out += static_cast<char>(0x80U | (code & 0x3FU));
+        } else if (c == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else if (c == 0xEF && next(1) == 0xBF && (next(2) == 0xBE || next(2) == 0xBF)) {
+            out += "\xEF\xBF\xBD";
+            i += 2;
+        } else if (markup && c == '&') {
+            out += "&amp;";
+        } else if (markup && c == '<') {
+            out += "&lt;";
+        } else if (markup && c == '>') {
+            out += "&gt;";
+        } else if (markup && c == '"') {
+            out += "&quot;";
+        } else if (markup && c == '\'') {
+            out += xml ? "&apos;" : "&#39;";
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the escapes equal their byte-at-a-time rules on hostile bytes", "[channel]") {
+    // Mostly plain text with the bytes that need care mixed in, at every position (runs, a
+    // sequence cut at the end of the string, neighbours of each other).
+    const std::string care = std::string(
+                                 "&<>\"'\t\n\x01\x1b\x7f\xc2\x85\xc2\xa0\xef\xbf\xbe\xef\xbf\xbf"
+                                 "\xef\xbf\xbd\xe2\x90\x80") +
+                             std::string(1, '\0');
+    std::uint32_t seed = 12345;
+    auto rnd = [&seed] {
+        seed = seed * 1664525U + 1013904223U;
+        return seed >> 8;
+    };
+    for (int round = 0; round < 3000; ++round) {
+        std::string s;
+        const auto n = rnd() % 40;
+        for (std::uint32_t k = 0; k < n; ++k) {
+            auto r = rnd() % 10;
+            s += r < 4   ? static_cast<char>('a' + rnd() % 26)
+                 : r < 8 ? care[rnd() % care.size()]
+                         : static_cast<char>(rnd() % 256);
+        }
+        INFO("round " << round);
+        std::string html = "<";  // appends to what is there
+        mip::detail::page::append_html(html, s);
+        CHECK(html == "<" + escaped_by_the_rules(s, false, true));
+        CHECK(mip::detail::page::xml_esc(s) == escaped_by_the_rules(s, true, true));
+        CHECK(mip::detail::page::visible(s) == escaped_by_the_rules(s, false, false));
+    }
+}
+
+TEST_CASE("a page large enough to render in two halves equals one rendered whole", "[channel]") {
+    // 300 packages render on two threads, 255 on one: the 255 shared packages' sections are the
+    // same bytes in both, in index order, each once.
+    std::vector<Json> entries;
+    for (int i = 0; i < 300; ++i) {
+        entries.push_back(r2_entry("pkg" + std::to_string(1000 + i), "1.0", "any"));
+    }
+    auto section = [](const std::string& html, const std::string& name) {
+        auto start = html.find("<section class=\"pkg\" id=\"" + name + "\"");
+        REQUIRE(start != std::string::npos);
+        auto end = html.find("</section>\n", start);
+        REQUIRE(end != std::string::npos);
+        return html.substr(start, end - start);
+    };
+    const auto halves = mip::render_channel_site(r2_doc(entries)).packages_html;
+    const auto whole =
+        mip::render_channel_site(r2_doc({entries.begin(), entries.begin() + 255})).packages_html;
+    CHECK(count(halves, "<section class=\"pkg\"") == 300);
+    std::size_t last = 0;
+    for (int i = 0; i < 300; ++i) {
+        const auto name = "pkg" + std::to_string(1000 + i);
+        auto at = halves.find("<section class=\"pkg\" id=\"" + name + "\"");
+        INFO(name);
+        CHECK(at > last);
+        last = at;
+        if (i < 255) {
+            CHECK(section(halves, name) == section(whole, name));
+        }
+    }
+    CHECK(mip::render_channel_site(r2_doc(entries)).packages_html == halves);
 }
