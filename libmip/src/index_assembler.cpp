@@ -3,6 +3,7 @@
 #include <future>
 #include <map>
 #include <tuple>
+#include <unordered_map>
 
 #include <mip/channel_page.hpp>
 #include <mip/error.hpp>
@@ -328,7 +329,9 @@ private:
             }
             return r;
         };
-        auto listed = store_.list_and_get("", false, want, batch_options());
+        auto options = batch_options();
+        options.on_got = [this](const GetResult& g) { parse_ahead(g); };
+        auto listed = store_.list_and_get("", false, want, options);
         for (auto& o : listed) {
             if (!is_sidecar(o.info.key)) {
                 continue;
@@ -404,6 +407,21 @@ private:
         return entry;
     }
 
+    /// A sidecar's entry made the moment its GET is over, while the others are in flight (the
+    /// calling thread waits on the network meanwhile); `parse_sidecars` takes it. Anything
+    /// unexpected leaves the sidecar to `parse_sidecars`, which reports it in order.
+    void parse_ahead(const GetResult& g) noexcept {
+        if (g.error || !g.found || g.not_modified) {
+            return;
+        }
+        try {
+            Premade p;
+            p.entry = make_entry(g.key, g.data, need_specs_ ? &p.spec : nullptr);
+            premade_.insert_or_assign(g.key, std::move(p));
+        } catch (...) {  // NOLINT(bugprone-empty-catch): made again, in order, by parse_sidecars
+        }
+    }
+
     /// Each sidecar validated into its index entry (or skipped): a cached one whose ETag is
     /// unchanged keeps its stored entry (unless `need_specs_`). The cache is rewritten when it
     /// changed.
@@ -448,7 +466,12 @@ private:
             if (need_specs_ || !item.entry) {
                 cache_dirty_ = cache_dirty_ || !item.entry;
                 PackageSpec spec;
-                item.entry = make_entry(key, item.data, need_specs_ ? &spec : nullptr);
+                if (auto pre = premade_.find(key); pre != premade_.end()) {
+                    item.entry = std::move(pre->second.entry);
+                    spec = std::move(pre->second.spec);
+                } else {
+                    item.entry = make_entry(key, item.data, need_specs_ ? &spec : nullptr);
+                }
                 item.record = {};
                 if (item.entry->skip_reason.empty() && need_specs_) {
                     packages.push_back(std::move(spec));
@@ -579,6 +602,11 @@ private:
     std::vector<detail::IndexEntry*> entries_;                          ///< the packages' entries
     std::vector<ObjectInfo> sidecars_;
     std::vector<GetResult> got_;
+    struct Premade {
+        std::shared_ptr<detail::IndexEntry> entry;
+        PackageSpec spec;  ///< with `need_specs_`
+    };
+    std::unordered_map<std::string, Premade> premade_;  ///< parse_ahead's entries by key
     detail::ManifestRead manifest_;
     bool manifest_read_ = false;  ///< this run read the manifest (a warm cache or --full-listing)
 };

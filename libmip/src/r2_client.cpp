@@ -433,8 +433,11 @@ std::vector<ListedObject> R2Client::list_and_get(const std::string& prefix,
                 slot.got.emplace();
                 slot.got->key = request->key;
                 auto g = s3::get_call(*impl_, request->key, request->if_none_match);
-                g->done = [&slot, &progress, inm = request->if_none_match](Call& got) {
+                g->done = [&slot, &progress, &options, inm = request->if_none_match](Call& got) {
                     s3::fill_get_result(*slot.got, got, inm);
+                    if (options.on_got) {
+                        options.on_got(*slot.got);
+                    }
                     progress.item_done(slot.got->key);
                 };
                 engine.submit(std::move(g));

@@ -127,6 +127,9 @@ std::vector<ListedObject> Store::list_and_get(const std::string& prefix,
     }
     auto got = get_many(requests, options);
     for (std::size_t i = 0; i < got.size(); ++i) {
+        if (options.on_got) {
+            options.on_got(got[i]);
+        }
         out[owners[i]].got = std::move(got[i]);
     }
     return out;

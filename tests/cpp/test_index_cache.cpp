@@ -116,6 +116,46 @@ std::string cold_cache(mip::Store& store,
     return mip::test::read_file(cache_dir / std::string(mip::detail::index_cache_name));
 }
 
+/// A store whose `list_and_get` never reports a GET early (`BatchOptions::on_got` dropped): the
+/// index then parses every sidecar after the GETs, not as each arrives.
+class NoEarlyResults final : public mip::Store {
+public:
+    explicit NoEarlyResults(mip::Store& inner) : inner_(inner) {}
+    [[nodiscard]] std::string describe() const override { return inner_.describe(); }
+    [[nodiscard]] std::string default_base_url() const override {
+        return inner_.default_base_url();
+    }
+    mip::PutResult put(const mip::PutRequest& r) override { return inner_.put(r); }
+    [[nodiscard]] std::optional<std::string> get(const std::string& key) override {
+        return inner_.get(key);
+    }
+    bool get_to_file(const std::string& key, const fs::path& to) override {
+        return inner_.get_to_file(key, to);
+    }
+    [[nodiscard]] std::optional<mip::ObjectInfo> head(const std::string& key) override {
+        return inner_.head(key);
+    }
+    [[nodiscard]] std::vector<mip::ObjectInfo> list(const std::string& prefix,
+                                                    bool recursive) override {
+        return inner_.list(prefix, recursive);
+    }
+    void remove(const std::string& key) override { inner_.remove(key); }
+    [[nodiscard]] std::vector<mip::ListedObject> list_and_get(
+        const std::string& prefix,
+        bool recursive,
+        const mip::ListedGetFilter& want,
+        const mip::BatchOptions& options) override {
+        auto quiet = options;
+        early = early || static_cast<bool>(options.on_got);
+        quiet.on_got = nullptr;
+        return inner_.list_and_get(prefix, recursive, want, quiet);
+    }
+    bool early = false;  ///< the caller asked for early results
+
+private:
+    mip::Store& inner_;
+};
+
 ino_t inode(const fs::path& p) {
     struct stat st {};
     REQUIRE(::stat(p.c_str(), &st) == 0);
@@ -211,6 +251,23 @@ TEST_CASE("a warm spliced index run equals a cold full assembly", "[index][index
         CHECK(o.warnings.front().find("ignoring unreadable index cache " + cache_file.string()) ==
               0);
         CHECK(mip::test::read_file(cache_file) == good);  // rewritten whole
+    }
+    SECTION("sidecars parsed as they arrive or after the GETs: the same index") {
+        NoEarlyResults late(store);
+        auto o2 = setup({});
+        auto after = site_run(late, o2, tmp / "late");
+        CHECK(late.early);  // the index asks for early results; the run above used them
+        CHECK(after.files == cold.files);
+        CHECK(after.site.result.skipped == cold.site.result.skipped);
+        CHECK(after.site.result.warnings == cold.site.result.warnings);
+        auto api_late = mip::IndexAssembler(late, o2, o2).assemble();
+        auto o3 = setup({});
+        auto api_early = mip::IndexAssembler(store, o3, o3).assemble();
+        REQUIRE(api_late.packages.size() == api_early.packages.size());
+        for (std::size_t i = 0; i < api_late.packages.size(); ++i) {
+            CHECK(api_late.packages[i].to_json() == api_early.packages[i].to_json());
+        }
+        CHECK(api_late.skipped == api_early.skipped);
     }
     SECTION("the public API over the same cache gives the same packages") {
         auto api = mip::IndexAssembler(store, o, o).assemble();

@@ -113,6 +113,11 @@ struct BatchOptions {
     ProgressCallback progress;       ///< called on the calling thread
     std::chrono::milliseconds progress_interval = default_progress_interval;
     std::string stage = "store";  ///< ProgressEvent::stage
+    /// `list_and_get`: each GET's result the moment it is final, on the calling thread, before
+    /// the call returns them all, so a caller can work on the first answers while the others
+    /// travel (the index parses each sidecar as it arrives). Network stores call it as each GET
+    /// ends; the default `list_and_get` once its GETs are over. Must not throw.
+    std::function<void(const GetResult&)> on_got;
 };
 
 /// Which chains of a `put_chains_as_ready` call may start, decided one by one from any thread
