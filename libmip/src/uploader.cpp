@@ -309,7 +309,18 @@ private:
         if (uploads_.size() > check_by_listing_above) {
             read_published_by_listing(gets, got, identical);
         } else {
+            const bool reads_manifest = layout_.format() == "r2";
+            if (reads_manifest) {  // read with the sidecars, updated at the end
+                gets.push_back({std::string(detail::index_manifest_key), {}});
+            }
             got = store_.get_many(gets, batch("upload:check"));
+            if (reads_manifest) {
+                if (!got.back().error) {
+                    manifest_read_ = detail::manifest_read_of(got.back(), store_);
+                }
+                got.pop_back();
+                gets.pop_back();
+            }
             try {
                 for (const auto& info : store_.list("", false)) {
                     note_published(info.key);
@@ -440,6 +451,7 @@ private:
                                    std::vector<bool>& identical) {
         std::map<std::string, std::size_t> index_of;
         std::vector<std::string> md5(uploads_.size());
+        const bool reads_manifest = layout_.format() == "r2";
         for (std::size_t i = 0; i < uploads_.size(); ++i) {
             index_of[gets[i].key] = i;
             md5[i] = detail::md5_hex(layout_.render_sidecar(uploads_[i].sidecar));
@@ -448,6 +460,9 @@ private:
             "", false,
             [&](const ObjectInfo& info) -> std::optional<GetRequest> {
                 note_published(info.key);
+                if (reads_manifest && info.key == detail::index_manifest_key) {
+                    return GetRequest{info.key, {}};  // read now, updated at the end
+                }
                 auto it = index_of.find(info.key);
                 if (it == index_of.end()) {
                     return std::nullopt;
@@ -459,9 +474,18 @@ private:
                 return GetRequest{info.key, {}};
             },
             batch("upload:check"));
+        if (reads_manifest) {
+            manifest_read_.emplace();  // not listed: there is none yet
+        }
         for (auto& l : listed) {
-            if (l.got) {
-                got[index_of[l.info.key]] = std::move(*l.got);
+            if (reads_manifest && l.info.key == detail::index_manifest_key) {
+                if (l.got && !l.got->error) {
+                    manifest_read_ = detail::manifest_read_of(*l.got, store_);
+                } else {
+                    manifest_read_.reset();  // read again at the end
+                }
+            } else if (l.got) {
+                got[index_of.at(l.info.key)] = std::move(*l.got);
             }
         }
     }
@@ -624,8 +648,10 @@ private:
             return;
         }
         try {
+            detail::ManifestUpdateOptions options;
+            options.first_read = manifest_read_;
             detail::record_uploaded_sidecars(store_, {sidecar_etags_, unchanged_etags_},
-                                             run_.logger);
+                                             run_.logger, options);
         } catch (...) {
             run_.logger.warning(std::string(detail::index_manifest_key) + " was not updated: " +
                                 detail::message_of(std::current_exception()));
@@ -685,6 +711,8 @@ private:
     std::optional<detail::BundleVerifier> verifier_;
     std::map<std::string, std::string> sidecar_etags_;    ///< uploaded sidecar key -> ETag
     std::map<std::string, std::string> unchanged_etags_;  ///< skipped (published) ones
+    /// The index manifest as the listing found it (none when the run did not list)
+    std::optional<detail::ManifestRead> manifest_read_;
 };
 
 }  // namespace

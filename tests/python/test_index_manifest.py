@@ -342,3 +342,40 @@ def test_python_full_listing_kwarg_and_sidecar_source(tmp_path, run_cli, bundled
     again = m.IndexAssembler(m.LocalStore(store), cache_dir=cache, base_url=BASE_URL).assemble()
     assert (again.sidecar_source, again.sidecars_downloaded) == ("manifest", 0)
     assert again.index_json() == full.index_json()
+
+
+@pytest.fixture(scope="module")
+def bundled_many(tmp_path_factory, mip_build_exe):
+    """More packages than the upload checks one by one (it lists the store instead)."""
+    root = tmp_path_factory.mktemp("man-many")
+    make_recipes(root / "recipes", 34)
+    env = dict(os.environ, **EPOCH)
+    for verb in (["prepare", "--recipes", str(root / "recipes")], ["bundle"]):
+        r = subprocess.run([mip_build_exe, *verb, "--build-dir", str(root / "build")], env=env,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+    return root / "build" / "bundled"
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["checked-by-gets", "checked-by-listing"])
+def test_an_upload_reads_the_manifest_with_its_check_not_after(tmp_path, run_cli, bundled, bundled_many,
+                                                              stack, many):
+    """The upload reads the index manifest in the same batch (or listing) that checks what is
+    published, so updating it at the end costs one conditional PUT, not a GET and a PUT: one GET
+    of it in the run, before the first PUT, and it then lists every sidecar with its ETag."""
+    src, count = (bundled_many, 34) if many else (bundled, COUNT)
+    prefix = f"man/once-{int(many)}"
+    flags = s3_flags(stack, prefix)
+    ok(run_cli("upload", "--input-dir", src, "--build-dir", tmp_path / "first", "--package", "man_0", *flags,
+               env=S3_ENV))
+    stack.clear_log()
+    ok(run_cli("upload", "--input-dir", src, "--build-dir", tmp_path / "all", *flags, env=S3_ENV))
+    records = stack.records()
+    manifest_gets = [i for i, x in enumerate(records) if x["method"] == "GET" and x["path"].endswith(MANIFEST)]
+    puts = [i for i, x in enumerate(records) if x["method"] == "PUT" and not x["path"].endswith(MANIFEST)]
+    assert len(manifest_gets) == 1, [(x["method"], x["path"]) for x in records]
+    assert puts and manifest_gets[0] < puts[0]
+    assert [x["method"] for x in records if x["path"].endswith(MANIFEST)] == ["GET", "PUT"]
+    etags, manifest = stored_sidecars(stack, None, prefix)
+    assert len(etags) == count
+    assert manifest["sidecars"] == etags

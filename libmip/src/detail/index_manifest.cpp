@@ -164,9 +164,12 @@ IndexManifest merge_listing(const std::map<std::string, std::string>& listed,
 }
 
 ManifestRead read_index_manifest(Store& store) {
-    ManifestRead out;
     auto got = store.get_many({GetRequest{index_manifest_key, {}}}, one_request());
-    auto& g = got.front();
+    return manifest_read_of(got.front(), store);
+}
+
+ManifestRead manifest_read_of(const GetResult& g, Store& store) {
+    ManifestRead out;
     if (g.error) {
         std::rethrow_exception(g.error);
     }
@@ -198,7 +201,8 @@ ManifestUpdate update_index_manifest(Store& store,
             wait = std::min(wait * 2, std::chrono::milliseconds(2000));
         }
         ++out.attempts;
-        auto current = read_index_manifest(store);
+        auto current =
+            attempt == 0 && options.first_read ? *options.first_read : read_index_manifest(store);
         auto next = merge(current);
         if (!next) {
             return out;

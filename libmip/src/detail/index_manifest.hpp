@@ -72,9 +72,17 @@ struct ManifestRead {
 /// One GET of the manifest. Throws what the store throws for the GET itself.
 [[nodiscard]] ManifestRead read_index_manifest(Store& store);
 
+/// What a GET of the manifest gave: `read_index_manifest` without the request (an upload GETs
+/// it with its listing).
+[[nodiscard]] ManifestRead manifest_read_of(const GetResult& got, Store& store);
+
 struct ManifestUpdateOptions {
     std::uint32_t max_attempts = 10;
     std::chrono::milliseconds backoff{20};  ///< first wait after a 412; doubles, with jitter
+    /// The manifest as read earlier in the run: the first attempt merges into it instead of
+    /// reading it again (one round trip less); if it changed since, the write meets a 412 and
+    /// the next attempt reads it as usual.
+    std::optional<ManifestRead> first_read;
 };
 
 struct ManifestUpdate {
