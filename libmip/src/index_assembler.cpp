@@ -416,7 +416,10 @@ private:
         }
         try {
             Premade p;
-            p.entry = make_entry(g.key, g.data, need_specs_ ? &p.spec : nullptr);
+            if (need_specs_) {
+                p.spec = std::make_unique<PackageSpec>();
+            }
+            p.entry = make_entry(g.key, g.data, p.spec.get());
             premade_.insert_or_assign(g.key, std::move(p));
         } catch (...) {  // NOLINT(bugprone-empty-catch): made again, in order, by parse_sidecars
         }
@@ -468,7 +471,9 @@ private:
                 PackageSpec spec;
                 if (auto pre = premade_.find(key); pre != premade_.end()) {
                     item.entry = std::move(pre->second.entry);
-                    spec = std::move(pre->second.spec);
+                    if (pre->second.spec) {
+                        spec = std::move(*pre->second.spec);
+                    }
                 } else {
                     item.entry = make_entry(key, item.data, need_specs_ ? &spec : nullptr);
                 }
@@ -488,6 +493,7 @@ private:
                 kept_alive_.push_back(std::move(item.entry));
             }
         }
+        decltype(premade_)().swap(premade_);  // all taken (what is left was never listed)
         write_cache();
         return packages;
     }
@@ -604,7 +610,7 @@ private:
     std::vector<GetResult> got_;
     struct Premade {
         std::shared_ptr<detail::IndexEntry> entry;
-        PackageSpec spec;  ///< with `need_specs_`
+        std::unique_ptr<PackageSpec> spec;  ///< with `need_specs_`
     };
     std::unordered_map<std::string, Premade> premade_;  ///< parse_ahead's entries by key
     detail::ManifestRead manifest_;

@@ -353,6 +353,14 @@ IndexCacheImage serialize_index_cache(
     IndexCacheImage image;
     image.keep = std::move(read);
     Writer w;
+    std::size_t fresh = 0;  // what is encoded anew (all of it in a cold run)
+    for (const auto& [key, item] : items) {
+        if (item->record.empty()) {
+            fresh += key.size() + item->data.size() +
+                     (item->entry ? 2 * item->entry->text.size() : 0) + 64;
+        }
+    }
+    w.out.reserve(fresh + 256);
     auto flush = [&image, &w] {
         if (!w.out.empty()) {
             image.pieces.emplace_back(image.owned.emplace_back(std::move(w.out)));
