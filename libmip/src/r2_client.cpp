@@ -202,6 +202,22 @@ public:
                std::vector<std::vector<PutResult>>& results)
         : impl_(impl), chains_(chains), results_(results), step_(chains.size()) {}
 
+    /// What the batch runs for item (chain) i.
+    [[nodiscard]] s3::SubmitItem submitter() {
+        return
+            [this](Engine& engine, std::size_t i, const ItemDone& done) { begin(engine, i, done); };
+    }
+
+    /// Requests over all chains (progress counts steps).
+    [[nodiscard]] std::size_t requests() const {
+        std::size_t n = 0;
+        for (const auto& chain : chains_) {
+            n += chain.size();
+        }
+        return n;
+    }
+
+private:
     void begin(Engine& engine, std::size_t i, const ItemDone& done) {
         step_[i] = [this, &engine, i, done](std::size_t k) {
             if (k == chains_[i].size()) {
@@ -225,7 +241,6 @@ public:
         step_[i](0);
     }
 
-private:
     ClientState& impl_;
     const std::vector<std::vector<PutRequest>>& chains_;
     std::vector<std::vector<PutResult>>& results_;
@@ -238,15 +253,8 @@ std::vector<std::vector<PutResult>> R2Client::put_chains(
     const std::vector<std::vector<PutRequest>>& chains, const BatchOptions& options) {
     std::lock_guard lock(impl_->operation_mutex);
     auto results = empty_results(chains);
-    std::size_t requests = 0;
-    for (const auto& chain : chains) {
-        requests += chain.size();
-    }
     ChainSteps steps(*impl_, chains, results);
-    s3::run_batch(
-        *impl_, chains.size(), options,
-        [&](Engine& engine, std::size_t i, const ItemDone& done) { steps.begin(engine, i, done); },
-        requests);
+    s3::run_batch(*impl_, chains.size(), options, steps.submitter(), steps.requests());
     return results;
 }
 
@@ -256,15 +264,9 @@ std::vector<std::vector<PutResult>> R2Client::put_chains_as_ready(
     const BatchOptions& options) {
     std::lock_guard lock(impl_->operation_mutex);
     auto results = empty_results(chains);
-    std::size_t requests = 0;
-    for (const auto& chain : chains) {
-        requests += chain.size();
-    }
     ChainSteps steps(*impl_, chains, results);
-    s3::run_batch_as_ready(
-        *impl_, gate, options,
-        [&](Engine& engine, std::size_t i, const ItemDone& done) { steps.begin(engine, i, done); },
-        requests, [&](std::size_t i) { return chains.at(i).size(); });
+    s3::run_batch_as_ready(*impl_, gate, options, steps.submitter(), steps.requests(),
+                           [&](std::size_t i) { return chains.at(i).size(); });
     return results;
 }
 
@@ -446,15 +448,8 @@ std::vector<ListedObject> R2Client::list_and_get(const std::string& prefix,
         };
         engine.submit_first(std::move(c));
     };
-    progress.started();
-    request_page("");
-    engine.run(
-        [&] {
-            progress.set_retries(engine.retries());
-            progress.advanced();
-        },
-        options.progress_interval);
-    progress.set_retries(engine.retries());
+    s3::run_with_progress(*impl_, engine, progress, options.progress_interval,
+                          [&] { request_page(""); });
     progress.finished();
     std::vector<ListedObject> sorted(std::make_move_iterator(out.begin()),
                                      std::make_move_iterator(out.end()));

@@ -446,21 +446,31 @@ void run_batch(ClientState& impl,
         --active;
         feed();
     };
+    run_with_progress(impl, engine, progress, options.progress_interval, feed);
+    progress.finished();
+}
+
+void run_with_progress(ClientState& impl,
+                       Engine& engine,
+                       ProgressEmitter& progress,
+                       std::chrono::milliseconds interval,
+                       const std::function<void()>& first) {
     progress.started();
     try {
-        feed();
+        if (first) {
+            first();
+        }
         engine.run(
             [&] {
                 progress.set_retries(engine.retries());
                 progress.advanced();
             },
-            options.progress_interval);
+            interval);
     } catch (...) {
         abort_leftovers(impl);
         throw;
     }
     progress.set_retries(engine.retries());
-    progress.finished();
 }
 
 }  // namespace mip::detail::s3
@@ -514,22 +524,10 @@ void run_batch_as_ready(ClientState& impl,
         ~Unhook() { gate.on_decided(nullptr); }
     } unhook{gate};
     gate.on_decided([&impl] { impl.transport.wakeup(); });
-    progress.started();
-    try {
-        engine.run(
-            [&] {
-                progress.set_retries(engine.retries());
-                progress.advanced();
-            },
-            options.progress_interval);
-    } catch (...) {
-        abort_leftovers(impl);
-        throw;
-    }
+    run_with_progress(impl, engine, progress, options.progress_interval, {});
     for (std::size_t k = started_requests; k < requests; ++k) {
         progress.count_done();  // the steps of dropped chains, as a failed chain's rest
     }
-    progress.set_retries(engine.retries());
     progress.finished();
 }
 

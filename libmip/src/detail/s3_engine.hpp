@@ -292,6 +292,16 @@ void run_batch_as_ready(ClientState& impl,
 /// Aborts the multipart uploads a cancelled or failed batch left behind (best effort).
 void abort_leftovers(ClientState& impl) noexcept;
 
+/// Runs `engine` to the end with `progress` told: `started`, then `first()` (the calls to begin
+/// with), then `advanced` with the retries so far every `interval`. On failure or cancellation
+/// the multipart uploads left behind are aborted before the exception propagates. The retries
+/// are set at the end; `finished` is the caller's.
+void run_with_progress(ClientState& impl,
+                       Engine& engine,
+                       ProgressEmitter& progress,
+                       std::chrono::milliseconds interval,
+                       const std::function<void()>& first);
+
 /// The requests in flight a batch may use: its own limit within the client's, 1–256.
 [[nodiscard]] std::size_t batch_limit(const ClientState& impl, const BatchOptions& options);
 
