@@ -566,6 +566,7 @@ TEST_CASE("a page large enough to render in two halves equals one rendered whole
     // 300 packages render on two threads, 255 on one: the 255 shared packages' sections are the
     // same bytes in both, in index order, each once.
     std::vector<Json> entries;
+    entries.reserve(300);
     for (int i = 0; i < 300; ++i) {
         entries.push_back(r2_entry("pkg" + std::to_string(1000 + i), "1.0", "any"));
     }
