@@ -131,9 +131,13 @@ TEST_CASE("a publish run's index reads again only what changed since the prepare
     auto want = [](const ObjectInfo& o) -> std::optional<GetRequest> {
         return GetRequest{o.key, {}};
     };
-    auto listed = store.list_and_get("", false, want, {});
+    BatchOptions early;
+    std::map<std::string, std::string> got_early;  // what on_got saw, before the call returned
+    early.on_got = [&got_early](const GetResult& r) { got_early[r.key] = r.data; };
+    auto listed = store.list_and_get("", false, want, early);
     // a comes from memory (its listed ETag is the one it was read with); b changed and c was
-    // never read: both are read from the store.
+    // never read: both are read from the store. Every result, a's too, went to on_got.
+    CHECK(got_early == bodies(listed));
     CHECK(bodies(listed) ==
           std::map<std::string, std::string>{{"a.mhl.mip.json", "first a.mhl.mip.json"},
                                              {"b.mhl.mip.json", "second, longer b"},

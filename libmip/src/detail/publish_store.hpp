@@ -135,8 +135,9 @@ public:
     }
 
     /// A listed object whose GET `want` asks for is answered from memory (and forgotten: the
-    /// index is the last reader) when the listing shows the ETag it was read with; the others
-    /// are read as `want` asks. `want` runs on the calling thread, as the store runs it.
+    /// index is the last reader) when the listing shows the ETag it was read with (and handed
+    /// to `on_got` at once); the others are read as `want` asks. `want` runs on the calling
+    /// thread, as the store runs it.
     [[nodiscard]] std::vector<ListedObject> list_and_get(const std::string& prefix,
                                                          bool recursive,
                                                          const ListedGetFilter& want,
@@ -152,8 +153,11 @@ public:
             if (it == memo_.end() || !unchanged_since_read(it->second, listed.etag)) {
                 return request;
             }
-            reused.emplace(listed.key, std::move(it->second));
+            auto& read = reused.emplace(listed.key, std::move(it->second)).first->second;
             memo_.erase(it);
+            if (options.on_got) {
+                options.on_got(read);  // final now, as a GET that just ended
+            }
             return std::nullopt;
         };
         auto out = inner_->list_and_get(prefix, recursive, filter, options);
