@@ -13,9 +13,6 @@ namespace mip::detail::page {
 
 namespace {
 
-/// Appends `s` with control characters made visible: C0 controls (but tab and newline) and DEL
-/// become their Unicode control pictures (U+2400 + c, U+2421), C1 controls and the
-/// noncharacters U+FFFE/U+FFFF become U+FFFD. `escape` handles the other ASCII bytes.
 /// The bytes `append_visible` may change (with any of the escapes below); the rest are
 /// appended in runs.
 constexpr std::array<bool, 256> needs_care = [] {

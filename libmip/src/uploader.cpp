@@ -309,7 +309,7 @@ private:
         if (uploads_.size() > check_by_listing_above) {
             read_published_by_listing(gets, got, identical);
         } else {
-            const bool reads_manifest = layout_.format() == "r2";
+            const bool reads_manifest = keeps_index_manifest();
             if (reads_manifest) {  // read with the sidecars, updated at the end
                 gets.push_back({std::string(detail::index_manifest_key), {}});
             }
@@ -451,7 +451,7 @@ private:
                                    std::vector<bool>& identical) {
         std::map<std::string, std::size_t> index_of;
         std::vector<std::string> md5(uploads_.size());
-        const bool reads_manifest = layout_.format() == "r2";
+        const bool reads_manifest = keeps_index_manifest();
         for (std::size_t i = 0; i < uploads_.size(); ++i) {
             index_of[gets[i].key] = i;
             md5[i] = detail::md5_hex(layout_.render_sidecar(uploads_[i].sidecar));
@@ -640,11 +640,14 @@ private:
         }
     }
 
+    /// Only R2-era stores carry the index manifest (index_manifest.hpp).
+    [[nodiscard]] bool keeps_index_manifest() const { return layout_.format() == "r2"; }
+
     /// The index manifest learns the new and the unchanged sidecars (index_manifest.hpp; no
     /// write when it already lists them all). If it cannot, the packages are published but the
     /// run fails, so a rerun or `index --full-listing` follows.
     void record_in_index_manifest() {
-        if (layout_.format() != "r2" || (sidecar_etags_.empty() && unchanged_etags_.empty())) {
+        if (!keeps_index_manifest() || (sidecar_etags_.empty() && unchanged_etags_.empty())) {
             return;
         }
         try {
